@@ -1,0 +1,1 @@
+"""Kinesonic data (no ComfyUI imports)."""

@@ -1,0 +1,1 @@
+"""Kinesonic kinematics (no ComfyUI imports)."""

@@ -1,0 +1,1 @@
+"""Kinesonic media (no ComfyUI imports)."""

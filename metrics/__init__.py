@@ -1,0 +1,1 @@
+"""Kinesonic metrics (no ComfyUI imports)."""

@@ -1,0 +1,1 @@
+"""Kinesonic models (no ComfyUI imports)."""

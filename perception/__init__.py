@@ -1,0 +1,1 @@
+"""Kinesonic perception (no ComfyUI imports)."""

@@ -1,0 +1,57 @@
+"""The ``kinesonic`` command line.
+
+Each subcommand lives in its own module exposing ``add_parser(subparsers)`` (which registers the
+subcommand and sets ``func``) so areas of the pack add commands without editing this file's logic.
+Modules are imported lazily only to build the parser, and a module that is not there yet is
+skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# (module, relative to the kinesonic package) — each provides add_parser(subparsers)
+SUBCOMMAND_MODULES = [
+    "runner.commands",  # run, validate, nodes
+    "data.cli",  # data synth
+    "metrics.cli",  # eval
+    "perception.cli",  # annotate
+    "training.cli",  # train
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kinesonic",
+        description="Kinesonic: trajectory-guided sounding-video generation (ComfyUI node pack, headless).",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    package = __package__.rsplit(".", 1)[0]
+    for name in SUBCOMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"{package}.{name}")
+        except ModuleNotFoundError as error:
+            if error.name and error.name.endswith(name.split(".")[-1]):
+                continue
+            raise
+        module.add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("kinesonic: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

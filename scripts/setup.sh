@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Install Kinesonic (editable) and its dependencies from the package registries.
+#   bash scripts/setup.sh         # the pack + runtime dependencies
+#   bash scripts/setup.sh --dev   # + test tools and the test-only extras
+# torch is pinned to the CPU build verified on these machines; set KINESONIC_TORCH to change it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+TORCH=${KINESONIC_TORCH:-torch==2.13.0}
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+if [ "${1:-}" = "--dev" ]; then
+  "$PY" -m pip install -q "$TORCH" -e ".[dev]"
+  # Test-only: torchvision (for SAM2 / ComfyUI) without letting pip replace the pinned torch.
+  "$PY" -m pip install -q --no-deps "torchvision==0.28.0"
+else
+  "$PY" -m pip install -q "$TORCH" -e .
+fi
+"$PY" -c "import torch, kinesonic; print('kinesonic', kinesonic.__version__, 'torch', torch.__version__, len(kinesonic.NODE_CLASS_MAPPINGS), 'nodes')"

@@ -1,0 +1,1 @@
+"""Kinesonic training (no ComfyUI imports)."""
