@@ -4,7 +4,8 @@ PyPI's torchvision for torch 2.13 is a CUDA build whose compiled ops do not load
 torch, so ``import torchvision`` fails with "operator torchvision::nms does not exist". Real
 users install a matching torchvision; our tests (SAM2, ComfyUI) only need torchvision to import,
 so we define the two operators its Python code registers fake kernels for at import time:
-``nms`` (a plain-torch CPU implementation) and ``qnms`` (quantized; raises if called). Import this module before anything imports torchvision; it is a no-op when
+``nms`` (a plain-torch CPU implementation) and ``qnms`` (quantized; raises if called).
+Import this module before anything imports torchvision; it is a no-op when
 torchvision already imports cleanly or the operator already exists.
 """
 
