@@ -1,1 +1,36 @@
-"""Kinesonic kinematics (no ComfyUI imports)."""
+"""Kinesonic kinematics: numpy maths on point tracks (no torch, no ComfyUI).
+
+Importing this package pulls only numpy; findiff and scipy are imported inside the functions that
+need them. See docs/kinematics.md for the API, units and file formats.
+"""
+
+from .events import detect_events, motion_strength
+from .features import (
+    MIN_FRAMES,
+    STATE_NAMES,
+    KinematicStats,
+    align_to_latent,
+    compress_state,
+    decompress_state,
+    kinematic_state,
+    signed_exp,
+    signed_log,
+)
+from .tracks import FORMAT_NAME, FORMAT_VERSION, Tracks
+
+__all__ = [
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "MIN_FRAMES",
+    "STATE_NAMES",
+    "KinematicStats",
+    "Tracks",
+    "align_to_latent",
+    "compress_state",
+    "decompress_state",
+    "detect_events",
+    "kinematic_state",
+    "motion_strength",
+    "signed_exp",
+    "signed_log",
+]
