@@ -1,0 +1,77 @@
+"""Fixtures of the real-ComfyUI integration layer (see docs/testing.md).
+
+One ComfyUI server per test session: ``scripts/comfyui_env.sh`` prepares (or finds cached)
+ComfyUI 0.3.75 with the pack linked into ``custom_nodes/``; the server runs on a free port of
+127.0.0.1 with its own input/output/temp folders and is stopped by its process-group id in the
+fixture finaliser, also when a test fails. Its log is kept at ``tests/artifacts/comfyui.log``.
+Measured times (set-up, server start, each check) are written to
+``tests/artifacts/integration_timings.json`` and printed at the end of the run.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from comfy_server import REPO, ComfyClient, ComfyServer, ensure_env
+
+ARTIFACTS = REPO / "tests" / "artifacts"
+TIMINGS: dict[str, float] = {}
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def comfy_dir() -> Path:
+    """The cached ComfyUI folder (set up on first use; a warm run only checks versions)."""
+    t0 = time.monotonic()
+    path = ensure_env()
+    TIMINGS["setup (scripts/comfyui_env.sh)"] = time.monotonic() - t0
+    return path
+
+
+@pytest.fixture(scope="session")
+def comfy_server(comfy_dir: Path, artifacts_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A running ComfyUI with the pack loaded; yields a :class:`ComfyClient`."""
+    server = ComfyServer(
+        comfy_dir=comfy_dir,
+        root=tmp_path_factory.mktemp("comfyui"),
+        log_path=artifacts_dir / "comfyui.log",
+    )
+    server.start()
+    TIMINGS["server start (until /system_stats answers)"] = server.start_seconds
+    try:
+        yield ComfyClient(server)
+    finally:
+        server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _time_check(request: pytest.FixtureRequest):
+    """Wall time of each integration test's call (fixture set-up excluded: it is timed above)."""
+    t0 = time.monotonic()
+    yield
+    TIMINGS[request.node.nodeid.split("::", 1)[-1]] = time.monotonic() - t0
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if not TIMINGS:
+        return
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "integration_timings.json").write_text(
+        json.dumps({k: round(v, 2) for k, v in TIMINGS.items()}, indent=1)
+    )
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if not TIMINGS:
+        return
+    terminalreporter.section("real ComfyUI: measured times")
+    for name, seconds in TIMINGS.items():
+        terminalreporter.write_line(f"{seconds:8.2f} s  {name}")
