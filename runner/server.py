@@ -1,0 +1,197 @@
+"""Client for a running ComfyUI server's HTTP API (standard library only).
+
+``POST /prompt {"prompt": api, "client_id": id}`` queues the graph (a 400 answer carries
+``node_errors``); ``GET /history/<prompt_id>`` is polled until the entry appears with a final status;
+each output entry ``{"filename", "subfolder", "type"}`` is fetched from ``GET /view`` and written
+(to a temporary name, then renamed) into the output folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ServerError
+
+
+@dataclass
+class ServerResult:
+    """Outcome of a server run: the prompt id, the server's ``outputs`` per node, downloaded files."""
+
+    prompt_id: str
+    outputs: dict[str, Any] = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
+
+
+def _request(url: str, data: Any = None, timeout: float = 30.0) -> Any:
+    body = None if data is None else json.dumps(data).encode("utf-8")
+    headers = {"Content-Type": "application/json"} if body is not None else {}
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST" if body else "GET")
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        payload = response.read()
+    return json.loads(payload.decode("utf-8")) if payload else None
+
+
+def _base(url: str) -> str:
+    if "://" not in url:
+        url = "http://" + url
+    return url.rstrip("/")
+
+
+def format_node_errors(answer: Mapping[str, Any]) -> str:
+    """A readable text of ComfyUI's ``{"error": ..., "node_errors": ...}`` answer."""
+    lines: list[str] = []
+    error = answer.get("error")
+    if isinstance(error, dict):
+        text = error.get("message") or error.get("type") or "error"
+        if error.get("details"):
+            text += f": {error['details']}"
+        lines.append(text)
+    elif error:
+        lines.append(str(error))
+    for node_id, entry in (answer.get("node_errors") or {}).items():
+        class_type = entry.get("class_type", "?") if isinstance(entry, dict) else "?"
+        for item in (entry.get("errors") or []) if isinstance(entry, dict) else []:
+            input_name = (item.get("extra_info") or {}).get("input_name")
+            where = f"node #{node_id} ({class_type})" + (f", input '{input_name}'" if input_name else "")
+            message = item.get("message") or item.get("type") or "error"
+            if item.get("details"):
+                message += f": {item['details']}"
+            lines.append(f"  - {where}: {message}")
+    return "\n".join(lines) or "the server refused the workflow"
+
+
+def fetch_object_info(url: str, timeout: float = 30.0) -> dict[str, Any]:
+    """The server's ``/object_info`` (node definitions, used to convert UI workflows for it)."""
+    try:
+        return _request(f"{_base(url)}/object_info", timeout=timeout)
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        raise ServerError(f"cannot read {_base(url)}/object_info: {error}") from None
+
+
+def _execution_error(history: Mapping[str, Any]) -> str | None:
+    status = history.get("status") or {}
+    if status.get("status_str") != "error":
+        return None
+    for message in status.get("messages") or []:
+        if isinstance(message, (list, tuple)) and len(message) == 2 and message[0] == "execution_error":
+            data = message[1] or {}
+            return (
+                f"node #{data.get('node_id')} ({data.get('node_type')}) failed on the server: "
+                f"{data.get('exception_type', 'error')}: {data.get('exception_message', '')}".rstrip()
+            )
+    return "the server reported an execution error"
+
+
+def _download(base: str, entry: Mapping[str, Any], output_dir: Path, timeout: float) -> Path:
+    query = urllib.parse.urlencode(
+        {
+            "filename": entry["filename"],
+            "subfolder": entry.get("subfolder") or "",
+            "type": entry.get("type") or "output",
+        }
+    )
+    subfolder = str(entry.get("subfolder") or "")
+    target = (output_dir / subfolder / Path(str(entry["filename"])).name).resolve()
+    if output_dir.resolve() not in target.parents:
+        raise ServerError(f"refusing to write {entry['filename']!r} outside {output_dir}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(prefix=".part-", dir=target.parent)
+    try:
+        url = f"{base}/view?{query}"
+        with os.fdopen(handle, "wb") as sink, urllib.request.urlopen(url, timeout=timeout) as src:
+            while chunk := src.read(1 << 20):
+                sink.write(chunk)
+        os.replace(temp_name, target)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def submit_to_server(
+    url: str,
+    prompt: Mapping[str, Any],
+    output_dir: str | os.PathLike | None = None,
+    timeout: float = 600.0,
+    *,
+    poll_interval: float = 0.5,
+    extra_pnginfo: Any = None,
+    download_types: tuple[str, ...] = ("output",),
+    progress: bool = True,
+) -> ServerResult:
+    """Queue ``prompt`` on the ComfyUI server at ``url``, wait for it, download its output files.
+
+    Files whose entry ``type`` is in ``download_types`` (default: ``output``, not previews) are saved
+    under ``output_dir`` (default ``./output``) keeping their subfolder. Raises :class:`ServerError`
+    when the server is unreachable, refuses the graph (with its per-node errors), reports an
+    execution error, or does not finish within ``timeout`` seconds.
+    """
+    base = _base(url)
+    client_id = uuid.uuid4().hex
+    body: dict[str, Any] = {"prompt": dict(prompt), "client_id": client_id}
+    if extra_pnginfo is not None:
+        body["extra_data"] = {"extra_pnginfo": extra_pnginfo}
+    try:
+        answer = _request(f"{base}/prompt", body, timeout=min(timeout, 60.0))
+    except urllib.error.HTTPError as error:
+        try:
+            details = json.loads(error.read().decode("utf-8"))
+        except (ValueError, OSError):
+            details = {"error": f"HTTP {error.code} {error.reason}"}
+        raise ServerError(f"{base} refused the workflow:\n{format_node_errors(details)}") from None
+    except (urllib.error.URLError, OSError) as error:
+        raise ServerError(f"cannot reach ComfyUI at {base}: {getattr(error, 'reason', error)}") from None
+    prompt_id = (answer or {}).get("prompt_id")
+    if not prompt_id:
+        raise ServerError(f"{base} did not return a prompt_id (answer: {answer!r})")
+    if progress:
+        print(f"queued on {base} as {prompt_id}", file=sys.stderr, flush=True)
+
+    deadline = time.monotonic() + timeout
+    history: dict[str, Any] | None = None
+    while True:
+        try:
+            answer = _request(f"{base}/history/{prompt_id}", timeout=30.0) or {}
+        except (urllib.error.URLError, OSError, ValueError) as error:
+            raise ServerError(f"lost contact with {base}: {getattr(error, 'reason', error)}") from None
+        entry = answer.get(prompt_id)
+        if entry is not None:
+            status = entry.get("status") or {}
+            if status.get("completed") or status.get("status_str") in ("success", "error") or not status:
+                history = entry
+                break
+        if time.monotonic() > deadline:
+            raise ServerError(f"{base}: prompt {prompt_id} did not finish within {timeout:g} s")
+        time.sleep(poll_interval)
+
+    problem = _execution_error(history)
+    if problem:
+        raise ServerError(problem)
+    outputs = history.get("outputs") or {}
+    target_dir = Path(output_dir) if output_dir is not None else Path("output")
+    result = ServerResult(prompt_id=prompt_id, outputs=outputs)
+    for node_output in outputs.values():
+        for entries in (node_output or {}).values():
+            for item in entries if isinstance(entries, list) else []:
+                if not isinstance(item, dict) or "filename" not in item:
+                    continue
+                if item.get("type", "output") not in download_types:
+                    continue
+                try:
+                    result.files.append(_download(base, item, target_dir, timeout=min(timeout, 300.0)))
+                except (urllib.error.URLError, OSError) as error:
+                    name = item["filename"]
+                    raise ServerError(f"cannot download {name!r} from {base}: {error}") from None
+    return result
