@@ -1,1 +1,32 @@
-"""Kinesonic models (no ComfyUI imports)."""
+"""Kinesonic models (no ComfyUI imports): the twin-tower sounding-video generator.
+
+See docs/generator.md. Main entry points::
+
+    from kinesonic.models import GeneratorConfig, KinesonicModel, save_checkpoint, load_checkpoint
+"""
+
+from .checkpoint import CheckpointError, compare_state, load_checkpoint, read_metadata, save_checkpoint
+from .config import GeneratorConfig, micro_config, tiny_config
+from .flow import hybrid_source, interpolate, region_balanced_loss, sample_ode, schedule, shift_time
+from .model import GUIDANCE, MODES, Conditioning, KinesonicModel
+
+__all__ = [
+    "GUIDANCE",
+    "MODES",
+    "CheckpointError",
+    "Conditioning",
+    "GeneratorConfig",
+    "KinesonicModel",
+    "compare_state",
+    "hybrid_source",
+    "interpolate",
+    "load_checkpoint",
+    "read_metadata",
+    "region_balanced_loss",
+    "sample_ode",
+    "save_checkpoint",
+    "schedule",
+    "shift_time",
+    "micro_config",
+    "tiny_config",
+]

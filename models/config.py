@@ -1,0 +1,231 @@
+"""Generator configuration: every size of the model, stored as JSON in the checkpoint metadata.
+
+A tiny CPU model and a large GPU model are the same code with a different :class:`GeneratorConfig`.
+Derived quantities (token counts, token rates, grid sizes) are properties so they never drift
+from the stored fields.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+CONFIG_VERSION = 1
+
+
+@dataclass
+class GeneratorConfig:
+    """All sizes of the twin-tower sounding-video generator.
+
+    Video: ``num_frames`` frames of ``height`` x ``width`` pixels at ``fps``; the video autoencoder
+    encodes frame 0 alone and then groups of ``temporal_stride`` frames, and downsamples space by
+    ``spatial_factor`` → latent ``[video_channels, 1 + ceil((T-1)/stride), H/f, W/f]``.
+    Audio: mono ``sample_rate`` Hz → log-mel (``n_mels`` bins, hop ``hop_length`` samples) →
+    (optional 1-D autoencoder to ``audio_ae_channels``) → latent ``[audio_channels, mel_frames]``.
+    """
+
+    # video
+    height: int = 64
+    width: int = 64
+    fps: float = 16.0
+    num_frames: int = 33
+    temporal_stride: int = 4
+    spatial_factor: int = 8
+    video_channels: int = 8
+    vae_widths: tuple[int, ...] = (32, 64, 64)
+    video_latent_scale: float = 1.0
+    # audio
+    sample_rate: int = 16000
+    n_fft: int = 1024
+    hop_length: int = 250
+    n_mels: int = 64
+    fmin: float = 0.0
+    fmax: float | None = 8000.0
+    mel_mean: float = -5.0
+    mel_std: float = 4.0
+    audio_ae_channels: int = 0
+    griffin_lim_iters: int = 32
+    # transformer
+    hidden: int = 160
+    heads: int = 5
+    depth: int = 5
+    mlp_ratio: float = 4.0
+    video_patch: tuple[int, int, int] = (1, 2, 2)
+    audio_patch: int = 4
+    fusion_every: int = 1
+    rope_split: tuple[int, int, int] = (16, 8, 8)
+    rope_theta: float = 10000.0
+    # conditions
+    text_vocab: int = 2048
+    text_dim: int = 128
+    text_layers: int = 2
+    text_max_tokens: int = 32
+    kin_dim: int = 8
+    kin_hidden: int = 128
+    kin_gate_init: float = -4.0
+    physics_dim: int = 2
+    physics_fourier: int = 8
+    physics_hidden: int = 64
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.vae_widths = tuple(int(w) for w in self.vae_widths)
+        self.video_patch = tuple(int(p) for p in self.video_patch)  # type: ignore[assignment]
+        self.rope_split = tuple(int(p) for p in self.rope_split)  # type: ignore[assignment]
+        self.validate()
+
+    # ------------------------------------------------------------------ checks
+    def validate(self) -> None:
+        """Raise ValueError naming the first inconsistent field."""
+        f = self.spatial_factor
+        if self.height % f or self.width % f:
+            raise ValueError(
+                f"height/width ({self.height}x{self.width}) must be multiples of spatial_factor {f}"
+            )
+        if 2 ** (len(self.vae_widths)) != f:
+            raise ValueError(f"spatial_factor {f} must be 2**len(vae_widths) = {2 ** len(self.vae_widths)}")
+        pt, ph, pw = self.video_patch
+        if pt != 1:
+            raise ValueError("video_patch[0] (temporal patch) must be 1")
+        if self.latent_height % ph or self.latent_width % pw:
+            raise ValueError(f"latent grid {self.latent_height}x{self.latent_width} not divisible by patch")
+        if self.hidden % self.heads:
+            raise ValueError(f"hidden {self.hidden} not divisible by heads {self.heads}")
+        if sum(self.rope_split) != self.head_dim or any(s % 2 for s in self.rope_split):
+            raise ValueError(
+                f"rope_split {self.rope_split} must be even parts summing to head_dim {self.head_dim}"
+            )
+        if (self.num_frames - 1) % self.temporal_stride:
+            raise ValueError(f"num_frames {self.num_frames} must be 1 + k*temporal_stride")
+        ratio = self.audio_tokens_per_latent_frame
+        if abs(ratio - round(ratio)) > 1e-6 or round(ratio) < 1:
+            raise ValueError(
+                f"audio tokens per video latent frame must be a positive integer, got {ratio} "
+                "(check sample_rate, hop_length, audio_patch, fps, temporal_stride)"
+            )
+
+    # ------------------------------------------------------------------ derived
+    @property
+    def head_dim(self) -> int:
+        return self.hidden // self.heads
+
+    @property
+    def latent_height(self) -> int:
+        return self.height // self.spatial_factor
+
+    @property
+    def latent_width(self) -> int:
+        return self.width // self.spatial_factor
+
+    @property
+    def audio_channels(self) -> int:
+        """Channels of the audio latent: the AE's channels, or the mel bins without an AE."""
+        return self.audio_ae_channels or self.n_mels
+
+    @property
+    def video_tokens_per_second(self) -> float:
+        """Latent video frames per second (fps / temporal_stride)."""
+        return self.fps / self.temporal_stride
+
+    @property
+    def audio_tokens_per_second(self) -> float:
+        """Audio tokens per second (sample_rate / hop_length / audio_patch)."""
+        return self.sample_rate / self.hop_length / self.audio_patch
+
+    @property
+    def audio_tokens_per_latent_frame(self) -> float:
+        return self.audio_tokens_per_second / self.video_tokens_per_second
+
+    @property
+    def audio_rope_scale(self) -> float:
+        """Factor turning an audio token index into a video latent-frame position (time-aligned RoPE)."""
+        return self.video_tokens_per_second / self.audio_tokens_per_second
+
+    def latent_frames(self, num_frames: int | None = None) -> int:
+        """Latent frames for ``num_frames`` video frames: 1 + ceil((T-1)/stride)."""
+        t = self.num_frames if num_frames is None else int(num_frames)
+        return 1 + math.ceil((t - 1) / self.temporal_stride)
+
+    def video_frames(self, latent_frames: int) -> int:
+        """Decoded video frames for ``latent_frames`` latent frames: 1 + stride*(L-1)."""
+        return 1 + self.temporal_stride * (latent_frames - 1)
+
+    def audio_latent_frames(self, latent_frames: int) -> int:
+        """Audio latent (mel) frames matching ``latent_frames`` video latent frames.
+
+        The audio covers the time from frame 0 to the last frame: (L-1)*stride/fps seconds.
+        """
+        return round(self.audio_tokens_per_latent_frame * (latent_frames - 1)) * self.audio_patch
+
+    def audio_samples(self, latent_frames: int) -> int:
+        """Waveform length in samples for ``latent_frames`` video latent frames."""
+        return self.audio_latent_frames(latent_frames) * self.hop_length
+
+    def video_tokens(self, latent_frames: int | None = None) -> int:
+        lf = self.latent_frames() if latent_frames is None else latent_frames
+        _, ph, pw = self.video_patch
+        return lf * (self.latent_height // ph) * (self.latent_width // pw)
+
+    def audio_tokens(self, latent_frames: int | None = None) -> int:
+        lf = self.latent_frames() if latent_frames is None else latent_frames
+        return self.audio_latent_frames(lf) // self.audio_patch
+
+    # ------------------------------------------------------------------ (de)serialisation
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        for k, v in d.items():
+            if isinstance(v, tuple):
+                d[k] = list(v)
+        return d
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> GeneratorConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown generator config fields: {unknown}")
+        return cls(**d)
+
+    @classmethod
+    def from_json(cls, text: str) -> GeneratorConfig:
+        return cls.from_dict(json.loads(text))
+
+
+def tiny_config(**overrides: Any) -> GeneratorConfig:
+    """The tiny CPU default: 64x64, 16 fps, 33 frames, 16 kHz; ~6 M parameters.
+
+    Tokens for 33 frames: 9 latent frames x 4 x 4 patches = 144 video tokens, 32 audio tokens.
+    """
+    return GeneratorConfig(**overrides)
+
+
+def micro_config(**overrides: Any) -> GeneratorConfig:
+    """A much smaller config for unit tests (seconds on CPU): 32x32, 9 frames, hidden 32."""
+    base: dict[str, Any] = dict(
+        height=32,
+        width=32,
+        num_frames=17,
+        vae_widths=(8, 8, 8),
+        video_channels=4,
+        n_mels=16,
+        n_fft=256,
+        hidden=32,
+        heads=2,
+        depth=2,
+        rope_split=(8, 4, 4),
+        text_vocab=64,
+        text_dim=16,
+        text_layers=1,
+        text_max_tokens=8,
+        kin_hidden=16,
+        physics_hidden=16,
+        griffin_lim_iters=4,
+    )
+    base.update(overrides)
+    return GeneratorConfig(**base)

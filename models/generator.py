@@ -1,0 +1,284 @@
+"""Twin-tower diffusion transformer: a video tower and an audio tower joined by fusion attention.
+
+Per block and tower: adaLN-Zero modulation from the tower's own flow time (+ pooled text), then
+attention with QK-RMSNorm and RoPE, (audio only) gated kinematic cross-attention, then an MLP.
+In fusion blocks (every ``fusion_every``-th) the attention is *joint* over the concatenated video
+and audio tokens with modality-specific projections (bidirectional fusion); with ``joint=False``
+it is block-diagonal — each modality attends only to itself — which JointCFG uses as its
+negative. Block-diagonal attention is computed as two separate attentions (the same maths as a
+block-diagonal mask, exact and cheaper).
+
+RoPE layout per head: ``rope_split = (dt, dy, dx)`` dims for (time, y, x). Video tokens sit at
+(latent frame, patch row, patch col); audio tokens at (j * audio_rope_scale, 0, 0) and kinematic
+tokens at (latent frame, 0, 0), so tokens at the same instant share the temporal rotation.
+
+Physics (optional): per-object (mass kg, speed m/s) → signed log → Fourier features → MLP →
+masked mean over objects → per-block zero-initialised projection added to the audio tower's
+adaLN parameters (Δ-modulation, identity at initialisation).
+"""
+
+from __future__ import annotations
+
+import torch
+from einops import rearrange
+from torch import nn
+
+from .config import GeneratorConfig
+from .layers import (
+    Mlp,
+    RMSNorm,
+    TimestepEmbedder,
+    apply_rope,
+    attention,
+    audio_positions,
+    fourier_features,
+    merge_heads,
+    modulate,
+    rope_cos_sin,
+    split_heads,
+    time_positions,
+    video_positions,
+)
+
+
+def signed_log(x: torch.Tensor) -> torch.Tensor:
+    """sign(x) * ln(1 + |x|) (torch twin of the kinematics compression, for physics inputs)."""
+    return torch.sign(x) * torch.log1p(x.abs())
+
+
+class _Tower(nn.Module):
+    """One tower's half of a block: modulation, attention projections, MLP."""
+
+    def __init__(self, d: int, heads: int, mlp_ratio: float) -> None:
+        super().__init__()
+        self.heads = heads
+        self.norm1 = nn.LayerNorm(d, elementwise_affine=False, eps=1e-6)
+        self.norm2 = nn.LayerNorm(d, elementwise_affine=False, eps=1e-6)
+        self.qkv = nn.Linear(d, 3 * d)
+        self.q_norm = RMSNorm(d // heads)
+        self.k_norm = RMSNorm(d // heads)
+        self.out = nn.Linear(d, d)
+        self.mlp = Mlp(d, mlp_ratio)
+        self.ada = nn.Linear(d, 6 * d)
+        nn.init.zeros_(self.ada.weight)
+        nn.init.zeros_(self.ada.bias)
+
+    def qkv_heads(
+        self, x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor, rope: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        q, k, v = self.qkv(modulate(self.norm1(x), shift, scale)).chunk(3, dim=-1)
+        q = apply_rope(self.q_norm(split_heads(q, self.heads)), rope)
+        k = apply_rope(self.k_norm(split_heads(k, self.heads)), rope)
+        return q, k, split_heads(v, self.heads)
+
+
+class KinematicCrossAttention(nn.Module):
+    """Audio queries attend to kinematic tokens; added through the gate sigmoid(alpha)."""
+
+    def __init__(self, d: int, heads: int, gate_init: float) -> None:
+        super().__init__()
+        self.heads = heads
+        self.norm = nn.LayerNorm(d, elementwise_affine=False, eps=1e-6)
+        self.q = nn.Linear(d, d)
+        self.kv = nn.Linear(d, 2 * d)
+        self.q_norm = RMSNorm(d // heads)
+        self.k_norm = RMSNorm(d // heads)
+        self.out = nn.Linear(d, d)
+        self.alpha = nn.Parameter(torch.full((1,), float(gate_init)))
+
+    def gate(self) -> torch.Tensor:
+        return torch.sigmoid(self.alpha)
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        kin: torch.Tensor,
+        keep: torch.Tensor,
+        rope_q: torch.Tensor,
+        rope_k: torch.Tensor,
+    ) -> torch.Tensor:
+        """``x [B, Na, d]``, ``kin [B, Nk, d]``, ``keep [B, Nk]`` bool → ``x`` plus gated cross-attention."""
+        q = apply_rope(self.q_norm(split_heads(self.q(self.norm(x)), self.heads)), rope_q)
+        k, v = self.kv(kin).chunk(2, dim=-1)
+        k = apply_rope(self.k_norm(split_heads(k, self.heads)), rope_k)
+        o = attention(q, k, split_heads(v, self.heads), keep[:, None, None, :])
+        return x + self.gate() * self.out(merge_heads(o))
+
+
+class TwinBlock(nn.Module):
+    """One video block and one audio block, fused by joint attention when ``fusion`` is True."""
+
+    def __init__(self, cfg: GeneratorConfig, fusion: bool) -> None:
+        super().__init__()
+        d = cfg.hidden
+        self.fusion = fusion
+        self.video = _Tower(d, cfg.heads, cfg.mlp_ratio)
+        self.audio = _Tower(d, cfg.heads, cfg.mlp_ratio)
+        self.kin = KinematicCrossAttention(d, cfg.heads, cfg.kin_gate_init)
+        self.phys = nn.Linear(cfg.physics_hidden, 6 * d)
+        nn.init.zeros_(self.phys.weight)
+        nn.init.zeros_(self.phys.bias)
+
+    def forward(
+        self,
+        xv: torch.Tensor,
+        xa: torch.Tensor,
+        cv: torch.Tensor,
+        ca: torch.Tensor,
+        ropes: dict[str, torch.Tensor],
+        kin: torch.Tensor,
+        kin_keep: torch.Tensor,
+        phys: torch.Tensor,
+        joint: bool,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        mv = self.video.ada(cv)
+        ma = self.audio.ada(ca) + self.phys(phys)
+        sv1, cv1, gv1, sv2, cv2, gv2 = mv.chunk(6, dim=-1)
+        sa1, ca1, ga1, sa2, ca2, ga2 = ma.chunk(6, dim=-1)
+        qv, kv, vv = self.video.qkv_heads(xv, sv1, cv1, ropes["video"])
+        qa, ka, va = self.audio.qkv_heads(xa, sa1, ca1, ropes["audio"])
+        if self.fusion and joint:
+            nv = qv.shape[2]
+            o = attention(torch.cat([qv, qa], 2), torch.cat([kv, ka], 2), torch.cat([vv, va], 2))
+            ov, oa = o[:, :, :nv], o[:, :, nv:]
+        else:
+            ov, oa = attention(qv, kv, vv), attention(qa, ka, va)
+        xv = xv + gv1[:, None] * self.video.out(merge_heads(ov))
+        xa = xa + ga1[:, None] * self.audio.out(merge_heads(oa))
+        xa = self.kin(xa, kin, kin_keep, ropes["audio"], ropes["kin"])
+        xv = xv + gv2[:, None] * self.video.mlp(modulate(self.video.norm2(xv), sv2, cv2))
+        xa = xa + ga2[:, None] * self.audio.mlp(modulate(self.audio.norm2(xa), sa2, ca2))
+        return xv, xa
+
+
+class _FinalLayer(nn.Module):
+    def __init__(self, d: int, out: int) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(d, elementwise_affine=False, eps=1e-6)
+        self.ada = nn.Linear(d, 2 * d)
+        self.linear = nn.Linear(d, out)
+        for m in (self.ada, self.linear):
+            nn.init.zeros_(m.weight)
+            nn.init.zeros_(m.bias)
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        shift, scale = self.ada(c).chunk(2, dim=-1)
+        return self.linear(modulate(self.norm(x), shift, scale))
+
+
+class TwinDiT(nn.Module):
+    """Velocity predictor for the video and audio latents (see module docstring)."""
+
+    def __init__(self, cfg: GeneratorConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        d = cfg.hidden
+        _, ph, pw = cfg.video_patch
+        c = cfg.video_channels
+        self.video_in = nn.Linear((2 * c + 1) * ph * pw, d)
+        self.audio_in = nn.Linear(cfg.audio_channels * cfg.audio_patch, d)
+        self.t_video = TimestepEmbedder(d)
+        self.t_audio = TimestepEmbedder(d)
+        self.text_video = nn.Linear(cfg.text_dim, d)
+        self.text_audio = nn.Linear(cfg.text_dim, d)
+        kh = cfg.kin_hidden
+        self.kin_mlp = nn.Sequential(
+            nn.Linear(cfg.kin_dim, kh), nn.SiLU(), nn.Linear(kh, kh), nn.SiLU(), nn.Linear(kh, d)
+        )
+        self.kin_null = nn.Parameter(torch.randn(1, 1, d) * 0.02)
+        pf = cfg.physics_dim * (1 + 2 * cfg.physics_fourier)
+        self.phys_mlp = nn.Sequential(
+            nn.Linear(pf, cfg.physics_hidden), nn.SiLU(), nn.Linear(cfg.physics_hidden, cfg.physics_hidden)
+        )
+        self.blocks = nn.ModuleList(
+            TwinBlock(cfg, fusion=(i % cfg.fusion_every == cfg.fusion_every - 1)) for i in range(cfg.depth)
+        )
+        self.video_out = _FinalLayer(d, c * ph * pw)
+        self.audio_out = _FinalLayer(d, cfg.audio_channels * cfg.audio_patch)
+        self._rope_cache: dict[tuple[int, ...], dict[str, torch.Tensor]] = {}
+
+    # ------------------------------------------------------------------ helpers
+    def ropes(self, latent_frames: int, audio_tokens: int, kin_frames: int, kin_objects: int) -> dict:
+        """cos/sin tables ``[2, N, Dh/2]`` for video, audio and kinematic tokens (cached)."""
+        key = (latent_frames, audio_tokens, kin_frames, kin_objects)
+        if key not in self._rope_cache:
+            cfg = self.cfg
+            _, ph, pw = cfg.video_patch
+            vp = video_positions(latent_frames, cfg.latent_height // ph, cfg.latent_width // pw)
+            ap = audio_positions(audio_tokens, cfg.audio_rope_scale)
+            kp = torch.cat([torch.zeros(1, 3, dtype=torch.float64), time_positions(kin_frames, kin_objects)])
+            self._rope_cache[key] = {
+                name: rope_cos_sin(p, cfg.rope_split, cfg.rope_theta)
+                for name, p in (("video", vp), ("audio", ap), ("kin", kp))
+            }
+        return self._rope_cache[key]
+
+    def physics_features(self, physics: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """``physics [B, N, physics_dim]`` (mass kg, speed m/s), ``mask [B, N]`` → ``[B, physics_hidden]``."""
+        feats = self.phys_mlp(fourier_features(signed_log(physics), self.cfg.physics_fourier))
+        w = torch.ones(physics.shape[:2], dtype=feats.dtype) if mask is None else mask.to(feats.dtype)
+        return (feats * w[..., None]).sum(1) / w.sum(1, keepdim=True).clamp_min(1)
+
+    def patchify_video(self, x: torch.Tensor) -> torch.Tensor:
+        _, ph, pw = self.cfg.video_patch
+        return rearrange(x, "b c l (h p) (w q) -> b (l h w) (p q c)", p=ph, q=pw)
+
+    def unpatchify_video(self, x: torch.Tensor, latent_frames: int) -> torch.Tensor:
+        cfg = self.cfg
+        _, ph, pw = cfg.video_patch
+        gh, gw = cfg.latent_height // ph, cfg.latent_width // pw
+        return rearrange(x, "b (l h w) (p q c) -> b c l (h p) (w q)", l=latent_frames, h=gh, w=gw, p=ph, q=pw)
+
+    # ------------------------------------------------------------------ forward
+    def forward(
+        self,
+        video: torch.Tensor,
+        audio: torch.Tensor,
+        t_video: torch.Tensor,
+        t_audio: torch.Tensor,
+        video_cond: torch.Tensor,
+        text: torch.Tensor,
+        kin: torch.Tensor | None = None,
+        kin_mask: torch.Tensor | None = None,
+        physics: torch.Tensor | None = None,
+        physics_mask: torch.Tensor | None = None,
+        joint: bool = True,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Velocities for both modalities.
+
+        Args:
+            video: noisy video latent ``[B, C, L, h, w]``.
+            audio: noisy audio latent ``[B, C_a, F]`` (F a multiple of ``audio_patch``).
+            t_video, t_audio: flow times ``[B]`` in [0, 1] (1 = pure source).
+            video_cond: trajectory latent and its binary mask ``[B, C + 1, L, h, w]`` (zeros = none).
+            text: pooled text embedding ``[B, text_dim]`` (the encoder's null embedding = none).
+            kin: normalised kinematic features ``[B, L, N, kin_dim]``; ``kin_mask [B, L, N]`` bool.
+            physics: ``[B, N, physics_dim]`` (mass kg, speed m/s); ``physics_mask [B, N]``.
+            joint: False blocks cross-modal attention (block-diagonal; JointCFG negative).
+        Returns:
+            ``(v_video [B, C, L, h, w], v_audio [B, C_a, F])``.
+        """
+        b, _, lf = video.shape[:3]
+        ap = self.cfg.audio_patch
+        xv = self.video_in(self.patchify_video(torch.cat([video, video_cond], dim=1)))
+        xa = self.audio_in(rearrange(audio, "b c (n p) -> b n (p c)", p=ap))
+        null = self.kin_null.expand(b, -1, -1)
+        if kin is None:
+            kin_tok, keep, kf, kn = null, torch.ones(b, 1, dtype=torch.bool), 0, 0
+        else:
+            kf, kn = kin.shape[1], kin.shape[2]
+            kin_tok = torch.cat([null, self.kin_mlp(kin).flatten(1, 2)], dim=1)
+            km = torch.ones(b, kf, kn, dtype=torch.bool) if kin_mask is None else kin_mask.bool()
+            keep = torch.cat([torch.ones(b, 1, dtype=torch.bool), km.flatten(1)], dim=1)
+        ropes = self.ropes(lf, xa.shape[1], kf, kn)
+        cv = nn.functional.silu(self.t_video(t_video) + self.text_video(text))
+        ca = nn.functional.silu(self.t_audio(t_audio) + self.text_audio(text))
+        if physics is None:  # no physics = the all-masked case: zero features (Δ = the zero-init bias)
+            phys = torch.zeros(b, self.cfg.physics_hidden, dtype=xv.dtype)
+        else:
+            phys = self.physics_features(physics, physics_mask)
+        for blk in self.blocks:
+            xv, xa = blk(xv, xa, cv, ca, ropes, kin_tok, keep, phys, joint)
+        v_video = self.unpatchify_video(self.video_out(xv, cv), lf)
+        v_audio = rearrange(self.audio_out(xa, ca), "b n (p c) -> b c (n p)", p=ap)
+        return v_video, v_audio

@@ -1,0 +1,146 @@
+"""Small building blocks: RMSNorm, rotary embeddings (3-D / 1-D, time-aligned), attention,
+timestep and Fourier embeddings, adaLN modulation.
+
+Shapes: token tensors are ``[B, N, D]``; per-head tensors ``[B, H, N, Dh]``; positions ``[N, 3]``
+(time, y, x) in units of video latent frames / latent patches.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class RMSNorm(nn.Module):
+    """Root-mean-square normalisation over the last dimension with a learned gain."""
+
+    def __init__(self, dim: int, eps: float = 1e-6, affine: bool = True) -> None:
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim)) if affine else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.rms_norm(x, (x.shape[-1],), self.weight, self.eps)
+
+
+def rope_angles(positions: torch.Tensor, split: tuple[int, ...], theta: float = 10000.0) -> torch.Tensor:
+    """Rotation angles (radians) ``[N, sum(split)/2]`` for ``positions [N, len(split)]``.
+
+    Axis ``a`` owns ``split[a]/2`` rotation pairs with frequencies ``theta**(-2i/split[a])``; an
+    axis position of 0 gives angle 0 (identity) on its pairs, which is how 1-D audio positions
+    ``(t, 0, 0)`` share the temporal pairs of the 3-D video layout.
+    """
+    parts = []
+    pos = positions.to(torch.float64)
+    for a, d in enumerate(split):
+        freqs = theta ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)
+        parts.append(pos[:, a : a + 1] * freqs[None, :])
+    return torch.cat(parts, dim=-1)
+
+
+def rope_cos_sin(positions: torch.Tensor, split: tuple[int, ...], theta: float) -> torch.Tensor:
+    """``[2, N, Dh/2]`` float32 stack of cos and sin of :func:`rope_angles`."""
+    ang = rope_angles(positions, split, theta)
+    return torch.stack([ang.cos(), ang.sin()]).to(torch.float32)
+
+
+def apply_rope(x: torch.Tensor, cos_sin: torch.Tensor) -> torch.Tensor:
+    """Rotate ``x [B, H, N, Dh]`` by ``cos_sin [2, N, Dh/2]`` (pairs (i, i + Dh/2))."""
+    cos, sin = cos_sin[0], cos_sin[1]
+    half = x.shape[-1] // 2
+    x1, x2 = x[..., :half], x[..., half:]
+    return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
+
+
+def video_positions(latent_frames: int, grid_h: int, grid_w: int) -> torch.Tensor:
+    """Positions ``[L*gh*gw, 3]`` (t, y, x) of patch tokens in (t, y, x) raster order.
+
+    t is the latent frame index (one unit = ``temporal_stride / fps`` seconds).
+    """
+    t, y, x = torch.meshgrid(
+        torch.arange(latent_frames), torch.arange(grid_h), torch.arange(grid_w), indexing="ij"
+    )
+    return torch.stack([t, y, x], dim=-1).reshape(-1, 3).to(torch.float64)
+
+
+def audio_positions(tokens: int, scale: float) -> torch.Tensor:
+    """Positions ``[tokens, 3]`` = (j * scale, 0, 0): audio token j at the instant of video latent
+    position ``j * scale`` (scale = video tokens per second / audio tokens per second)."""
+    pos = torch.zeros(tokens, 3, dtype=torch.float64)
+    pos[:, 0] = torch.arange(tokens, dtype=torch.float64) * scale
+    return pos
+
+
+def time_positions(frames: int, per_frame: int) -> torch.Tensor:
+    """Positions ``[frames*per_frame, 3]`` = (latent frame, 0, 0), frame-major (kinematic tokens)."""
+    pos = torch.zeros(frames * per_frame, 3, dtype=torch.float64)
+    pos[:, 0] = torch.arange(frames, dtype=torch.float64).repeat_interleave(per_frame)
+    return pos
+
+
+def split_heads(x: torch.Tensor, heads: int) -> torch.Tensor:
+    """``[B, N, H*Dh]`` → ``[B, H, N, Dh]``."""
+    b, n, d = x.shape
+    return x.view(b, n, heads, d // heads).transpose(1, 2)
+
+
+def merge_heads(x: torch.Tensor) -> torch.Tensor:
+    """``[B, H, N, Dh]`` → ``[B, N, H*Dh]``."""
+    b, h, n, dh = x.shape
+    return x.transpose(1, 2).reshape(b, n, h * dh)
+
+
+def attention(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None
+) -> torch.Tensor:
+    """PyTorch SDPA on ``[B, H, N, Dh]``; ``mask``: bool keep-mask broadcastable to ``[B, H, Nq, Nk]``."""
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+
+
+def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:
+    """Sinusoidal embedding ``[B, dim]`` of flow times ``t [B]`` in [0, 1] (scaled by 1000)."""
+    half = dim // 2
+    freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float32, device=t.device) / half)
+    args = (t.float() * 1000.0)[:, None] * freqs[None]
+    return torch.cat([args.cos(), args.sin()], dim=-1)
+
+
+class TimestepEmbedder(nn.Module):
+    """Flow time ``t [B]`` → conditioning vector ``[B, hidden]`` (sinusoid + 2-layer MLP)."""
+
+    def __init__(self, hidden: int, freq_dim: int = 128) -> None:
+        super().__init__()
+        self.freq_dim = freq_dim
+        self.mlp = nn.Sequential(nn.Linear(freq_dim, hidden), nn.SiLU(), nn.Linear(hidden, hidden))
+
+    def forward(self, t: torch.Tensor) -> torch.Tensor:
+        return self.mlp(timestep_embedding(t, self.freq_dim))
+
+
+def fourier_features(x: torch.Tensor, bands: int) -> torch.Tensor:
+    """``x [..., D]`` → ``[..., D*(1+2*bands)]``: x, sin(2^k π x), cos(2^k π x) for k < bands."""
+    freqs = (2.0 ** torch.arange(bands, dtype=x.dtype, device=x.device)) * math.pi
+    ang = x[..., None] * freqs
+    feats = torch.cat([x[..., None], ang.sin(), ang.cos()], dim=-1)
+    return feats.flatten(-2)
+
+
+def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """adaLN: ``x [B, N, D] * (1 + scale[B, D]) + shift[B, D]``."""
+    return x * (1 + scale[:, None]) + shift[:, None]
+
+
+class Mlp(nn.Module):
+    """Two-layer GELU (tanh) MLP ``dim → dim*ratio → dim``."""
+
+    def __init__(self, dim: int, ratio: float, out: int | None = None) -> None:
+        super().__init__()
+        inner = int(dim * ratio)
+        self.fc1 = nn.Linear(dim, inner)
+        self.fc2 = nn.Linear(inner, out or dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(F.gelu(self.fc1(x), approximate="tanh"))

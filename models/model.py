@@ -1,0 +1,501 @@
+"""KinesonicModel: the whole generator (latent codecs, text encoder, twin DiT) plus conditioning,
+sampling and the training step.
+
+Tensor conventions: video pixels ``[B, 3, T, H, W]`` in 0..1; waveform ``[B, S]`` mono at
+``cfg.sample_rate``; video latent ``[B, C, L, h, w]``; audio latent ``[B, C_a, F]``. Flow
+convention: see :mod:`.flow` (t = 1 source, t = 0 data, v = source - data).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..kinematics import KinematicStats, Tracks, align_to_latent, kinematic_state
+from .autoencoders import AudioCodec, VideoAutoencoder
+from .config import GeneratorConfig
+from .flow import hybrid_source, interpolate, region_balanced_loss, sample_ode, schedule
+from .generator import TwinDiT
+from .text import HashTextEncoder
+from .trajectory import propagate_first_frame
+
+MODES = ("joint", "v2a", "a2v")
+GUIDANCE = ("none", "cfg", "joint")
+
+
+@dataclass
+class Conditioning:
+    """Everything the generator is conditioned on, batch-first.
+
+    Attributes:
+        latent_frames: L, the number of video latent frames.
+        first_latent: ``[B, C, h, w]`` or None (frame 0 then generated freely).
+        traj_latent: ``[B, C, L, h, w]`` trajectory-conditioned latent (zeros where unknown).
+        traj_mask: ``[B, 1, L, h, w]`` binary (1 on all of frame 0 when a first frame is given).
+        soft_mask: ``[B, 1, L, h, w]`` Gaussian soft mask (loss weighting only).
+        text_ids: ``[B, max_tokens]`` prompt token ids (all 0 = null text).
+        kin: ``[B, L, N, 8]`` normalised kinematic features or None; ``kin_mask [B, L, N]`` bool.
+        physics: ``[B, N, 2]`` (mass kg, speed m/s) or None; ``physics_mask [B, N]`` bool.
+    """
+
+    latent_frames: int
+    first_latent: torch.Tensor | None
+    traj_latent: torch.Tensor
+    traj_mask: torch.Tensor
+    soft_mask: torch.Tensor
+    text_ids: torch.Tensor
+    kin: torch.Tensor | None = None
+    kin_mask: torch.Tensor | None = None
+    physics: torch.Tensor | None = None
+    physics_mask: torch.Tensor | None = None
+
+    @property
+    def batch(self) -> int:
+        return int(self.traj_latent.shape[0])
+
+    def video_cond(self) -> torch.Tensor:
+        """``[B, C + 1, L, h, w]``: trajectory latent and binary mask (the video tower's extra input)."""
+        return torch.cat([self.traj_latent, self.traj_mask], dim=1)
+
+    def dropped(self) -> Conditioning:
+        """The null conditioning (CFG negative): no text, trajectories, kinematics or physics.
+
+        The first frame stays (its latent is re-imposed on the state anyway).
+        """
+        return replace(
+            self,
+            traj_latent=torch.zeros_like(self.traj_latent),
+            traj_mask=torch.zeros_like(self.traj_mask),
+            text_ids=torch.zeros_like(self.text_ids),
+            kin=None,
+            kin_mask=None,
+            physics=None,
+            physics_mask=None,
+        )
+
+
+class KinesonicModel(nn.Module):
+    """Twin-tower sounding-video generator with its codecs (see module docstring)."""
+
+    def __init__(self, cfg: GeneratorConfig, kinematic_stats: KinematicStats | None = None) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.kinematic_stats = kinematic_stats or KinematicStats.identity()
+        self.video_ae = VideoAutoencoder(cfg)
+        self.audio_codec = AudioCodec(cfg)
+        self.text = HashTextEncoder(cfg.text_vocab, cfg.text_dim, cfg.text_layers, cfg.text_max_tokens)
+        self.dit = TwinDiT(cfg)
+
+    # ------------------------------------------------------------------ codecs
+    def encode_video(self, video: torch.Tensor) -> torch.Tensor:
+        """``[B, 3, T, H, W]`` 0..1 → ``[B, C, L, h, w]``; H, W must equal the config's."""
+        self._check_size(video.shape[-2], video.shape[-1], "video")
+        return self.video_ae.encode(video)
+
+    def decode_video(self, latent: torch.Tensor) -> torch.Tensor:
+        """``[B, C, L, h, w]`` → ``[B, 3, 1 + stride*(L-1), H, W]`` clamped to 0..1."""
+        return self.video_ae.decode(latent).clamp(0, 1)
+
+    def encode_audio(self, wave: torch.Tensor) -> torch.Tensor:
+        """``[B, S]`` mono at ``cfg.sample_rate`` → ``[B, C_a, S // hop]``."""
+        return self.audio_codec.encode(wave)
+
+    def decode_audio(self, latent: torch.Tensor) -> torch.Tensor:
+        """``[B, C_a, F]`` → ``[B, F * hop]`` (Griffin-Lim or the vocoder set on ``audio_codec``)."""
+        return self.audio_codec.decode(latent)
+
+    def _check_size(self, h: int, w: int, what: str) -> None:
+        if (h, w) != (self.cfg.height, self.cfg.width):
+            raise ValueError(
+                f"{what} is {w}x{h} pixels but this model expects {self.cfg.width}x{self.cfg.height} (W x H)"
+            )
+
+    # ------------------------------------------------------------------ conditioning
+    def build_conditioning(
+        self,
+        first_frame: torch.Tensor | None = None,
+        prompt: str = "",
+        tracks: Tracks | None = None,
+        kinematics: np.ndarray | None = None,
+        kinematics_mask: np.ndarray | None = None,
+        physics: np.ndarray | None = None,
+        num_frames: int | None = None,
+        seed: int = 0,
+        soft_sigma: float = 1.0,
+    ) -> Conditioning:
+        """Conditioning for one clip (B = 1).
+
+        Args:
+            first_frame: ``[3, H, W]`` or ``[1, 3, H, W]`` in 0..1 (must match the config size).
+            prompt: text prompt ("" = null text).
+            tracks: pixel tracks of the clip (width/height must match the config); their frame
+                count sets the clip length (else ``num_frames``, else ``cfg.num_frames``).
+            kinematics: raw 8-D states ``[L, N, 8]`` on latent frames (default: computed from the
+                tracks with ``kinematic_state(align_to_latent(tracks))``); ``kinematics_mask [L, N]``.
+            physics: ``[N, 2]`` per-object (mass kg, speed m/s), optional.
+            seed: seed of the collision choice in the trajectory latent.
+            soft_sigma: sigma (latent cells) of the Gaussian soft mask.
+        """
+        from ..kinematics.grid import project_to_grid, soft_trajectory_mask
+
+        cfg = self.cfg
+        frames = tracks.num_frames if tracks is not None else (num_frames or cfg.num_frames)
+        lf = cfg.latent_frames(frames)
+        h, w, c = cfg.latent_height, cfg.latent_width, cfg.video_channels
+        first_latent = None
+        if first_frame is not None:
+            img = first_frame if first_frame.dim() == 4 else first_frame[None]
+            self._check_size(img.shape[-2], img.shape[-1], "first frame")
+            with torch.no_grad():
+                first_latent = self.video_ae.encode_first(img.float())
+        traj = torch.zeros(1, c, lf, h, w)
+        mask = torch.zeros(1, 1, lf, h, w)
+        kin = kin_mask = None
+        if tracks is not None:
+            if (tracks.width, tracks.height) != (cfg.width, cfg.height):
+                raise ValueError(
+                    f"tracks are for a {tracks.width}x{tracks.height} image but this model expects "
+                    f"{cfg.width}x{cfg.height}"
+                )
+            aligned = align_to_latent(tracks.drop_never_visible(), cfg.temporal_stride)
+            if first_latent is not None:
+                cells = project_to_grid(aligned.points, cfg.spatial_factor, cfg.width, cfg.height)
+                t_lat, t_mask = propagate_first_frame(first_latent[0], cells, aligned.visible, seed)
+                traj, mask = t_lat[None], t_mask[None, None]
+            if kinematics is None and aligned.num_frames >= 4:
+                kinematics, kinematics_mask = kinematic_state(aligned), aligned.visible
+        elif first_latent is not None:
+            traj[:, :, 0] = first_latent
+            mask[:, :, 0] = 1
+        if kinematics is not None:
+            state = np.asarray(kinematics, dtype=np.float64)
+            if state.ndim != 3 or state.shape[0] != lf or state.shape[2] != cfg.kin_dim:
+                raise ValueError(f"kinematics must have shape [L={lf}, N, {cfg.kin_dim}], got {state.shape}")
+            kin = torch.from_numpy(self.kinematic_stats.normalize(state)).float()[None]
+            km = (
+                np.ones(state.shape[:2], bool)
+                if kinematics_mask is None
+                else np.asarray(kinematics_mask, bool)
+            )
+            kin_mask = torch.from_numpy(km.copy())[None]
+        soft = torch.from_numpy(soft_trajectory_mask(mask[0, 0].numpy() > 0.5, soft_sigma))[None, None]
+        phys = phys_mask = None
+        if physics is not None:
+            p = torch.as_tensor(np.asarray(physics, dtype=np.float32))
+            if p.dim() != 2 or p.shape[1] != cfg.physics_dim:
+                raise ValueError(f"physics must have shape [N, {cfg.physics_dim}], got {tuple(p.shape)}")
+            phys, phys_mask = p[None], torch.ones(1, p.shape[0], dtype=torch.bool)
+        return Conditioning(
+            latent_frames=lf,
+            first_latent=first_latent,
+            traj_latent=traj,
+            traj_mask=mask,
+            soft_mask=soft.float(),
+            text_ids=self.text.tokenize([prompt]),
+            kin=kin,
+            kin_mask=kin_mask,
+            physics=phys,
+            physics_mask=phys_mask,
+        )
+
+    # ------------------------------------------------------------------ prediction
+    def velocity(
+        self,
+        video: torch.Tensor,
+        audio: torch.Tensor,
+        t_video: torch.Tensor,
+        t_audio: torch.Tensor,
+        cond: Conditioning,
+        joint: bool = True,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Velocity prediction ``(v_video, v_audio)`` for states at flow times ``t_* [B]``."""
+        return self.dit(
+            video,
+            audio,
+            t_video,
+            t_audio,
+            cond.video_cond(),
+            self.text(cond.text_ids),
+            cond.kin,
+            cond.kin_mask,
+            cond.physics,
+            cond.physics_mask,
+            joint=joint,
+        )
+
+    def start_state(
+        self, cond: Conditioning, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Sampling start ``(video_source, audio_noise, video_noise, audio_noise)`` at t = 1.
+
+        The video source is the trajectory latent inside the mask and Gaussian noise outside, with
+        frame 0 = the first-frame latent when one is given.
+        """
+        cfg = self.cfg
+        b, lf = cond.batch, cond.latent_frames
+        shape_v = (b, cfg.video_channels, lf, cfg.latent_height, cfg.latent_width)
+        eps_v = torch.randn(shape_v, generator=generator)
+        eps_a = torch.randn((b, cfg.audio_channels, cfg.audio_latent_frames(lf)), generator=generator)
+        src = self._impose_first(hybrid_source(eps_v, cond.traj_latent, cond.traj_mask), cond)
+        return src, eps_a.clone(), eps_v, eps_a
+
+    @staticmethod
+    def _impose_first(video: torch.Tensor, cond: Conditioning) -> torch.Tensor:
+        if cond.first_latent is None:
+            return video
+        out = video.clone()
+        out[:, :, 0] = cond.first_latent
+        return out
+
+    @torch.no_grad()
+    def sample(
+        self,
+        cond: Conditioning,
+        mode: str = "joint",
+        steps: int = 25,
+        solver: str = "euler",
+        shift: float = 1.0,
+        video_cfg: float = 1.0,
+        audio_cfg: float = 1.0,
+        guidance: str = "cfg",
+        seed: int = 0,
+        video: torch.Tensor | None = None,
+        audio: torch.Tensor | None = None,
+        cond_time: float = 0.0,
+        callback: Callable[[int, int], None] | None = None,
+    ) -> dict[str, torch.Tensor]:
+        """Generate latents by integrating the flow ODE from t = 1 to 0.
+
+        Args:
+            cond: from :meth:`build_conditioning`.
+            mode: ``"joint"`` (image/text → sounding video), ``"v2a"`` (given ``video`` latent
+                ``[B, C, L, h, w]`` → audio) or ``"a2v"`` (given ``audio`` latent ``[B, C_a, F]`` → video).
+            steps, solver ("euler" | "heun"), shift: the time schedule (:func:`.flow.schedule`).
+            video_cfg, audio_cfg: per-modality guidance scales (1 = no guidance).
+            guidance: ``"none"``, ``"cfg"`` (negative = dropped conditions) or ``"joint"`` (JointCFG:
+                negative = dropped conditions and block-diagonal, no cross-modal attention).
+            seed: noise seed (CPU generator; deterministic).
+            cond_time: flow time at which the given modality is held (0 = clean).
+            callback: ``callback(step, total)``.
+        Returns:
+            ``{"video": [B, C, L, h, w], "audio": [B, C_a, F]}``.
+        """
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        if guidance not in GUIDANCE:
+            raise ValueError(f"guidance must be one of {GUIDANCE}, got {guidance!r}")
+        gen = torch.Generator().manual_seed(int(seed))
+        xv, xa, eps_v, eps_a = self.start_state(cond, gen)
+        hold_v = hold_a = None
+        if mode == "v2a":
+            if video is None or video.shape != xv.shape:
+                raise ValueError(f"v2a needs a video latent of shape {tuple(xv.shape)}")
+            xv, hold_v = interpolate(video, eps_v, torch.full((xv.shape[0],), cond_time)), cond_time
+        if mode == "a2v":
+            if audio is None or audio.shape != xa.shape:
+                raise ValueError(f"a2v needs an audio latent of shape {tuple(xa.shape)}")
+            xa, hold_a = interpolate(audio, eps_a, torch.full((xa.shape[0],), cond_time)), cond_time
+        neg = cond.dropped()
+        use_neg = guidance != "none" and (video_cfg != 1.0 or audio_cfg != 1.0)
+
+        def velocity(v: torch.Tensor, a: torch.Tensor, tv: torch.Tensor, ta: torch.Tensor):
+            if not use_neg:
+                return self.velocity(v, a, tv, ta, cond)
+            if guidance == "cfg":  # one batched call: [positive; negative]
+                both = _cat_cond(cond, neg)
+                pv, pa = self.velocity(torch.cat([v, v]), torch.cat([a, a]), tv.repeat(2), ta.repeat(2), both)
+                (pv, nv), (pa, na) = pv.chunk(2), pa.chunk(2)
+            else:
+                pv, pa = self.velocity(v, a, tv, ta, cond)
+                nv, na = self.velocity(v, a, tv, ta, neg, joint=False)
+            return nv + video_cfg * (pv - nv), na + audio_cfg * (pa - na)
+
+        project = None if mode == "v2a" else (lambda x: self._impose_first(x, cond))
+        xv, xa = sample_ode(
+            velocity,
+            xv,
+            xa,
+            schedule(steps, shift),
+            solver,
+            hold_video=hold_v,
+            hold_audio=hold_a,
+            project_video=project,
+            callback=callback,
+        )
+        if mode == "v2a":
+            xv = video
+        if mode == "a2v":
+            xa = audio
+        return {"video": xv, "audio": xa}
+
+    # ------------------------------------------------------------------ training
+    @torch.no_grad()
+    def prepare_batch(
+        self,
+        videos: torch.Tensor,
+        waves: torch.Tensor,
+        prompts: Sequence[str],
+        tracks: Sequence[Tracks | None],
+        physics: Sequence[np.ndarray | None] | None = None,
+        seed: int = 0,
+    ) -> dict[str, Any]:
+        """Encode a training batch: ``videos [B, 3, T, H, W]`` 0..1, ``waves [B, S]`` (S ≥ the
+        audio length for T frames) → the dict :meth:`training_loss` takes.
+
+        Keys: ``video_latent``, ``audio_latent`` and the :class:`Conditioning` built from each clip's
+        first frame, prompt, tracks (and physics) — kinematic tokens padded to the largest N.
+        """
+        b, _, t = videos.shape[:3]
+        lf = self.cfg.latent_frames(t)
+        video_latent = self.encode_video(videos)
+        n_audio = self.cfg.audio_samples(lf)
+        if waves.shape[-1] < n_audio:
+            raise ValueError(f"waves have {waves.shape[-1]} samples, need at least {n_audio} for {t} frames")
+        audio_latent = self.encode_audio(waves[:, :n_audio])
+        conds = [
+            self.build_conditioning(
+                videos[i, :, 0],
+                prompts[i],
+                tracks[i],
+                physics=None if physics is None else physics[i],
+                num_frames=t,
+                seed=seed + i,
+            )
+            for i in range(b)
+        ]
+        return {"video_latent": video_latent, "audio_latent": audio_latent, "cond": _cat_cond(*conds)}
+
+    def training_loss(
+        self,
+        batch: dict[str, Any],
+        cond_drop: float = 0.1,
+        p_v2a: float = 0.1,
+        p_a2v: float = 0.1,
+        max_cond_time: float = 0.1,
+        weights: tuple[float, float, float] = (1.0, 1.0, 1.0),
+        eps: float = 1e-6,
+        generator: torch.Generator | None = None,
+    ) -> dict[str, torch.Tensor]:
+        """One hybrid-flow-matching training step's losses (call ``.backward()`` on ``["loss"]``).
+
+        Per sample: flow time t ~ logit-normal; with probability ``p_v2a`` the video is held at a
+        time in [0, max_cond_time] and only audio is trained (V2A), with ``p_a2v`` the reverse (A2V),
+        else both share t (joint). Each condition (text, trajectory channels, kinematics, physics)
+        is dropped independently with probability ``cond_drop``.
+
+        Args:
+            batch: ``{"video_latent" [B, C, L, h, w], "audio_latent" [B, C_a, F], "cond": Conditioning}``
+                (see :meth:`prepare_batch`).
+            weights: (video inside, video outside, audio) loss weights.
+        Returns:
+            ``{"loss", "video_inside", "video_outside", "audio"}`` scalar tensors.
+        """
+        g = generator
+        x_v, x_a, cond = batch["video_latent"], batch["audio_latent"], batch["cond"]
+        b = x_v.shape[0]
+        # the hybrid source uses the full trajectory latent; dropout removes only the condition
+        # inputs (as in the CFG negative at sampling time)
+        full = cond
+        cond = _drop_conditions(cond, cond_drop, g)
+        t = torch.sigmoid(torch.randn(b, generator=g))
+        u = torch.rand(b, generator=g)
+        v2a, a2v = u < p_v2a, (u >= p_v2a) & (u < p_v2a + p_a2v)
+        t_hold = torch.rand(b, generator=g) * max_cond_time
+        t_v = torch.where(v2a, t_hold, t)
+        t_a = torch.where(a2v, t_hold, t)
+        eps_v = torch.randn(x_v.shape, generator=g)
+        eps_a = torch.randn(x_a.shape, generator=g)
+        src_v = self._impose_first(hybrid_source(eps_v, full.traj_latent, full.traj_mask), full)
+        src_v = torch.where(v2a.view(-1, 1, 1, 1, 1), eps_v, src_v)
+        in_v = interpolate(x_v, src_v, t_v)
+        in_a = interpolate(x_a, eps_a, t_a)
+        pv, pa = self.velocity(in_v, in_a, t_v, t_a, cond)
+        row_v = (~v2a).float().view(-1, 1, 1, 1, 1)
+        row_a = (~a2v).float().view(-1, 1, 1)
+        soft = cond.soft_mask
+        inside, _ = region_balanced_loss(pv, src_v - x_v, soft * row_v, eps)
+        _, outside = region_balanced_loss(pv, src_v - x_v, 1 - (1 - soft) * row_v, eps)
+        err_a = (pa - (eps_a - x_a)).pow(2)
+        audio = (err_a * row_a).sum() / (row_a.expand_as(err_a).sum() + eps)
+        loss = weights[0] * inside + weights[1] * outside + weights[2] * audio
+        return {"loss": loss, "video_inside": inside, "video_outside": outside, "audio": audio}
+
+
+def _cat_cond(*conds: Conditioning) -> Conditioning:
+    """Concatenate conditionings along the batch (kinematic/physics objects padded with masked rows)."""
+    first = conds[0]
+    lf = first.latent_frames
+    if any(c.latent_frames != lf for c in conds):
+        raise ValueError("cannot batch conditionings with different latent frame counts")
+    b = [c.batch for c in conds]
+    fl = None
+    if all(c.first_latent is not None for c in conds):
+        fl = torch.cat([c.first_latent for c in conds])
+    elif any(c.first_latent is not None for c in conds):
+        raise ValueError("cannot batch conditionings with and without a first frame")
+
+    def pad_objects(key: str, mkey: str, dims: int) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        vals = [getattr(c, key) for c in conds]
+        if all(v is None for v in vals):
+            return None, None
+        n = max(v.shape[-2] if dims == 4 else v.shape[1] for v in vals if v is not None)
+        out, masks = [], []
+        for c, v, bi in zip(conds, vals, b, strict=True):
+            m = getattr(c, mkey)
+            if dims == 4:
+                full = torch.zeros(bi, lf, n, first_dim(key))
+                fm = torch.zeros(bi, lf, n, dtype=torch.bool)
+                if v is not None:
+                    full[:, :, : v.shape[2]] = v
+                    fm[:, :, : v.shape[2]] = m if m is not None else True
+            else:
+                full = torch.zeros(bi, n, first_dim(key))
+                fm = torch.zeros(bi, n, dtype=torch.bool)
+                if v is not None:
+                    full[:, : v.shape[1]] = v
+                    fm[:, : v.shape[1]] = m if m is not None else True
+            out.append(full)
+            masks.append(fm)
+        return torch.cat(out), torch.cat(masks)
+
+    def first_dim(key: str) -> int:
+        return next(getattr(c, key).shape[-1] for c in conds if getattr(c, key) is not None)
+
+    kin, kin_mask = pad_objects("kin", "kin_mask", 4)
+    phys, phys_mask = pad_objects("physics", "physics_mask", 3)
+    return Conditioning(
+        latent_frames=lf,
+        first_latent=fl,
+        traj_latent=torch.cat([c.traj_latent for c in conds]),
+        traj_mask=torch.cat([c.traj_mask for c in conds]),
+        soft_mask=torch.cat([c.soft_mask for c in conds]),
+        text_ids=torch.cat([c.text_ids for c in conds]),
+        kin=kin,
+        kin_mask=kin_mask,
+        physics=phys,
+        physics_mask=phys_mask,
+    )
+
+
+def _drop_conditions(cond: Conditioning, p: float, g: torch.Generator | None) -> Conditioning:
+    """Independently drop text, trajectory channels, kinematics and physics per sample with prob. p."""
+    if p <= 0:
+        return cond
+    b = cond.batch
+    keep = torch.rand(4, b, generator=g) >= p
+    kin_mask = None if cond.kin_mask is None else cond.kin_mask & keep[2].view(-1, 1, 1)
+    phys_mask = None if cond.physics_mask is None else cond.physics_mask & keep[3].view(-1, 1)
+    k1 = keep[1].float().view(-1, 1, 1, 1, 1)
+    return replace(
+        cond,
+        text_ids=cond.text_ids * keep[0].long().view(-1, 1),
+        traj_latent=cond.traj_latent * k1,
+        traj_mask=cond.traj_mask * k1,
+        kin_mask=kin_mask,
+        physics_mask=phys_mask,
+    )
