@@ -1,1 +1,31 @@
-"""Kinesonic perception (no ComfyUI imports)."""
+"""Kinesonic perception (no ComfyUI imports): trajectory extraction from video.
+
+Segment frame 0 (classic moving-object masks or SAM2), take mask centroids as object centres,
+track them (pyramidal Lucas-Kanade, CoTracker3 or SAM2 video propagation), filter the tracks.
+Module imports are light (numpy); OpenCV, sam2 and cotracker load inside the functions.
+See docs/extraction.md.
+"""
+
+from .common import MissingDependencyError, PerceptionError
+from .filter import FilterResult, filter_tracks
+from .pipeline import Extraction, extract_tracks, segment_first_frame, track_objects
+from .segment import Prompt, classic_segment, mask_centroids, parse_prompts
+from .track import lk_track, masks_to_tracks, refine_with_foreground
+
+__all__ = [
+    "Extraction",
+    "FilterResult",
+    "MissingDependencyError",
+    "PerceptionError",
+    "Prompt",
+    "classic_segment",
+    "extract_tracks",
+    "filter_tracks",
+    "lk_track",
+    "mask_centroids",
+    "masks_to_tracks",
+    "parse_prompts",
+    "refine_with_foreground",
+    "segment_first_frame",
+    "track_objects",
+]

@@ -1,0 +1,244 @@
+"""First-frame segmentation without weights, mask centroids, and prompt parsing.
+
+The classic segmenter finds *moving* objects in a static-camera clip: a per-pixel temporal
+median of the frames estimates the background, pixels of a frame that differ from it by more
+than a threshold are foreground, and connected components of the cleaned foreground are the
+objects. Objects that never move are part of the background and are not found (use SAM2 for
+them). A region where an object rests for more than half of the clip leaves a static "ghost"
+blob in the frame-0 mask; its track does not move and the motion filter drops it.
+
+Object centres are mask centroids from image moments (``m10 / m00``, ``m01 / m00``); pixel
+``(row i, column j)`` has its centre at ``(x, y) = (j, i)``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .common import PerceptionError, as_frames, require
+
+#: Default classic-segmentation settings (documented in docs/extraction.md).
+DEFAULT_MIN_AREA = 12  # px: smaller masks are ignored
+DEFAULT_THRESHOLD = 0.0  # 0 = automatic: max(MIN_THRESHOLD, 6 * robust noise level)
+MIN_THRESHOLD = 18.0  # uint8 levels
+MAX_BACKGROUND_SAMPLES = 64
+
+
+def temporal_median_background(frames: Any, max_samples: int = MAX_BACKGROUND_SAMPLES) -> np.ndarray:
+    """Per-pixel median over up to ``max_samples`` evenly spaced frames: ``float32 [H, W, 3]`` 0..255."""
+    frames = as_frames(frames)
+    T = frames.shape[0]
+    index = np.unique(np.linspace(0, T - 1, min(T, max_samples)).round().astype(int))
+    return np.median(frames[index], axis=0).astype(np.float32)
+
+
+def difference_image(frame: np.ndarray, background: np.ndarray) -> np.ndarray:
+    """Largest absolute colour difference per pixel between a frame and the background: ``float32 [H, W]``."""
+    return np.abs(frame.astype(np.float32) - background).max(axis=-1)
+
+
+def auto_threshold(diff: np.ndarray) -> float:
+    """A foreground threshold for a difference image: ``max(MIN_THRESHOLD, 6 * 1.4826 * MAD)``."""
+    med = float(np.median(diff))
+    mad = float(np.median(np.abs(diff - med)))
+    return max(MIN_THRESHOLD, med + 6.0 * 1.4826 * mad)
+
+
+def foreground_mask(
+    frame: np.ndarray, background: np.ndarray, threshold: float = DEFAULT_THRESHOLD
+) -> np.ndarray:
+    """Cleaned foreground of one uint8 frame ``[H, W, 3]``: ``bool [H, W]`` (open 3x3, then close 3x3)."""
+    cv2 = require("cv2")
+    diff = difference_image(frame, background)
+    thr = threshold if threshold > 0 else auto_threshold(diff)
+    binary = (diff > thr).astype(np.uint8)
+    kernel = np.ones((3, 3), np.uint8)
+    binary = cv2.morphologyEx(binary, cv2.MORPH_OPEN, kernel)
+    binary = cv2.morphologyEx(binary, cv2.MORPH_CLOSE, kernel)
+    return binary.astype(bool)
+
+
+def components(mask: np.ndarray, min_area: int = DEFAULT_MIN_AREA) -> np.ndarray:
+    """Connected components (8-connected) of a ``bool [H, W]`` mask with ≥ ``min_area`` pixels.
+
+    Returns ``bool [K, H, W]`` sorted by decreasing area.
+    """
+    cv2 = require("cv2")
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    order = [i + 1 for i in np.argsort(-areas, kind="stable") if areas[i] >= min_area]
+    if not order:
+        return np.zeros((0, *mask.shape), dtype=bool)
+    return np.stack([labels == i for i in order])
+
+
+def classic_segment(
+    frames: Any,
+    frame_index: int = 0,
+    threshold: float = DEFAULT_THRESHOLD,
+    min_area: int = DEFAULT_MIN_AREA,
+    background: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Moving-object masks of frame ``frame_index`` of a static-camera clip (no weights).
+
+    Args:
+        frames: ``[T, H, W, 3]`` uint8 or float 0..1; needs T ≥ 2 and some motion.
+        frame_index: which frame to segment.
+        threshold: foreground threshold in uint8 levels (0 = automatic, see :func:`auto_threshold`).
+        min_area: components smaller than this many pixels are ignored.
+        background: a precomputed ``[H, W, 3]`` background (default: temporal median).
+
+    Returns:
+        ``(masks bool [K, H, W], background float32 [H, W, 3])``.
+
+    Raises:
+        PerceptionError: one frame only, or no pixel changes over the clip (no motion).
+    """
+    frames = as_frames(frames)
+    T = frames.shape[0]
+    if T < 2:
+        raise PerceptionError(
+            "classic segmentation needs at least 2 frames (it finds objects that move); got 1 frame. "
+            "Use the SAM2 backend for single images."
+        )
+    if not 0 <= frame_index < T:
+        raise PerceptionError(f"frame_index {frame_index} is outside the clip's {T} frames")
+    if background is None:
+        background = temporal_median_background(frames)
+    sample = frames[:: max(1, T // 32)].astype(np.int16)
+    if (
+        int(np.abs(sample - sample[0]).max()) <= 2
+        and int(np.abs(frames[-1].astype(np.int16) - frames[0]).max()) <= 2
+    ):
+        raise PerceptionError(
+            f"no motion: the {T} frames are (nearly) identical, so there are no moving objects to find"
+        )
+    mask = foreground_mask(frames[frame_index], background, threshold)
+    return components(mask, min_area), background
+
+
+def mask_centroids(masks: Any, min_area: int = DEFAULT_MIN_AREA) -> tuple[np.ndarray, np.ndarray]:
+    """Centroids of masks from image moments.
+
+    Args:
+        masks: ``[K, H, W]`` (bool or 0..1 float; > 0.5 is inside).
+        min_area: masks with fewer pixels are ignored (empty masks always are).
+
+    Returns:
+        ``(centres float64 [K', 2] pixel (x, y), kept int64 [K'] indices into masks)``.
+    """
+    cv2 = require("cv2")
+    if hasattr(masks, "detach"):
+        masks = masks.detach().cpu().numpy()
+    masks = np.asarray(masks)
+    if masks.ndim == 2:
+        masks = masks[None]
+    centres, kept = [], []
+    for k, mask in enumerate(masks):
+        binary = (mask > 0.5).astype(np.uint8)
+        m = cv2.moments(binary, binaryImage=True)
+        if m["m00"] < max(1, min_area):
+            continue
+        centres.append((m["m10"] / m["m00"], m["m01"] / m["m00"]))
+        kept.append(k)
+    return np.asarray(centres, dtype=np.float64).reshape(-1, 2), np.asarray(kept, dtype=np.int64)
+
+
+# --------------------------------------------------------------------------- prompts
+
+
+@dataclass
+class Prompt:
+    """Prompt for one object: positive / negative points (pixel x, y) and/or a box (x1, y1, x2, y2)."""
+
+    points: list[tuple[float, float]] = field(default_factory=list)
+    negative: list[tuple[float, float]] = field(default_factory=list)
+    box: tuple[float, float, float, float] | None = None
+
+
+def _point(item: Any) -> tuple[float, float]:
+    if isinstance(item, dict) and "x" in item and "y" in item:
+        return float(item["x"]), float(item["y"])
+    if isinstance(item, (list, tuple)) and len(item) == 2:
+        return float(item[0]), float(item[1])
+    raise PerceptionError(f'prompt point must be {{"x": .., "y": ..}} or [x, y], got {item!r}')
+
+
+def _box(item: Any) -> tuple[float, float, float, float]:
+    if isinstance(item, dict):
+        keys = ("x1", "y1", "x2", "y2") if "x1" in item else None
+        if keys is None and {"x", "y", "width", "height"} <= set(item):
+            x, y = float(item["x"]), float(item["y"])
+            return x, y, x + float(item["width"]), y + float(item["height"])
+        if keys is None:
+            raise PerceptionError(f"prompt box must be [x1, y1, x2, y2], got {item!r}")
+        item = [item[k] for k in keys]
+    if isinstance(item, (list, tuple)) and len(item) == 4:
+        x1, y1, x2, y2 = (float(v) for v in item)
+        return min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)
+    raise PerceptionError(f"prompt box must be [x1, y1, x2, y2], got {item!r}")
+
+
+def _loads(value: Any) -> Any:
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as error:
+            raise PerceptionError(f"prompts are not valid JSON: {error}") from error
+    return value
+
+
+def parse_prompts(points: Any = None, negative: Any = None, boxes: Any = None) -> list[Prompt]:
+    """Per-object prompts from JSON (strings or already-parsed values).
+
+    Accepted forms:
+
+    - KJNodes PointsEditor: ``points`` = ``[{"x": .., "y": ..}, ...]`` (one object per positive
+      point), ``negative`` = the editor's negative-coordinates JSON (applied to every object),
+      ``boxes`` = its bbox output ``[[x1, y1, x2, y2], ...]`` (one object per box);
+    - a dict ``{"points": [...], "negative": [...], "boxes": [...]}`` in ``points``;
+    - a dict ``{"objects": [{"points": [...], "negative": [...], "box": [x1, y1, x2, y2]}, ...]}``
+      for several clicks on the same object.
+
+    Coordinates are pixels of the first frame. Returns one :class:`Prompt` per object.
+    """
+    data = _loads(points)
+    negative_data = _loads(negative)
+    boxes_data = _loads(boxes)
+    prompts: list[Prompt] = []
+    if isinstance(data, dict):
+        if "objects" in data:
+            for obj in data["objects"]:
+                prompt = Prompt(
+                    points=[_point(p) for p in obj.get("points", [])],
+                    negative=[_point(p) for p in obj.get("negative", obj.get("neg_points", []))],
+                    box=_box(obj["box"]) if obj.get("box") is not None else None,
+                )
+                if not prompt.points and prompt.box is None:
+                    raise PerceptionError(f"prompt object has neither points nor a box: {obj!r}")
+                prompts.append(prompt)
+            return prompts
+        negative_data = negative_data or data.get("negative", data.get("neg_points"))
+        boxes_data = boxes_data or data.get("boxes", data.get("bboxes"))
+        data = data.get("points", data.get("positive"))
+    neg = [_point(p) for p in (negative_data or [])]
+    if data:
+        if isinstance(data, dict):
+            data = [data]
+        prompts.extend(Prompt(points=[_point(p)], negative=list(neg)) for p in data)
+    if boxes_data:
+        if (
+            isinstance(boxes_data, (list, tuple))
+            and len(boxes_data) == 4
+            and not isinstance(boxes_data[0], (list, tuple, dict))
+        ):
+            boxes_data = [boxes_data]
+        prompts.extend(Prompt(box=_box(b), negative=list(neg)) for b in boxes_data)
+    return prompts
