@@ -54,8 +54,10 @@ def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
 
     try:
         waveform, sample_rate = decode_audio_stream(path)
-    except MediaError as error:
-        raise MediaError(f"{path.name!r} is not a readable audio file ({error})") from None
+    except MediaError:
+        raise MediaError(
+            f"{path.name!r} is not a readable audio file (neither libsndfile nor FFmpeg can decode it)"
+        ) from None
     if sample_rate is None:
         raise MediaError(f"{path.name!r} has no audio stream")
     return waveform, sample_rate

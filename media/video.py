@@ -161,7 +161,7 @@ def read_video(
                     emit(prev[1])
         except av.error.FFmpegError as error:
             if not frames:
-                raise MediaError(f"{path.name!r}: video could not be decoded ({error})") from None
+                raise MediaError(f"{path.name!r} has no decodable video frames ({error})") from None
         if not frames:
             raise MediaError(f"{path.name!r} has no decodable video frames")
         has_audio = bool(container.streams.audio)
@@ -214,7 +214,14 @@ def decode_audio_stream(
         sample_rate = stream.rate or stream.codec_context.sample_rate
         offset: int | None = None
         total = 0
-        limit = None if duration is None else int(math.ceil(duration * sample_rate)) + 1
+        if duration is None and stream.duration and stream.time_base:
+            # the decoder returns whole codec frames; the container knows the true length
+            duration = (
+                float(stream.duration * stream.time_base)
+                + float((stream.start_time or 0) * stream.time_base)
+                - start
+            )
+        limit = None if duration is None else int(math.ceil(duration * sample_rate - 1e-6))
 
         def collect(resampled) -> None:
             nonlocal total
@@ -329,7 +336,12 @@ def write_video(
     count, height, width = pixels.shape[:3]
 
     with atomic_output(path) as tmp:
-        container = av.open(str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"})
+        options = {"movflags": "+faststart"}
+        if wave is not None:
+            # edit lists (which hide the AAC priming samples) are stored in the movie timescale;
+            # the default 1000 would round the audio length to whole milliseconds
+            options["movie_timescale"] = str(sample_rate)
+        container = av.open(str(tmp), mode="w", format="mp4", options=options)
         try:
             vstream = container.add_stream("libx264", rate=rate)
             vstream.width, vstream.height, vstream.pix_fmt = width, height, "yuv420p"
