@@ -52,12 +52,12 @@ def comfy_server(comfy_dir: Path, artifacts_dir: Path, tmp_path_factory: pytest.
         server.stop()
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(scope="module", autouse=True)
 def _time_check(request: pytest.FixtureRequest):
-    """Wall time of each integration test's call (fixture set-up excluded: it is timed above)."""
+    """Wall time of each check (one test module, its own fixtures included; server set-up excluded)."""
     t0 = time.monotonic()
     yield
-    TIMINGS[request.node.nodeid.split("::", 1)[-1]] = time.monotonic() - t0
+    TIMINGS[f"check {request.module.__name__.rsplit('.', 1)[-1]}"] = time.monotonic() - t0
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
