@@ -113,7 +113,11 @@ class Clip:
         }
 
     def metadata(self) -> dict[str, Any]:
-        """Everything except frames and audio, JSON-serialisable (for shard files)."""
+        """Everything except frames and audio, JSON-serialisable (for shard files).
+
+        ``tracks`` is the Kinesonic tracks file format (invisible points as null); ``points_px``
+        [T,N,2] holds the centres of mass at every frame, visible or not.
+        """
         return {
             "seed": int(self.seed),
             "kind": self.kind,
@@ -127,6 +131,7 @@ class Clip:
             "labels": self.labels,
             "masses_kg": self.masses.tolist(),
             "tracks": self.tracks.to_dict(),
+            "points_px": self.tracks.points.tolist(),
             "visible": self.tracks.visible.astype(int).tolist(),
             "velocity_mps": self.velocity_mps.tolist(),
             "coverage": self.coverage.tolist(),
