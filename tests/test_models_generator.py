@@ -1,0 +1,339 @@
+"""Generator architecture, conditioning, hybrid flow and sampling (micro config, seconds on CPU)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from kinesonic.kinematics import Tracks
+from kinesonic.models import (
+    Conditioning,
+    KinesonicModel,
+    micro_config,
+    region_balanced_loss,
+    sample_ode,
+    schedule,
+    tiny_config,
+)
+from kinesonic.models.trajectory import propagate_first_frame
+
+
+@pytest.fixture(scope="module")
+def model() -> KinesonicModel:
+    torch.manual_seed(0)
+    return KinesonicModel(micro_config()).eval()
+
+
+def randomize(model: KinesonicModel, seed: int = 1) -> KinesonicModel:
+    """Give every parameter (incl. the zero-initialised ones) random values, so paths are active."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.2)
+    return model
+
+
+def line_tracks(cfg, n: int = 2) -> Tracks:
+    """n tracks moving right at 8 px/frame-group speed from distinct rows (all visible)."""
+    t = np.arange(cfg.num_frames) / cfg.fps
+    pts = np.stack([np.stack([4 + 12 * t + 0 * i, 4 + 8.0 * i + 0 * t], -1) for i in range(n)], 1)
+    return Tracks(pts, np.ones(pts.shape[:2], bool), cfg.fps, cfg.width, cfg.height)
+
+
+def test_tiny_config_sizes() -> None:
+    cfg = tiny_config()
+    m = KinesonicModel(cfg)
+    params = sum(p.numel() for p in m.parameters())
+    assert 2e6 < params < 8e6
+    assert cfg.latent_frames() == 9
+    assert cfg.video_tokens() == 9 * 4 * 4
+    assert cfg.audio_tokens() == 32  # 2 s at 16 audio tokens/s
+    assert cfg.audio_samples(9) == 32000
+    assert cfg.audio_rope_scale == pytest.approx(0.25)
+    assert type(cfg).from_json(cfg.to_json()) == cfg
+
+
+def test_config_rejects_bad_sizes() -> None:
+    with pytest.raises(ValueError, match="spatial_factor"):
+        micro_config(height=36)
+    with pytest.raises(ValueError, match="rope_split"):
+        micro_config(rope_split=(8, 8, 8))
+
+
+def test_shapes_and_modes(model: KinesonicModel) -> None:
+    cfg = model.cfg
+    img = torch.rand(3, cfg.height, cfg.width)
+    cond = model.build_conditioning(
+        img, "a ball", line_tracks(cfg), physics=np.array([[1.0, 2.0], [3.0, 0.5]])
+    )
+    lf = cfg.latent_frames()
+    assert cond.kin is not None and cond.kin.shape == (1, lf, 2, 8)
+    vshape = (1, cfg.video_channels, lf, cfg.latent_height, cfg.latent_width)
+    ashape = (1, cfg.audio_channels, cfg.audio_latent_frames(lf))
+    given_v, given_a = torch.randn(vshape), torch.randn(ashape)
+    for guidance in ("none", "cfg", "joint"):
+        for mode in ("joint", "v2a", "a2v"):
+            out = model.sample(
+                cond, mode, steps=2, solver="heun", video_cfg=2.0, audio_cfg=3.0, guidance=guidance,
+                video=given_v, audio=given_a,
+            )  # fmt: skip
+            assert out["video"].shape == vshape and out["audio"].shape == ashape
+            assert torch.isfinite(out["video"]).all() and torch.isfinite(out["audio"]).all()
+            if mode == "v2a":
+                assert torch.equal(out["video"], given_v)
+            else:
+                assert torch.equal(out["video"][:, :, 0], cond.first_latent)
+            if mode == "a2v":
+                assert torch.equal(out["audio"], given_a)
+    video = model.decode_video(out["video"])
+    audio = model.decode_audio(out["audio"])
+    assert video.shape == (1, 3, cfg.num_frames, cfg.height, cfg.width)
+    assert audio.shape == (1, cfg.audio_samples(lf))
+
+
+def test_wrong_first_frame_size_names_expected(model: KinesonicModel) -> None:
+    with pytest.raises(ValueError, match="expects 32x32"):
+        model.build_conditioning(torch.rand(3, 16, 32), "x")
+
+
+def test_trajectory_latent_known_answer() -> None:
+    first = torch.arange(2 * 4 * 4, dtype=torch.float32).view(2, 4, 4)
+    # track 0: (x=1, y=2) at frame 0, then (3, 2), then (3, 3); track 1 invisible at frame 2
+    cells = np.array([[[1, 2], [0, 0]], [[3, 2], [1, 1]], [[3, 3], [2, 2]]])
+    vis = np.array([[True, True], [True, True], [True, False]])
+    lat, mask = propagate_first_frame(first, cells, vis, seed=0)
+    assert torch.equal(lat[:, 0], first) and mask[0].sum() == 16
+    assert torch.equal(lat[:, 1, 2, 3], first[:, 2, 1]) and torch.equal(lat[:, 2, 3, 3], first[:, 2, 1])
+    assert torch.equal(lat[:, 1, 1, 1], first[:, 0, 0])
+    assert mask[1].sum() == 2 and mask[2].sum() == 1  # invisible track writes nothing
+    assert lat[:, 2].abs().sum() == first[:, 2, 1].abs().sum()
+
+
+def test_trajectory_collision_is_seeded_random_choice() -> None:
+    first = torch.tensor([[[1.0, 2.0], [3.0, 4.0]]])  # [C=1, h=2, w=2]
+    cells = np.array([[[0, 0], [1, 1]], [[1, 0], [1, 0]]])  # both land on (x=1, y=0) at frame 1
+    vis = np.ones((2, 2), bool)
+    picks = {float(propagate_first_frame(first, cells, vis, seed=s)[0][0, 1, 0, 1]) for s in range(20)}
+    assert picks == {1.0, 4.0}
+    a = propagate_first_frame(first, cells, vis, seed=3)[0]
+    b = propagate_first_frame(first, cells, vis, seed=3)[0]
+    assert torch.equal(a, b)
+
+
+def test_sampling_start_is_trajectory_inside_noise_outside(model: KinesonicModel) -> None:
+    cfg = model.cfg
+    cond = model.build_conditioning(torch.rand(3, cfg.height, cfg.width), "", line_tracks(cfg))
+    src, _, eps_v, _ = model.start_state(cond, torch.Generator().manual_seed(5))
+    inside = cond.traj_mask.expand_as(src).bool().clone()
+    inside[:, :, 0] = False
+    outside = ~cond.traj_mask.expand_as(src).bool()
+    assert inside.any() and outside.any()
+    assert torch.equal(src[inside], cond.traj_latent[inside])
+    assert torch.equal(src[outside], eps_v[outside])
+    assert torch.equal(src[:, :, 0], cond.first_latent)
+    assert not torch.equal(src[inside], eps_v[inside])
+
+
+def test_sampling_is_seeded(model: KinesonicModel) -> None:
+    cfg = model.cfg
+    m = randomize(KinesonicModel(cfg)).eval()
+    cond = m.build_conditioning(torch.rand(3, cfg.height, cfg.width), "rain", line_tracks(cfg))
+    a = m.sample(cond, steps=3, seed=7, video_cfg=2.0)
+    b = m.sample(cond, steps=3, seed=7, video_cfg=2.0)
+    c = m.sample(cond, steps=3, seed=8, video_cfg=2.0)
+    assert torch.equal(a["video"], b["video"]) and torch.equal(a["audio"], b["audio"])
+    assert not torch.equal(a["audio"], c["audio"])
+
+
+def test_block_diagonal_mask_isolates_video_from_audio() -> None:
+    cfg = micro_config()
+    m = randomize(KinesonicModel(cfg)).eval()
+    cond = m.build_conditioning(torch.rand(3, cfg.height, cfg.width), "boom", line_tracks(cfg))
+    g = torch.Generator().manual_seed(0)
+    v, _, _, a = m.start_state(cond, g)
+    a2 = a + torch.randn(a.shape, generator=g)
+    t = torch.tensor([0.6])
+    with torch.no_grad():
+        pv1, pa1 = m.velocity(v, a, t, t, cond, joint=False)
+        pv2, pa2 = m.velocity(v, a2, t, t, cond, joint=False)
+        jv1, _ = m.velocity(v, a, t, t, cond, joint=True)
+        jv2, _ = m.velocity(v, a2, t, t, cond, joint=True)
+    assert torch.equal(pv1, pv2)
+    assert not torch.equal(pa1, pa2)
+    assert (jv1 - jv2).abs().max() > 1e-4
+
+
+def test_rope_same_instant_same_rotation() -> None:
+    cfg = micro_config()
+    dit = KinesonicModel(cfg).dit
+    lf = cfg.latent_frames()
+    na = cfg.audio_tokens(lf)
+    ropes = dit.ropes(lf, na, lf, 1)
+    per_frame = (cfg.latent_height // cfg.video_patch[1]) * (cfg.latent_width // cfg.video_patch[2])
+    k = 3
+    j = round(k * cfg.audio_tokens_per_latent_frame)  # audio token at the instant of latent frame 3
+    nt = cfg.rope_split[0] // 2
+    video_tok = ropes["video"][:, k * per_frame]  # (t=3, y=0, x=0)
+    audio_tok = ropes["audio"][:, j]
+    assert torch.allclose(video_tok[:, :nt], audio_tok[:, :nt], atol=1e-6)
+    assert torch.allclose(video_tok, audio_tok, atol=1e-6)  # y = x = 0 for both
+    assert torch.equal(audio_tok[0, nt:], torch.ones(audio_tok.shape[1] - nt))  # 1-D: no spatial turn
+    assert torch.allclose(ropes["kin"][:, 1 + k], video_tok, atol=1e-6)  # kinematic token of frame 3
+    other = ropes["audio"][:, j + 1]
+    assert not torch.allclose(other[:, :nt], video_tok[:, :nt], atol=1e-3)
+
+
+def test_initialisation_gate_and_identities() -> None:
+    cfg = micro_config()
+    torch.manual_seed(0)
+    m = KinesonicModel(cfg).eval()
+    for blk in m.dit.blocks:
+        assert blk.kin.gate().item() < 0.05
+    lf = cfg.latent_frames()
+    na, nv = cfg.audio_tokens(lf), cfg.video_tokens(lf)
+    d = cfg.hidden
+    xv, xa = torch.randn(1, nv, d), torch.randn(1, na, d)
+    cv, ca = torch.randn(1, d), torch.randn(1, d)
+    ropes = m.dit.ropes(lf, na, 0, 0)
+    kin, keep = m.dit.kin_null, torch.ones(1, 1, dtype=torch.bool)
+    phys = m.dit.physics_features(torch.tensor([[[2.0, 3.0]]]))
+    blk = m.dit.blocks[0]
+    with torch.no_grad():
+        ov, oa = blk(xv, xa, cv, ca, ropes, kin, keep, phys, True)
+        _, oa0 = blk(xv, xa, cv, ca, ropes, kin, keep, torch.zeros_like(phys), True)
+        assert torch.equal(ov, xv)  # adaLN-Zero: the video block is the identity
+        assert torch.equal(oa, oa0)  # physics Δ-modulation is the identity at init
+        # audio block = identity + the small gated kinematic cross-attention only
+        kin_only = blk.kin(xa, kin, keep, ropes["audio"], ropes["kin"])
+        assert torch.allclose(oa, kin_only, atol=1e-6)
+        blk.phys.weight.normal_()  # the test can fail: a trained Δ path changes the output
+        _, oa1 = blk(xv, xa, cv, ca, ropes, kin, keep, phys, True)
+        assert not torch.allclose(oa1, oa0)
+
+
+def test_training_loss_known_answer() -> None:
+    cfg = micro_config()
+    m = KinesonicModel(cfg)  # zero-initialised output layers: predicted velocity is exactly 0
+    lf, c, h, w = cfg.latent_frames(), cfg.video_channels, cfg.latent_height, cfg.latent_width
+    mask = torch.zeros(2, 1, lf, h, w)
+    mask[:, :, 1:, 1, 2] = 1
+    traj = 3.0 * mask.expand(2, c, lf, h, w).clone()
+    mask[:, :, 0] = 1
+    cond = Conditioning(
+        lf, None, traj, mask, mask.clone(), torch.zeros(2, cfg.text_max_tokens, dtype=torch.long)
+    )
+    fa = cfg.audio_latent_frames(lf)
+    batch = {
+        "video_latent": torch.zeros(2, c, lf, h, w),
+        "audio_latent": torch.zeros(2, cfg.audio_channels, fa),
+    }
+    batch["cond"] = cond
+    losses = m.training_loss(
+        batch, cond_drop=0.0, p_v2a=0.0, p_a2v=0.0, generator=torch.Generator().manual_seed(0)
+    )
+    assert losses["video_inside"].item() == pytest.approx(9.0, rel=1e-5)  # target = 3 - 0
+    assert losses["video_outside"].item() == pytest.approx(1.0, abs=0.15)  # target = unit noise
+    assert losses["audio"].item() == pytest.approx(1.0, abs=0.15)
+    assert losses["loss"].item() == pytest.approx(
+        sum(losses[k].item() for k in ("video_inside", "video_outside", "audio"))
+    )
+    losses["loss"].backward()
+    assert m.dit.video_out.linear.weight.grad.abs().sum() > 0
+
+
+def test_region_balanced_loss_excludes_first_frame() -> None:
+    pred = torch.zeros(1, 1, 3, 2, 2)
+    target = torch.zeros(1, 1, 3, 2, 2)
+    target[:, :, 0] = 100.0  # ignored
+    target[:, :, 1:, 0, 0] = 2.0  # inside → 4
+    target[:, :, 1:, 1, 1] = 1.0  # outside → mean of (1, 0, 0) = 1/3
+    soft = torch.zeros(1, 1, 3, 2, 2)
+    soft[:, :, :, 0, 0] = 1.0
+    inside, outside = region_balanced_loss(pred, target, soft)
+    assert inside.item() == pytest.approx(4.0, rel=1e-5)
+    assert outside.item() == pytest.approx(1 / 3, rel=1e-5)
+
+
+def test_prepare_batch_then_loss_backward(model: KinesonicModel) -> None:
+    cfg = model.cfg
+    m = KinesonicModel(cfg)
+    n = cfg.audio_samples(cfg.latent_frames())
+    batch = m.prepare_batch(
+        torch.rand(2, 3, cfg.num_frames, cfg.height, cfg.width), torch.randn(2, n), ["a", ""],
+        [line_tracks(cfg, 3), None],
+    )  # fmt: skip
+    assert batch["cond"].kin.shape[2] == 3 and not batch["cond"].kin_mask[1].any()
+    losses = m.training_loss(batch, generator=torch.Generator().manual_seed(1))
+    assert set(losses) == {"loss", "video_inside", "video_outside", "audio"}
+    assert all(torch.isfinite(v) for v in losses.values())
+    losses["loss"].backward()
+
+
+def test_solvers_on_known_ode() -> None:
+    # dx/dt = x from t = 1 to 0: x(0) = x(1) * exp(-1); Heun is much closer than Euler
+    def vel(v, a, tv, ta):
+        return v, a
+
+    x1 = torch.ones(1, 1)
+    exact = float(np.exp(-1.0))
+    ts = schedule(10)
+    ev, _ = sample_ode(vel, x1, x1, ts, "euler")
+    hv, _ = sample_ode(vel, x1, x1, ts, "heun")
+    assert ev.item() == pytest.approx(0.9**10, rel=1e-9)  # Euler: (1 - 0.1)^10
+    assert abs(hv.item() - exact) < abs(ev.item() - exact) / 5
+    steps = []
+    sample_ode(vel, x1, x1, ts, "euler", callback=lambda i, n: steps.append((i, n)))
+    assert steps[-1] == (10, 10) and len(steps) == 10
+
+
+def test_shift_spends_steps_near_noise() -> None:
+    ts = schedule(4, shift=3.0)
+    assert ts[0] == 1 and ts[-1] == 0
+    assert ts[1] == pytest.approx(3 * 0.75 / (1 + 2 * 0.75))
+
+
+def test_video_autoencoder_is_causal_and_grouped() -> None:
+    cfg = micro_config()
+    ae = KinesonicModel(cfg).video_ae
+    v = torch.rand(1, 3, 9, cfg.height, cfg.width)
+    z = ae.encode(v)
+    assert z.shape == (1, cfg.video_channels, 3, cfg.latent_height, cfg.latent_width)
+    v2 = v.clone()
+    v2[:, :, 5:] = torch.rand(1, 3, 4, cfg.height, cfg.width)  # change only the last group
+    z2 = ae.encode(v2)
+    assert torch.equal(z[:, :, :2], z2[:, :, :2]) and not torch.equal(z[:, :, 2], z2[:, :, 2])
+    assert torch.allclose(ae.encode_first(v[:, :, 0]), z[:, :, 0], atol=1e-5)
+    assert ae.encode(v[:, :, :7]).shape[2] == 3  # 1 + ceil(6/4)
+
+
+def test_audio_codec_sine_known_answer() -> None:
+    from kinesonic.models.autoencoders import AudioCodec
+
+    cfg = tiny_config()  # 64 mel bins: fine enough to place 1 kHz within one bin
+    codec = AudioCodec(cfg)
+    sr, f0 = cfg.sample_rate, 1000.0
+    t = torch.arange(sr) / sr
+    wave = (0.5 * torch.sin(2 * torch.pi * f0 * t))[None]
+    lat = codec.encode(wave)
+    assert lat.shape == (1, cfg.n_mels, sr // cfg.hop_length)
+    import librosa
+
+    centers = librosa.mel_frequencies(cfg.n_mels + 2, fmin=cfg.fmin, fmax=cfg.fmax)[1:-1]
+    peak = int(lat[0, :, 10:-10].mean(-1).argmax())
+    assert abs(centers[peak] - f0) < 150
+    rec = codec.decode(lat)
+    rec2 = codec.decode(lat)
+    assert rec.shape == wave.shape and torch.equal(rec, rec2)  # deterministic Griffin-Lim
+    spec = torch.fft.rfft(rec[0]).abs()
+    assert abs(float(spec.argmax()) * sr / rec.shape[-1] - f0) < 40
+
+
+def test_text_encoder_null_and_stable_ids() -> None:
+    m = KinesonicModel(micro_config())
+    ids = m.text.tokenize(["Glass breaks!", "", "glass   BREAKS !"])
+    assert torch.equal(ids[0], ids[2]) and ids[1].sum() == 0 and (ids[0] > 0).sum() == 3
+    with torch.no_grad():
+        emb = m.text(ids)
+    assert torch.equal(emb[1], m.text.null.detach())
+    assert not torch.allclose(emb[0], emb[1])
