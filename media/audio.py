@@ -48,7 +48,7 @@ def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     try:
         data, sample_rate = soundfile.read(str(path), dtype="float32", always_2d=True)
         return np.ascontiguousarray(data.T), int(sample_rate)
-    except soundfile.LibsndfileError:
+    except RuntimeError:  # soundfile.LibsndfileError and friends: not a libsndfile format
         pass
     from .video import decode_audio_stream
 

@@ -112,14 +112,23 @@ def _audio_array(node: str, input_name: str, audio: Any) -> tuple[np.ndarray, in
 
 
 def _image_array(node: str, input_name: str, images: Any) -> np.ndarray:
-    """IMAGE ``[B, H, W, 3]`` float 0..1 as a numpy array (checked)."""
+    """IMAGE ``[B, H, W, 3]`` float 0..1 (checked) as uint8 numpy ``[B, H, W, 3]`` (rounded, clipped)."""
     shape = tuple(getattr(images, "shape", ()))
     if len(shape) != 4 or shape[-1] != 3:
         raise NodeInputError(node, input_name, "IMAGE of shape [B, H, W, 3]", images)
     if min(shape[:3]) < 1:
         raise NodeInputError(node, input_name, "at least one frame of at least 1x1 pixels", images)
-    array = images.detach().cpu().float().numpy() if hasattr(images, "detach") else np.asarray(images)
-    return array
+    if isinstance(images, torch.Tensor):
+        if images.dtype == torch.uint8:
+            return images.detach().cpu().numpy()
+        scaled = torch.nan_to_num(images.detach().float()).clamp_(0.0, 1.0).mul_(255.0).add_(0.5)
+        return scaled.to(torch.uint8).cpu().numpy()
+    from ..media import MediaError, as_frames
+
+    try:
+        return as_frames(images)
+    except MediaError as error:
+        raise NodeInputError.because(node, input_name, error) from None
 
 
 def _check_fps(node: str, fps: Any) -> float:
@@ -437,11 +446,11 @@ class KinesonicSaveSoundingVideo:
         from ..media import MediaError, match_audio_to_frames, numbered_output_path, write_video
 
         node = self.DISPLAY_NAME
-        frames = _image_array(node, "images", images)
+        frames = _image_array(node, "images", images)  # uint8 before any padding / holding
         fps = _check_fps(node, fps)
         if duration_from not in DURATION_MODES:
             raise NodeInputError(node, "duration_from", f"one of {DURATION_MODES}", duration_from)
-        if not isinstance(crf, (int, np.integer)) or not 0 <= int(crf) <= 51:
+        if not isinstance(crf, (int, float, np.number)) or float(crf) != int(crf) or not 0 <= int(crf) <= 51:
             raise NodeInputError(node, "crf", "an integer in 0..51", crf)
         wave, rate = (None, None) if audio is None else _audio_array(node, "audio", audio)
         if wave is not None and wave.shape[0] not in (1, 2):

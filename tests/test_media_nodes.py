@@ -102,12 +102,13 @@ def test_save_node_without_audio_and_odd_size() -> None:
 
 
 def test_save_node_duration_from_video_pads_audio() -> None:
-    images = torch.zeros(20, 32, 32, 3)  # 2.0 s at 10 fps
+    images = torch.full((20, 32, 32, 3), 0.25)  # 2.0 s at 10 fps, grey level 64
     t = torch.arange(22050) / 22050.0
     audio = {"waveform": (0.4 * torch.sin(2 * torch.pi * 500 * t))[None, None], "sample_rate": 22050}
     out = KinesonicSaveSoundingVideo().run(images, 10.0, "kinesonic/clip", "video", 19, audio=audio)
     clip = read_video(out["result"][0])
     assert clip.frames.shape[0] == 20 and clip.audio.shape == (1, 44100)
+    assert abs(float(clip.frames.mean()) - 64) < 3
     assert rms(clip.audio[:, :20000]) > 0.2 and rms(clip.audio[:, 24000:]) < 0.01  # sound, then silence
 
 
@@ -206,3 +207,15 @@ def test_bad_node_input_is_named_and_leaves_no_file(call, input_name: str, expec
     assert info.value.input_name == input_name
     assert str(info.value).startswith("[") and "(Kinesonic)]" in str(info.value)
     assert output_files() == []
+
+
+def test_importing_the_node_module_stays_cheap() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, kinesonic.nodes.media as m; m.KinesonicLoadVideo.INPUT_TYPES(); "
+        "print(sorted(n for n in ('av', 'soundfile', 'soxr', 'PIL') if n in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
