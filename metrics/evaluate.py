@@ -54,7 +54,7 @@ COLUMNS: list[tuple[str, str, str]] = [
     ("onset_count_ok", "Onset # ok ↑", "{:.2f}"),
     ("apcc_gen", "APCC gen", "{:.3f}"),
     ("apcc_ref", "APCC ref", "{:.3f}"),
-    ("apcc_abs_diff", "|APCC Δ| ↓", "{:.3f}"),
+    ("apcc_abs_diff", "APCC abs. diff ↓", "{:.3f}"),
     ("n_visual_events", "# visual ev.", "{:.0f}"),
     ("n_audio_onsets", "# audio on.", "{:.0f}"),
 ]
@@ -98,6 +98,7 @@ def evaluate_clip(
     sample_rate: int,
     *,
     frames: np.ndarray | None = None,
+    video_fps: float | None = None,
     reference_audio: np.ndarray | None = None,
     reference_sample_rate: int | None = None,
     physics: Mapping | None = None,
@@ -117,6 +118,7 @@ def evaluate_clip(
         audio: generated audio ``[S]``, ``[C,S]`` or ``[B,C,S]`` (first item, channels averaged).
         sample_rate: its rate in Hz.
         frames: generated video ``[T,H,W,3]`` (uint8 or float 0..1) for AV-Align.
+        video_fps: frame rate of ``frames`` (default: the tracks' fps).
         reference_audio, reference_sample_rate: reference audio for onset acc / AP and APCC ref.
         physics: PHYSICS dict (impacts) for APCC.
         measured_tracks: tracks measured on the generated video, for TE.
@@ -162,7 +164,7 @@ def evaluate_clip(
     if frames is not None:
         frames_arr = np.asarray(frames)
         if frames_arr.shape[0] >= 2:
-            values["av_align"], flow, _ = av_align(frames_arr, fps, onsets)
+            values["av_align"], flow, _ = av_align(frames_arr, float(video_fps or fps), onsets)
 
     # --- TE
     if measured_tracks is not None:

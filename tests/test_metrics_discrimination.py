@@ -1,9 +1,9 @@
 """Discrimination: the metrics tell right from wrong audio on clips with a known answer.
 
-The clips are built here (a bouncing ball whose impacts click; a sliding block whose friction
-noise follows its speed), so the ground truth is exact. When the physics world
-(``kinesonic.data.synth_clip``) is available the same checks also run on its clips (see
-``test_metrics_world.py``).
+The clips are built in code (``kinesonic.metrics.synthetic``: a bouncing ball whose impacts
+click; a sliding block whose friction noise follows its speed), so the ground truth is exact.
+The same checks on clips of the physics world (``kinesonic.data.synth_clip``) are in
+``test_metrics_world.py``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kinesonic.kinematics import Tracks
 from kinesonic.metrics import (
     apcc,
     apcc_delta,
@@ -21,109 +20,7 @@ from kinesonic.metrics import (
     kinetic_energy_change,
     motion_audio_intensity_correlation,
 )
-
-SR = 16000
-G = 9.81
-
-
-# ----------------------------------------------------------------------------- clip builders
-
-
-def bouncing_ball(
-    h0: float = 1.2, e: float = 0.8, duration: float = 2.0, fps: float = 24.0, seed: int = 0, size: int = 128
-) -> dict:
-    """A ball dropped from rest at ``h0`` m bouncing with restitution ``e``.
-
-    Returns impact times / speeds, a Tracks of its centre (100 px per m), frames with the ball
-    drawn, and audio: at each impact a decaying noise click whose amplitude grows with the
-    impact speed, plus a faint noise floor.
-    """
-    times, speeds = [], []
-    t, v = np.sqrt(2 * h0 / G), np.sqrt(2 * G * h0)
-    while t < duration - 0.05:
-        times.append(t)
-        speeds.append(v)
-        v *= e
-        t += 2 * v / G
-
-    def height(tt: float) -> float:
-        if tt < times[0]:
-            return h0 - 0.5 * G * tt**2
-        k = int(np.searchsorted(times, tt, side="right")) - 1
-        u = e * speeds[k]
-        dt = tt - times[k]
-        return max(u * dt - 0.5 * G * dt**2, 0.0)
-
-    n_frames = int(round(duration * fps))
-    ft = np.arange(n_frames) / fps
-    y_px = (size - 8) - 90.0 * np.array([height(x) for x in ft])  # ~90 px per metre
-    x_px = np.full(n_frames, size / 2)
-    points = np.stack([x_px, y_px], axis=1)[:, None, :]
-    tracks = Tracks(points, np.ones((n_frames, 1), bool), fps, size, size)
-
-    yy, xx = np.mgrid[:size, :size]
-    frames = np.zeros((n_frames, size, size, 3), np.uint8)
-    frames[..., 2] = (40 + 60 * (yy / size)).astype(np.uint8)[None]  # background gradient
-    for i in range(n_frames):
-        disc = (xx - x_px[i]) ** 2 + (yy - y_px[i]) ** 2 <= 36
-        frames[i][disc] = (230, 200, 40)
-
-    rng = np.random.default_rng(seed)
-    audio = 1e-4 * rng.standard_normal(int(duration * SR))
-    n = int(0.1 * SR)
-    decay = np.exp(-np.arange(n) / SR / 0.012)
-    for ti, vi in zip(times, speeds, strict=True):
-        i = int(round(ti * SR))
-        m = min(n, audio.size - i)
-        audio[i : i + m] += 0.1 * vi * rng.standard_normal(m) * decay[:m]
-    return {
-        "times": np.array(times),
-        "speeds": np.array(speeds),
-        "e": e,
-        "tracks": tracks,
-        "frames": frames,
-        "audio": audio.astype(np.float32),
-    }
-
-
-def sliding_block(duration: float = 2.0, fps: float = 24.0, seed: int = 1) -> dict:
-    """A block pushed twice, slowing by friction in between (never fully at rest).
-
-    Speed ``v(t) = 0.3 + max(2 - 3t, 0) + [t >= 1] max(1.5 - 2.5(t - 1), 0)`` m/s; friction noise
-    is white noise with amplitude proportional to ``v``. Returns per-frame speed and |a|, the
-    Tracks of the block (100 px per m along x) and the audio.
-    """
-
-    def speed(t: np.ndarray) -> np.ndarray:
-        return (
-            0.3
-            + np.clip(2.0 - 3.0 * t, 0, None)
-            + np.where(t >= 1.0, np.clip(1.5 - 2.5 * (t - 1.0), 0, None), 0)
-        )
-
-    def accel(t: np.ndarray) -> np.ndarray:
-        a1 = np.where(2.0 - 3.0 * t > 0, 3.0, 0.0)
-        a2 = np.where((t >= 1.0) & (1.5 - 2.5 * (t - 1.0) > 0), 2.5, 0.0)
-        return a1 + a2
-
-    n_frames = int(round(duration * fps))
-    ft = np.arange(n_frames) / fps
-    st = np.arange(int(duration * SR)) / SR
-    x_m = np.concatenate([[0.0], np.cumsum(speed(st))[:-1] / SR])[(ft * SR).astype(int)]
-    points = np.stack([10 + 100 * x_m * 0.5, np.full(n_frames, 64.0)], axis=1)[:, None, :]
-    tracks = Tracks(points, np.ones((n_frames, 1), bool), fps, 256, 128)
-    rng = np.random.default_rng(seed)
-    audio = 0.05 * speed(st) * rng.standard_normal(st.size)
-    v, a = speed(ft), accel(ft)
-    strength = v / v.mean() + a / a.mean()  # the motion-strength definition, analytic
-    return {"speed": v, "strength": strength, "tracks": tracks, "audio": audio.astype(np.float32)}
-
-
-def shifted(audio: np.ndarray, seconds: float) -> np.ndarray:
-    """The audio delayed by ``seconds`` (zeros in front, same length)."""
-    k = int(round(seconds * SR))
-    return np.concatenate([np.zeros(k, audio.dtype), audio])[: audio.size]
-
+from kinesonic.metrics.synthetic import SR, bouncing_ball, shifted, sliding_block
 
 # ----------------------------------------------------------------------------- ETE
 

@@ -1,0 +1,157 @@
+"""``kinesonic eval DIR``: motion-sound metrics for a folder of generated clips.
+
+Folder layout (one clip per ``<name>``):
+
+- ``<name>.mp4`` — the generated sounding video (H.264/AAC or anything PyAV decodes); required.
+- ``<name>.tracks.json`` — the conditioning tracks (Kinesonic tracks JSON, a TRACKS dict, or
+  KJNodes coordinates); required (clips without it are listed as skipped).
+- ``<name>.ref.wav`` — reference audio (onset accuracy / AP, APCC ref); optional.
+- ``<name>.physics.json`` — PHYSICS dict: ``{"kind": "drop", "events": [{"time_s": ..,
+  "delta_ke_J": ..}, ...]}``; optional (APCC).
+- ``<name>.measured.tracks.json`` — tracks measured on the generated video; optional (TE).
+
+Prints a markdown table (one row per clip, a mean row, and APCC-Δ over the set grouped by
+``kind``); ``--format csv`` prints CSV instead, ``--csv FILE`` also writes the CSV.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+SUFFIXES = (".ref", ".physics", ".measured", ".tracks")
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``eval`` on the ``kinesonic`` command line."""
+    p = subparsers.add_parser(
+        "eval",
+        help="motion-sound metrics (ETE, MAIC, AV-Align, TE, onset acc/AP, APCC) for a folder of clips",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("folder", help="folder with <name>.mp4 + <name>.tracks.json (+ optional files)")
+    p.add_argument("--tau", type=float, default=0.2, help="ETE tolerance window in seconds (default 0.2)")
+    p.add_argument(
+        "--match-window", type=float, default=0.1, help="onset matching window in seconds (default 0.1)"
+    )
+    p.add_argument("--format", choices=["markdown", "csv"], default="markdown", help="what to print")
+    p.add_argument("--csv", metavar="FILE", help="also write the table as CSV to FILE")
+    p.set_defaults(func=run_eval)
+
+
+def _clip_names(folder: Path) -> list[str]:
+    return sorted(p.stem for p in folder.glob("*.mp4") if not p.stem.endswith(SUFFIXES))
+
+
+def _load_json(path: Path) -> Any:
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def evaluate_folder(
+    folder: str | os.PathLike, tau: float = 0.2, match_window_s: float = 0.1
+) -> tuple[list[str], list[Any], list[str]]:
+    """Evaluate every clip of ``folder``: ``(names, ClipReports, skipped messages)``."""
+    from ..kinematics import Tracks
+    from ..media.audio import read_audio
+    from ..media.video import read_video
+    from .evaluate import evaluate_clip
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"kinesonic eval: {str(folder)!r} is not a folder")
+    names, reports, skipped = [], [], []
+    for name in _clip_names(folder):
+        tracks_path = folder / f"{name}.tracks.json"
+        if not tracks_path.is_file():
+            skipped.append(f"{name}: no {tracks_path.name}")
+            continue
+        video = read_video(folder / f"{name}.mp4")
+        tracks = Tracks.from_json(
+            _load_json(tracks_path), fps=video.fps, width=video.frames.shape[2], height=video.frames.shape[1]
+        )
+        ref = ref_rate = None
+        if (folder / f"{name}.ref.wav").is_file():
+            ref, ref_rate = read_audio(folder / f"{name}.ref.wav")
+        physics = None
+        if (folder / f"{name}.physics.json").is_file():
+            physics = _load_json(folder / f"{name}.physics.json")
+        measured = None
+        if (folder / f"{name}.measured.tracks.json").is_file():
+            measured = Tracks.from_json(
+                _load_json(folder / f"{name}.measured.tracks.json"),
+                fps=tracks.fps,
+                width=tracks.width,
+                height=tracks.height,
+            )
+        try:
+            report = evaluate_clip(
+                tracks,
+                video.audio,
+                video.sample_rate,
+                frames=video.frames,
+                video_fps=video.fps,
+                reference_audio=ref,
+                reference_sample_rate=ref_rate,
+                physics=physics,
+                measured_tracks=measured,
+                tau=tau,
+                match_window_s=match_window_s,
+            )
+        except ValueError as error:
+            skipped.append(f"{name}: {error}")
+            continue
+        names.append(name)
+        reports.append(report)
+    return names, reports, skipped
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    """The ``eval`` command: print the table; 1 when no clip could be evaluated."""
+    from .evaluate import dataset_apcc_delta, format_csv, format_markdown
+
+    try:
+        names, reports, skipped = evaluate_folder(args.folder, args.tau, args.match_window)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"kinesonic eval: {error}", file=sys.stderr)
+        return 1
+    for msg in skipped:
+        print(f"kinesonic eval: skipped {msg}", file=sys.stderr)
+    if not reports:
+        print(
+            f"kinesonic eval: no clip to evaluate in {args.folder!r} (need <name>.mp4 + <name>.tracks.json)"
+        )
+        return 1
+    rows = [r.values for r in reports]
+    csv_text = format_csv(names, rows)
+    if args.format == "csv":
+        print(csv_text, end="")
+    else:
+        print(format_markdown(names, rows), end="")
+        delta, per_class = dataset_apcc_delta(reports)
+        if per_class:
+            parts = ", ".join(
+                f"{c}: r_ref {r:.3f} / r_gen {g:.3f} (n={n})" for c, (r, g, n) in per_class.items()
+            )
+            print(f"\nAPCC-Δ over the set: {delta:.3f}  ({parts})")
+    if args.csv:
+        _write_atomic(Path(args.csv), csv_text)
+    return 0

@@ -1,0 +1,158 @@
+"""Evaluation node: motion-sound metrics of a generated sounding video (thin shell over metrics/)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from .base import CATEGORY_ROOT, PHYSICS, TRACKS, NodeInputError
+
+
+def _to_numpy(value: Any) -> np.ndarray:
+    if isinstance(value, torch.Tensor):
+        return value.detach().to("cpu", torch.float32).numpy()
+    return np.asarray(value)
+
+
+def _audio(node: str, name: str, audio: Any) -> tuple[np.ndarray, int]:
+    """First batch item of a ComfyUI AUDIO as float32 ``[C, S]`` and its sample rate."""
+    if not isinstance(audio, dict) or "waveform" not in audio or "sample_rate" not in audio:
+        raise NodeInputError(node, name, 'AUDIO {"waveform": [B,C,S], "sample_rate": int}', audio)
+    wave = _to_numpy(audio["waveform"]).astype(np.float32)
+    if wave.ndim == 3:
+        wave = wave[0]
+    if wave.ndim == 1:
+        wave = wave[None]
+    if wave.ndim != 2 or wave.shape[-1] < 1:
+        raise NodeInputError(node, name, "waveform of shape [B,C,S] with S >= 1", wave)
+    rate = int(audio["sample_rate"])
+    if rate <= 0:
+        raise NodeInputError(node, name, "a positive sample_rate", rate)
+    return wave, rate
+
+
+class KinesonicEvaluate:
+    DISPLAY_NAME = "Evaluate Motion-Sound Metrics (Kinesonic)"
+    CATEGORY = f"{CATEGORY_ROOT}/Evaluate"
+    DESCRIPTION = (
+        "Scores how well a generated sounding video follows its trajectories: event timing error (ETE), "
+        "motion-audio intensity correlation (MAIC), AV-Align, and — with the optional inputs — trajectory "
+        "error (TE), onset accuracy / AP against reference audio and audio-physics correlation (APCC). "
+        "Returns a markdown table and a timeline picture. Definitions: docs/metrics.md."
+    )
+    RETURN_TYPES = ("STRING", "IMAGE")
+    RETURN_NAMES = ("metrics", "timeline")
+    OUTPUT_TOOLTIPS = (
+        "Markdown table of the metrics (– where an input needed for a metric is missing).",
+        "Timeline [1,H,W,3]: visual events vs audio onsets (ETE pairs joined), motion strength vs audio "
+        "log energy (z-scored).",
+    )
+    FUNCTION = "run"
+    OUTPUT_NODE = True
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "tracks": (
+                    TRACKS,
+                    {"tooltip": "Conditioning tracks: visual events, motion strength, TE reference."},
+                ),
+                "images": ("IMAGE", {"tooltip": "Generated video frames [T,H,W,3], 0..1 (for AV-Align)."}),
+                "audio": ("AUDIO", {"tooltip": "Generated audio, starting with the first frame."}),
+                "tau": (
+                    "FLOAT",
+                    {
+                        "default": 0.2,
+                        "min": 0.01,
+                        "max": 2.0,
+                        "step": 0.01,
+                        "tooltip": "ETE tolerance window in seconds: events further apart never pair.",
+                    },
+                ),
+                "match_window": (
+                    "FLOAT",
+                    {
+                        "default": 0.1,
+                        "min": 0.01,
+                        "max": 1.0,
+                        "step": 0.01,
+                        "tooltip": "Onset accuracy / AP: a generated onset matches a reference onset within "
+                        "this many seconds.",
+                    },
+                ),
+            },
+            "optional": {
+                "reference_audio": (
+                    "AUDIO",
+                    {"tooltip": "Reference audio for onset accuracy / AP and APCC."},
+                ),
+                "physics": (PHYSICS, {"tooltip": "Impacts (time, kinetic-energy change) for APCC."}),
+                "measured_tracks": (TRACKS, {"tooltip": "Tracks measured on the generated video, for TE."}),
+            },
+        }
+
+    def run(
+        self,
+        tracks,
+        images,
+        audio,
+        tau: float = 0.2,
+        match_window: float = 0.1,
+        reference_audio=None,
+        physics=None,
+        measured_tracks=None,
+    ):
+        from ..kinematics import Tracks
+        from ..metrics.evaluate import evaluate_clip, format_markdown, timeline_image
+
+        node = self.DISPLAY_NAME
+        try:
+            cond = Tracks.from_comfy(tracks)
+        except (ValueError, TypeError) as error:
+            raise NodeInputError.because(node, "tracks", error) from None
+        measured = None
+        if measured_tracks is not None:
+            try:
+                measured = Tracks.from_comfy(
+                    measured_tracks, fps=cond.fps, width=cond.width, height=cond.height
+                )
+            except (ValueError, TypeError) as error:
+                raise NodeInputError.because(node, "measured_tracks", error) from None
+        frames = _to_numpy(images)
+        if frames.ndim != 4 or frames.shape[-1] != 3:
+            raise NodeInputError(node, "images", "IMAGE of shape [T,H,W,3]", frames)
+        wave, rate = _audio(node, "audio", audio)
+        ref, ref_rate = (
+            (None, None) if reference_audio is None else _audio(node, "reference_audio", reference_audio)
+        )
+        if physics is not None and not isinstance(physics, dict):
+            raise NodeInputError(node, "physics", "a PHYSICS dict with 'events'", physics)
+        if cond.num_frames < 4:
+            raise NodeInputError(node, "tracks", "at least 4 frames", f"{cond.num_frames} frames")
+        try:
+            report = evaluate_clip(
+                cond,
+                wave,
+                rate,
+                frames=frames,
+                video_fps=cond.fps,
+                reference_audio=ref,
+                reference_sample_rate=ref_rate,
+                physics=physics,
+                measured_tracks=measured,
+                tau=float(tau),
+                match_window_s=float(match_window),
+            )
+        except ValueError as error:
+            raise NodeInputError.because(node, "tracks/audio", error) from None
+        table = format_markdown(["clip"], [report.values])
+        picture = timeline_image(report)
+        image = torch.from_numpy(picture.astype(np.float32) / 255.0)[None]
+        return {"ui": {"text": [table]}, "result": (table, image)}
+
+
+NODE_CLASS_MAPPINGS = {"KinesonicEvaluate": KinesonicEvaluate}
+NODE_DISPLAY_NAME_MAPPINGS = {"KinesonicEvaluate": KinesonicEvaluate.DISPLAY_NAME}
