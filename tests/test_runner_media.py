@@ -159,6 +159,7 @@ def test_video_without_frames(tmp_path):
         for packet in stream.encode(None):
             container.mux(packet)
     out = tmp_path / "out"
-    with pytest.raises(NodeExecutionError, match=r"^node #1 'Video' \(KinesonicLoadVideo\): .*no video stream"):
+    expected = r"^node #1 'Video' \(KinesonicLoadVideo\): .*no video stream"
+    with pytest.raises(NodeExecutionError, match=expected):
         execute(_video_to_save(str(audio_only)), output_dir=out, progress=False)
     _assert_no_files(out)
