@@ -129,7 +129,43 @@ class FakeChecked:
         return (width,)
 
 
+class FakePair:
+    CATEGORY = "Test"
+    RETURN_TYPES = ("IMAGE", "IMAGE")
+    FUNCTION = "run"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"a": ("IMAGE",), "b": ("IMAGE",)}}
+
+    def run(self, a, b):
+        return (a, b)
+
+
+class FakeUpload:
+    """A combo with an upload button (which stores a value after the required widgets)."""
+
+    CATEGORY = "Test"
+    RETURN_TYPES = ("IMAGE",)
+    FUNCTION = "run"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "image": (["a.png", "b.png"], {"image_upload": True}),
+                "strength": ("FLOAT", {"default": 1.0}),
+            },
+            "optional": {"count": ("INT", {"default": 1})},
+        }
+
+    def run(self, image, strength, count=1):
+        return (image,)
+
+
 NODES = {
+    "FakePair": FakePair,
+    "FakeUpload": FakeUpload,
     "FakeSource": FakeSource,
     "FakeMaskSource": FakeMaskSource,
     "FakeFilter": FakeFilter,
@@ -201,6 +237,19 @@ def test_muted_and_bypassed_nodes():
     # a required input from a muted node is dropped too (validation reports it)
     assert "image" not in api["9"]["inputs"]
     assert api["9"]["inputs"]["prefix"] == "never"
+
+
+def test_bypass_picks_the_same_index_input_and_upload_slots_are_skipped():
+    api = convert("bypass_rules.json")
+    assert set(api) == {"1", "2", "4", "6", "7", "8"}
+    # ComfyUI_frontend's rule: output k of a bypassed node gets input k when the types fit
+    assert api["4"]["inputs"]["image"] == ["2", 0]
+    assert api["8"]["inputs"]["image"] == ["1", 0]
+    # a bypassed node with no MASK input cannot pass one through: the optional input is dropped
+    assert "mask" not in api["4"]["inputs"]
+    assert "bypassed (mode 4)" in api["4"]["_meta"]["dropped_inputs"]["mask"]
+    # the upload button's value ("image") sits after the required widgets
+    assert api["7"]["inputs"] == {"image": "b.png", "strength": 0.3, "count": 4}
 
 
 def test_widgets_values_as_dict():
