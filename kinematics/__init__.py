@@ -4,7 +4,7 @@ Importing this package pulls only numpy; findiff and scipy are imported inside t
 need them. See docs/kinematics.md for the API, units and file formats.
 """
 
-from .events import detect_events, motion_strength
+from .events import Event, detect_events, find_events, motion_strength
 from .features import (
     MIN_FRAMES,
     STATE_NAMES,
@@ -16,6 +16,7 @@ from .features import (
     signed_exp,
     signed_log,
 )
+from .grid import latent_grid_size, project_to_grid, soft_trajectory_mask, trajectory_mask
 from .tracks import FORMAT_NAME, FORMAT_VERSION, Tracks
 
 __all__ = [
@@ -23,14 +24,20 @@ __all__ = [
     "FORMAT_VERSION",
     "MIN_FRAMES",
     "STATE_NAMES",
+    "Event",
     "KinematicStats",
     "Tracks",
     "align_to_latent",
     "compress_state",
     "decompress_state",
     "detect_events",
+    "find_events",
     "kinematic_state",
+    "latent_grid_size",
     "motion_strength",
+    "project_to_grid",
     "signed_exp",
     "signed_log",
+    "soft_trajectory_mask",
+    "trajectory_mask",
 ]
