@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -126,6 +127,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     """``kinesonic run WORKFLOW``: run headless (or on --server), print the files written."""
     from ..nodes import bridge
 
+    if args.quiet:
+        os.environ["KINESONIC_PROGRESS"] = "0"  # also silences the nodes' own progress bars
     if args.input:
         bridge.set_input_dir(args.input)
     if args.server:
