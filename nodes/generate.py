@@ -1,0 +1,522 @@
+"""Generator nodes: load a Kinesonic model, build its conditioning, sample, decode, all-in-one.
+
+Thin shells over ``models/`` (imported inside the functions): they check inputs, convert ComfyUI
+sockets and report progress through the bridge.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import bridge
+from .base import CATEGORY_ROOT, CONDITIONING, KINEMATICS, LATENT, MODEL, PHYSICS, TRACKS, NodeInputError
+
+CATEGORY = f"{CATEGORY_ROOT}/Generate"
+MODEL_KIND = "kinesonic"
+MODEL_EXTENSIONS = (".safetensors",)
+MODES = {"image_to_sounding_video": "joint", "video_to_audio": "v2a", "audio_to_video": "a2v"}
+NO_MODELS = "(no .safetensors in models/kinesonic)"
+
+_cache: dict[str, Any] = {}
+
+
+def _model_names() -> list[str]:
+    return bridge.list_models(MODEL_KIND, MODEL_EXTENSIONS) or [NO_MODELS]
+
+
+def load_generator(node: str, input_name: str, name: str):
+    """Load (and cache by path + mtime) the generator checkpoint ``name`` from the model folder."""
+    from ..models import CheckpointError, load_checkpoint
+
+    if name == NO_MODELS:
+        folders = ", ".join(str(f) for f in bridge.model_folders(MODEL_KIND))
+        raise NodeInputError(node, input_name, f"a generator .safetensors file in one of: {folders}", name)
+    path = bridge.resolve_model(MODEL_KIND, name, node, input_name)
+    key = f"{path}:{path.stat().st_mtime_ns}:{path.stat().st_size}"
+    if _cache.get("key") != key:
+        try:
+            model = load_checkpoint(path)
+        except CheckpointError as error:
+            raise NodeInputError.because(node, input_name, error) from None
+        _cache.clear()
+        _cache.update(key=key, model=model)
+    return _cache["model"]
+
+
+def _check_model(node: str, model: Any) -> Any:
+    from ..models import KinesonicModel
+
+    if not isinstance(model, KinesonicModel):
+        raise NodeInputError(node, "model", "a KINESONIC_MODEL from 'Load Generator (Kinesonic)'", model)
+    return model
+
+
+def _first_frame(node: str, image: Any, cfg: Any) -> torch.Tensor:
+    """IMAGE ``[B, H, W, 3]`` → ``[3, H, W]`` (first batch item), size checked against the model."""
+    shape = tuple(getattr(image, "shape", ()))
+    if len(shape) != 4 or shape[-1] != 3 or shape[0] < 1:
+        raise NodeInputError(node, "first_frame", "IMAGE of shape [B, H, W, 3]", image)
+    if shape[1:3] != (cfg.height, cfg.width):
+        raise NodeInputError(
+            node,
+            "first_frame",
+            f"an image of {cfg.width}x{cfg.height} pixels (this model's size; resize or crop it first)",
+            f"{shape[2]}x{shape[1]} pixels",
+        )
+    return torch.as_tensor(image[0]).float().permute(2, 0, 1).contiguous()
+
+
+def _tracks(node: str, tracks: Any, cfg: Any, width: int, height: int):
+    from ..kinematics import Tracks
+
+    if isinstance(tracks, Tracks):
+        tr = tracks
+    else:
+        try:
+            tr = Tracks.from_comfy(tracks, fps=cfg.fps, width=width, height=height)
+        except ValueError as error:
+            raise NodeInputError.because(node, "tracks", error) from None
+    if (tr.width, tr.height) != (width, height):
+        raise NodeInputError(
+            node,
+            "tracks",
+            f"tracks for a {width}x{height} image (the first frame's size)",
+            f"{tr.width}x{tr.height}",
+        )
+    if abs(tr.fps - cfg.fps) > 1e-6:
+        raise NodeInputError(
+            node, "tracks", f"tracks at {cfg.fps:g} fps (the model's frame rate)", f"{tr.fps:g} fps"
+        )
+    tr = tr.drop_never_visible()
+    if tr.num_tracks == 0:
+        raise NodeInputError(node, "tracks", "at least one track that is visible somewhere", "none visible")
+    return tr
+
+
+def _kinematics(node: str, kinematics: Any) -> tuple[np.ndarray, np.ndarray | None]:
+    if not isinstance(kinematics, dict) or "state" not in kinematics:
+        raise NodeInputError(
+            node, "kinematics", 'a KINEMATICS dict with "state" [L, N, 8] on latent frames', kinematics
+        )
+    state = np.asarray(torch.as_tensor(kinematics["state"]).detach().cpu().numpy(), dtype=np.float64)
+    mask = kinematics.get("mask", kinematics.get("visible"))
+    if mask is not None:
+        mask = np.asarray(torch.as_tensor(mask).cpu().numpy(), dtype=bool)
+    return state, mask
+
+
+def _physics(node: str, physics: Any) -> np.ndarray:
+    """PHYSICS dict → ``[N, 2]`` per object (mass kg, mean speed m/s over the clip)."""
+    if not isinstance(physics, dict) or "masses_kg" not in physics or "velocity_mps" not in physics:
+        raise NodeInputError(
+            node, "physics", 'a PHYSICS dict with "masses_kg" [N] and "velocity_mps" [T,N,2]', physics
+        )
+    mass = np.asarray(physics["masses_kg"], dtype=np.float64).reshape(-1)
+    vel = np.asarray(physics["velocity_mps"], dtype=np.float64)
+    if vel.ndim != 3 or vel.shape[1:] != (mass.shape[0], 2):
+        raise NodeInputError(node, "physics", f"velocity_mps of shape [T, {mass.shape[0]}, 2]", vel)
+    speed = np.nan_to_num(np.hypot(vel[..., 0], vel[..., 1])).mean(axis=0)
+    return np.stack([mass, speed], axis=-1)
+
+
+def build_conditioning(
+    node: str,
+    model: Any,
+    first_frame: Any,
+    prompt: str,
+    tracks: Any = None,
+    kinematics: Any = None,
+    seed: int = 0,
+    physics: Any = None,
+) -> dict[str, Any]:
+    """Shared by the conditioning and all-in-one nodes: KINESONIC_CONDITIONING dict."""
+    cfg = model.cfg
+    img = _first_frame(node, first_frame, cfg)
+    tr = None if tracks is None else _tracks(node, tracks, cfg, cfg.width, cfg.height)
+    state = mask = None
+    if kinematics is not None:
+        state, mask = _kinematics(node, kinematics)
+    phys = None if physics is None else _physics(node, physics)
+    try:
+        cond = model.build_conditioning(
+            img, str(prompt or ""), tr, kinematics=state, kinematics_mask=mask, physics=phys, seed=int(seed)
+        )
+    except ValueError as error:
+        raise NodeInputError.because(
+            node, "kinematics" if kinematics is not None else "tracks", error
+        ) from None
+    frames = cfg.video_frames(cond.latent_frames)
+    return {"conditioning": cond, "num_frames": frames, "fps": cfg.fps, "prompt": str(prompt or "")}
+
+
+def _audio_latent(node: str, model: Any, audio: Any, samples: int) -> torch.Tensor:
+    cfg = model.cfg
+    if not isinstance(audio, dict) or "waveform" not in audio or "sample_rate" not in audio:
+        raise NodeInputError(node, "audio", 'AUDIO {"waveform": [B, C, S], "sample_rate": int}', audio)
+    wave = torch.as_tensor(audio["waveform"]).float()
+    if wave.dim() != 3 or wave.shape[-1] < 1:
+        raise NodeInputError(node, "audio", "a waveform of shape [B, C, S]", wave)
+    mono = wave[0].mean(0).numpy()
+    rate = int(audio["sample_rate"])
+    if rate != cfg.sample_rate:
+        import librosa
+
+        mono = librosa.resample(mono, orig_sr=rate, target_sr=cfg.sample_rate)
+    out = np.zeros(samples, np.float32)
+    n = min(samples, mono.shape[0])
+    out[:n] = mono[:n]  # trimmed, or padded with silence, to the clip length
+    with torch.no_grad():
+        return model.encode_audio(torch.from_numpy(out)[None])
+
+
+def _video_latent(node: str, model: Any, frames: Any, num_frames: int) -> torch.Tensor:
+    cfg = model.cfg
+    shape = tuple(getattr(frames, "shape", ()))
+    if len(shape) != 4 or shape[-1] != 3 or shape[0] < 1:
+        raise NodeInputError(node, "frames", "IMAGE frames of shape [T, H, W, 3]", frames)
+    if shape[1:3] != (cfg.height, cfg.width):
+        raise NodeInputError(
+            node,
+            "frames",
+            f"frames of {cfg.width}x{cfg.height} pixels (this model's size)",
+            f"{shape[2]}x{shape[1]}",
+        )
+    video = torch.as_tensor(frames).float()[:num_frames]
+    if video.shape[0] < num_frames:  # hold the last frame
+        video = torch.cat([video, video[-1:].expand(num_frames - video.shape[0], -1, -1, -1)])
+    with torch.no_grad():
+        return model.encode_video(video.permute(3, 0, 1, 2)[None])
+
+
+def sample(
+    node: str,
+    model: Any,
+    conditioning: dict[str, Any],
+    mode: str,
+    steps: int,
+    solver: str,
+    shift: float,
+    video_cfg: float,
+    audio_cfg: float,
+    guidance: str,
+    seed: int,
+    frames: Any = None,
+    audio: Any = None,
+    cond_time: float = 0.0,
+) -> dict[str, Any]:
+    """Shared by the sampler and all-in-one nodes: KINESONIC_LATENT dict."""
+    if not isinstance(conditioning, dict) or "conditioning" not in conditioning:
+        raise NodeInputError(
+            node, "conditioning", "a KINESONIC_CONDITIONING from 'Generator Conditioning'", conditioning
+        )
+    if mode not in MODES:
+        raise NodeInputError(node, "mode", f"one of {list(MODES)}", mode)
+    cond = conditioning["conditioning"]
+    cfg = model.cfg
+    if cond.traj_latent.shape[1] != cfg.video_channels or cond.traj_latent.shape[-2:] != (
+        cfg.latent_height,
+        cfg.latent_width,
+    ):
+        raise NodeInputError(node, "conditioning", "conditioning built with this model", "another model's")
+    num_frames = cfg.video_frames(cond.latent_frames)
+    given_v = given_a = None
+    if MODES[mode] == "v2a":
+        if frames is None:
+            raise NodeInputError(node, "frames", "IMAGE frames for mode video_to_audio")
+        given_v = _video_latent(node, model, frames, num_frames)
+    if MODES[mode] == "a2v":
+        if audio is None:
+            raise NodeInputError(node, "audio", "AUDIO for mode audio_to_video")
+        given_a = _audio_latent(node, model, audio, cfg.audio_samples(cond.latent_frames))
+    callback, bar = bridge.progress_callback(int(steps), "Kinesonic sampling")
+    with bar:
+        out = model.sample(
+            cond,
+            MODES[mode],
+            steps=int(steps),
+            solver=solver,
+            shift=float(shift),
+            video_cfg=float(video_cfg),
+            audio_cfg=float(audio_cfg),
+            guidance=guidance,
+            seed=int(seed),
+            video=given_v,
+            audio=given_a,
+            cond_time=float(cond_time),
+            callback=callback,
+        )
+    return {
+        "video": out["video"],
+        "audio": out["audio"],
+        "fps": float(cfg.fps),
+        "sample_rate": int(cfg.sample_rate),
+        "num_frames": num_frames,
+        "mode": mode,
+        "seed": int(seed),
+    }
+
+
+def decode(node: str, model: Any, latent: dict[str, Any]) -> tuple[torch.Tensor, dict[str, Any], float]:
+    """KINESONIC_LATENT → (IMAGE [T, H, W, 3], AUDIO, fps)."""
+    if not isinstance(latent, dict) or "video" not in latent or "audio" not in latent:
+        raise NodeInputError(node, "latent", 'a KINESONIC_LATENT {"video", "audio", ...}', latent)
+    cfg = model.cfg
+    if latent["video"].shape[1] != cfg.video_channels or latent["audio"].shape[1] != cfg.audio_channels:
+        raise NodeInputError(node, "latent", "a latent made by this model", tuple(latent["video"].shape))
+    with torch.no_grad():
+        video = model.decode_video(latent["video"])[0]  # [3, T, H, W]
+        wave = model.decode_audio(latent["audio"])[0]
+    frames = int(latent.get("num_frames", video.shape[1]))
+    images = video[:, :frames].permute(1, 2, 3, 0).contiguous().float()
+    audio = {"waveform": wave.float()[None, None].contiguous(), "sample_rate": int(cfg.sample_rate)}
+    return images, audio, float(cfg.fps)
+
+
+# --------------------------------------------------------------------------- nodes
+
+
+class KinesonicLoadGenerator:
+    DISPLAY_NAME = "Load Generator (Kinesonic)"
+    CATEGORY = CATEGORY
+    DESCRIPTION = "Load a Kinesonic sounding-video generator (.safetensors from the models/kinesonic folder)."
+    RETURN_TYPES = (MODEL,)
+    RETURN_NAMES = ("model",)
+    OUTPUT_TOOLTIPS = ("The generator: config, weights, video/audio decoders.",)
+    FUNCTION = "run"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "model_name": (_model_names(), {"tooltip": "Generator checkpoint in models/kinesonic."}),
+            }
+        }
+
+    def run(self, model_name):
+        return (load_generator(self.DISPLAY_NAME, "model_name", model_name),)
+
+
+class KinesonicGeneratorConditioning:
+    DISPLAY_NAME = "Generator Conditioning (Kinesonic)"
+    CATEGORY = CATEGORY
+    DESCRIPTION = (
+        "Build the generator's conditions: first frame (image-to-sounding-video), prompt, trajectories "
+        "(they steer motion in the video and timing/loudness of the sound) and optional kinematics."
+    )
+    RETURN_TYPES = (CONDITIONING,)
+    RETURN_NAMES = ("conditioning",)
+    OUTPUT_TOOLTIPS = ("Conditions for 'Generator Sampler (Kinesonic)'.",)
+    FUNCTION = "run"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "model": (MODEL, {"tooltip": "The generator (sets the expected image size and fps)."}),
+                "first_frame": ("IMAGE", {"tooltip": "First frame [B,H,W,3] 0..1 at the model's size."}),
+                "prompt": (
+                    "STRING",
+                    {"multiline": True, "default": "", "tooltip": "What is seen and heard."},
+                ),
+                "seed": (
+                    "INT",
+                    {
+                        "default": 0,
+                        "min": 0,
+                        "max": 2**31 - 1,
+                        "tooltip": "Seed for track-collision choices.",
+                    },
+                ),
+            },
+            "optional": {
+                "tracks": (TRACKS, {"tooltip": "Point tracks in first-frame pixels at the model's fps."}),
+                "kinematics": (
+                    KINEMATICS,
+                    {"tooltip": "Optional 8-D kinematic state per latent frame (default: from the tracks)."},
+                ),
+                "physics": (PHYSICS, {"tooltip": "Optional per-object mass and velocity (sound character)."}),
+            },
+        }
+
+    def run(self, model, first_frame, prompt, seed=0, tracks=None, kinematics=None, physics=None):
+        node = self.DISPLAY_NAME
+        model = _check_model(node, model)
+        return (build_conditioning(node, model, first_frame, prompt, tracks, kinematics, seed, physics),)
+
+
+class KinesonicGeneratorSampler:
+    DISPLAY_NAME = "Generator Sampler (Kinesonic)"
+    CATEGORY = CATEGORY
+    DESCRIPTION = (
+        "Sample video and sound latents by flow matching. Modes: image to sounding video, video to audio "
+        "(give frames), audio to video (give audio)."
+    )
+    RETURN_TYPES = (LATENT,)
+    RETURN_NAMES = ("latent",)
+    OUTPUT_TOOLTIPS = ("Video and audio latents with fps and sample rate.",)
+    FUNCTION = "run"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "model": (MODEL, {"tooltip": "The generator."}),
+                "conditioning": (CONDITIONING, {"tooltip": "From 'Generator Conditioning (Kinesonic)'."}),
+                "mode": (
+                    list(MODES),
+                    {"default": "image_to_sounding_video", "tooltip": "What is generated."},
+                ),
+                "steps": ("INT", {"default": 25, "min": 1, "max": 1000, "tooltip": "ODE steps."}),
+                "solver": (
+                    ["euler", "heun"],
+                    {"default": "euler", "tooltip": "Heun costs 2 evaluations/step."},
+                ),
+                "shift": (
+                    "FLOAT",
+                    {
+                        "default": 1.0,
+                        "min": 0.1,
+                        "max": 20.0,
+                        "step": 0.1,
+                        "tooltip": ">1 spends more steps at high noise.",
+                    },
+                ),
+                "video_cfg": (
+                    "FLOAT",
+                    {
+                        "default": 3.0,
+                        "min": 0.0,
+                        "max": 30.0,
+                        "step": 0.1,
+                        "tooltip": "Video guidance (1 = off).",
+                    },
+                ),
+                "audio_cfg": (
+                    "FLOAT",
+                    {
+                        "default": 3.0,
+                        "min": 0.0,
+                        "max": 30.0,
+                        "step": 0.1,
+                        "tooltip": "Audio guidance (1 = off).",
+                    },
+                ),
+                "guidance": (
+                    ["none", "cfg", "joint"],
+                    {
+                        "default": "cfg",
+                        "tooltip": "joint = JointCFG (negative also blocks cross-modal attention).",
+                    },
+                ),
+                "seed": ("INT", {"default": 0, "min": 0, "max": 2**31 - 1, "tooltip": "Noise seed."}),
+            },
+            "optional": {
+                "frames": (
+                    "IMAGE",
+                    {"tooltip": "video_to_audio: frames [T,H,W,3] (trimmed / last frame held)."},
+                ),
+                "audio": (
+                    "AUDIO",
+                    {"tooltip": "audio_to_video: sound (mixed to mono, resampled, trimmed/padded)."},
+                ),
+                "cond_time": (
+                    "FLOAT",
+                    {
+                        "default": 0.0,
+                        "min": 0.0,
+                        "max": 1.0,
+                        "step": 0.01,
+                        "tooltip": "Noise level of the given modality.",
+                    },
+                ),
+            },
+        }
+
+    def run(
+        self, model, conditioning, mode, steps, solver, shift, video_cfg, audio_cfg, guidance, seed, **opt
+    ):
+        node = self.DISPLAY_NAME
+        model = _check_model(node, model)
+        latent = sample(
+            node, model, conditioning, mode, steps, solver, shift, video_cfg, audio_cfg, guidance, seed,
+            opt.get("frames"), opt.get("audio"), opt.get("cond_time", 0.0),
+        )  # fmt: skip
+        return (latent,)
+
+
+class KinesonicGeneratorDecode:
+    DISPLAY_NAME = "Generator Decode (Kinesonic)"
+    CATEGORY = CATEGORY
+    DESCRIPTION = "Decode generator latents into frames and sound (Griffin-Lim unless a vocoder is set)."
+    RETURN_TYPES = ("IMAGE", "AUDIO", "FLOAT")
+    RETURN_NAMES = ("images", "audio", "fps")
+    OUTPUT_TOOLTIPS = (
+        "Frames [T,H,W,3] 0..1.",
+        "Mono sound at the model's sample rate.",
+        "Frames per second.",
+    )
+    FUNCTION = "run"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "model": (MODEL, {"tooltip": "The generator that made the latent."}),
+                "latent": (LATENT, {"tooltip": "From 'Generator Sampler (Kinesonic)'."}),
+            }
+        }
+
+    def run(self, model, latent):
+        node = self.DISPLAY_NAME
+        return decode(node, _check_model(node, model), latent)
+
+
+class KinesonicGenerate:
+    DISPLAY_NAME = "Generate Sounding Video (Kinesonic)"
+    CATEGORY = CATEGORY
+    DESCRIPTION = (
+        "All in one: from a first frame, a prompt and (optionally) drawn tracks to frames, sound and fps. "
+        "Uses Euler sampling with guidance 3."
+    )
+    RETURN_TYPES = ("IMAGE", "AUDIO", "FLOAT")
+    RETURN_NAMES = ("images", "audio", "fps")
+    OUTPUT_TOOLTIPS = ("Frames [T,H,W,3] 0..1.", "Mono sound.", "Frames per second.")
+    FUNCTION = "run"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "model_name": (_model_names(), {"tooltip": "Generator checkpoint in models/kinesonic."}),
+                "first_frame": ("IMAGE", {"tooltip": "First frame at the model's size."}),
+                "prompt": (
+                    "STRING",
+                    {"multiline": True, "default": "", "tooltip": "What is seen and heard."},
+                ),
+                "steps": ("INT", {"default": 25, "min": 1, "max": 1000, "tooltip": "ODE steps."}),
+                "seed": ("INT", {"default": 0, "min": 0, "max": 2**31 - 1, "tooltip": "Noise seed."}),
+            },
+            "optional": {"tracks": (TRACKS, {"tooltip": "Point tracks that steer motion and sound."})},
+        }
+
+    def run(self, model_name, first_frame, prompt, steps, seed, tracks=None):
+        node = self.DISPLAY_NAME
+        model = load_generator(node, "model_name", model_name)
+        cond = build_conditioning(node, model, first_frame, prompt, tracks, None, seed)
+        latent = sample(
+            node, model, cond, "image_to_sounding_video", steps, "euler", 1.0, 3.0, 3.0, "cfg", seed
+        )
+        return decode(node, model, latent)
+
+
+NODE_CLASS_MAPPINGS = {
+    "KinesonicLoadGenerator": KinesonicLoadGenerator,
+    "KinesonicGeneratorConditioning": KinesonicGeneratorConditioning,
+    "KinesonicGeneratorSampler": KinesonicGeneratorSampler,
+    "KinesonicGeneratorDecode": KinesonicGeneratorDecode,
+    "KinesonicGenerate": KinesonicGenerate,
+}
+NODE_DISPLAY_NAME_MAPPINGS = {k: v.DISPLAY_NAME for k, v in NODE_CLASS_MAPPINGS.items()}

@@ -1,0 +1,135 @@
+"""Generator nodes: workflow files through the headless runner to an mp4, modes, input errors.
+
+A micro random generator is saved with the real writer into $KINESONIC_MODELS/kinesonic/ (the
+conftest points that at an empty temp folder) and loaded through the real loader node.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from kinesonic.models import KinesonicModel, micro_config, save_checkpoint
+from kinesonic.nodes.base import NodeInputError
+from kinesonic.nodes.generate import (
+    KinesonicGenerate,
+    KinesonicGeneratorConditioning,
+    KinesonicGeneratorDecode,
+    KinesonicGeneratorSampler,
+    KinesonicLoadGenerator,
+)
+
+WORKFLOWS = Path(__file__).resolve().parent / "data" / "workflows_generate"
+
+
+@pytest.fixture()
+def checkpoint() -> Path:
+    torch.manual_seed(0)
+    model = KinesonicModel(micro_config())
+    with torch.no_grad():  # non-zero outputs, so the mp4 carries real (noisy) content
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    folder = Path(os.environ["KINESONIC_MODELS"]) / "kinesonic"
+    return save_checkpoint(model, folder / "micro.safetensors")
+
+
+def scene_tracks(size: int = 32, frames: int = 17) -> dict:
+    t = np.arange(frames) / 16.0
+    path = np.stack([np.stack([6 + 20 * t, 8 + 4 * t], -1), np.stack([26 - 10 * t, 20 + 0 * t], -1)], 1)
+    return {
+        "track_path": path.astype(np.float32),
+        "track_visibility": np.ones((frames, 2), bool),
+        "fps": 16.0,
+        "width": size,
+        "height": size,
+    }
+
+
+def mp4_streams(path: Path) -> tuple[int, int, int]:
+    """(video frames, audio sample rate, width) of an mp4."""
+    import av
+
+    with av.open(str(path)) as c:
+        v = c.streams.video[0]
+        a = c.streams.audio[0]
+        frames = sum(1 for _ in c.decode(v))
+        return frames, a.rate, v.codec_context.width
+
+
+@pytest.mark.parametrize("name", ["generate_modular.json", "generate_all_in_one.json"])
+def test_workflow_to_mp4(checkpoint: Path, name: str) -> None:
+    from kinesonic.runner import execute, load_workflow
+
+    prompt = load_workflow(WORKFLOWS / name)
+    result = execute(prompt, progress=False)
+    mp4s = [f for f in result.files if str(f).endswith(".mp4")]
+    assert len(mp4s) == 1 and mp4s[0].stat().st_size > 0
+    frames, rate, width = mp4_streams(mp4s[0])
+    assert frames == 17 and width == 32 and rate > 0
+
+
+def test_node_chain_all_modes(checkpoint: Path) -> None:
+    (model,) = KinesonicLoadGenerator().run("micro.safetensors")
+    (model2,) = KinesonicLoadGenerator().run("micro.safetensors")
+    assert model is model2  # cached by path + mtime
+    first = torch.rand(1, 32, 32, 3)
+    (cond,) = KinesonicGeneratorConditioning().run(model, first, "splash", 0, scene_tracks())
+    sampler = KinesonicGeneratorSampler()
+    frames = torch.rand(20, 32, 32, 3)
+    audio = {"waveform": torch.randn(1, 2, 44100), "sample_rate": 44100}
+    outs = {}
+    for mode in ("image_to_sounding_video", "video_to_audio", "audio_to_video"):
+        (lat,) = sampler.run(
+            model, cond, mode, 2, "euler", 1.0, 2.0, 2.0, "cfg", 5, frames=frames, audio=audio
+        )
+        images, sound, fps = KinesonicGeneratorDecode().run(model, lat)
+        assert images.shape == (17, 32, 32, 3) and 0 <= images.min() and images.max() <= 1
+        assert sound["waveform"].shape == (1, 1, 16000) and sound["sample_rate"] == 16000 and fps == 16.0
+        outs[mode] = lat
+    cfg = model.cfg
+    given_v = model.encode_video(frames[:17].permute(3, 0, 1, 2)[None])
+    assert torch.allclose(outs["video_to_audio"]["video"], given_v)
+    assert not torch.equal(outs["video_to_audio"]["audio"], outs["image_to_sounding_video"]["audio"])
+    assert outs["audio_to_video"]["audio"].shape == (1, cfg.audio_channels, 64)
+
+
+def test_all_in_one_is_seeded(checkpoint: Path) -> None:
+    node = KinesonicGenerate()
+    first = torch.rand(1, 32, 32, 3)
+    a = node.run("micro.safetensors", first, "thud", 2, 4, scene_tracks())
+    b = node.run("micro.safetensors", first, "thud", 2, 4, scene_tracks())
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1]["waveform"], b[1]["waveform"])
+
+
+def test_input_errors_name_node_input_and_expectation(checkpoint: Path) -> None:
+    (model,) = KinesonicLoadGenerator().run("micro.safetensors")
+    node = KinesonicGeneratorConditioning()
+    with pytest.raises(
+        NodeInputError, match=r"\[Generator Conditioning \(Kinesonic\)\] input 'first_frame'.*32x32"
+    ):
+        node.run(model, torch.rand(1, 64, 48, 3), "x", 0)
+    with pytest.raises(NodeInputError, match=r"input 'tracks'.*32x32 image.*got '64x64'"):
+        node.run(model, torch.rand(1, 32, 32, 3), "x", 0, scene_tracks(size=64))
+    bad_fps = dict(scene_tracks(), fps=30.0)
+    with pytest.raises(NodeInputError, match=r"input 'tracks'.*16 fps"):
+        node.run(model, torch.rand(1, 32, 32, 3), "x", 0, bad_fps)
+    (cond,) = node.run(model, torch.rand(1, 32, 32, 3), "x", 0)
+    with pytest.raises(NodeInputError, match=r"input 'frames'"):
+        KinesonicGeneratorSampler().run(model, cond, "video_to_audio", 2, "euler", 1.0, 1.0, 1.0, "none", 0)
+    with pytest.raises(FileNotFoundError, match=r"input 'model_name'.*missing.safetensors.*models/kinesonic"):
+        KinesonicLoadGenerator().run("missing.safetensors")
+
+
+def test_model_list_and_placeholder(
+    checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = KinesonicLoadGenerator.INPUT_TYPES()["required"]["model_name"][0]
+    assert names == ["micro.safetensors"]
+    monkeypatch.setenv("KINESONIC_MODELS", str(tmp_path))
+    names = KinesonicLoadGenerator.INPUT_TYPES()["required"]["model_name"][0]
+    with pytest.raises(NodeInputError, match="models"):
+        KinesonicLoadGenerator().run(names[0])
