@@ -76,6 +76,13 @@ def _guard(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.N
             if getattr(args, "debug", False):
                 traceback.print_exc()
             print(f"kinesonic {args.command}: error: {error}", file=sys.stderr)
+            original = getattr(error, "original", None)
+            if original is not None and not isinstance(original, (ValueError, OSError)):
+                if not getattr(args, "debug", False):
+                    print(
+                        "(an unexpected error inside the node: run with --debug for the traceback)",
+                        file=sys.stderr,
+                    )
             return 1
 
     return wrapped

@@ -252,6 +252,13 @@ def test_bypass_picks_the_same_index_input_and_upload_slots_are_skipped():
     assert api["7"]["inputs"] == {"image": "b.png", "strength": 0.3, "count": 4}
 
 
+def test_links_as_objects():
+    ui = json.loads((UI / "reroute.json").read_text())
+    keys = ("id", "origin_id", "origin_slot", "target_id", "target_slot", "type")
+    ui["links"] = [dict(zip(keys, link, strict=True)) for link in ui["links"]]
+    assert ui_to_api(ui, NODES) == convert("reroute.json")
+
+
 def test_widgets_values_as_dict():
     api = convert("dict_widgets.json")
     assert api["1"]["inputs"] == {"value": 9}
