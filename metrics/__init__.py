@@ -17,7 +17,7 @@ the functions that need them.
 
 from .apcc import APCCResult, apcc, apcc_delta, impact_delta_ke, impact_onset_strengths, kinetic_energy_change
 from .av_align import av_align, av_align_iou, flow_magnitudes, local_max_times
-from .ete import ETEResult, event_timing_error, event_timing_error_detail
+from .ete import ETEResult, event_timing_error, event_timing_error_detail, merge_close_events
 from .maic import frame_log_energy, motion_audio_intensity_correlation, pearson
 from .onset_match import OnsetMatch, average_precision, match_onsets
 from .onsets import DEFAULT_ONSET_PARAMS, OnsetParams, detect_onsets, onset_envelope
@@ -44,6 +44,7 @@ __all__ = [
     "kinetic_energy_change",
     "local_max_times",
     "match_onsets",
+    "merge_close_events",
     "motion_audio_intensity_correlation",
     "onset_envelope",
     "pearson",

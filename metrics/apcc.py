@@ -3,11 +3,15 @@
 Per impact ``i`` (an object of mass ``m_i`` hitting something at time ``t_i``, speed
 ``u_i`` just before and ``u'_i`` just after)::
 
-    dKE_i = 1/2 m_i (|u_i|^2 - |u'_i|^2)          kinetic energy lost in the impact (J)
+    dKE_i = 1/2 m_i (|u'_i|^2 - |u_i|^2)          kinetic-energy change of the impact (J, < 0 = lost)
     o_i   = max_{|tau_k - t_i| <= w} env(tau_k)   onset strength of the audio at the impact
                                                   (env from metrics.onsets, w = 50 ms)
 
-    APCC(class c, audio x) = pearson( {dKE_i}, {o_i(x)} )   over the impacts of clips of class c
+    APCC(class c, audio x) = pearson( {|dKE_i|}, {o_i(x)} )   over the impacts of clips of class c
+
+The magnitude ``|dKE|`` is correlated, so the result does not depend on whether a data source
+reports the change as post - pre (Kinesonic's physics world: negative for a damped impact) or as
+energy lost.
 
 Reference and generated audio of the same clips give ``r_ref(c)`` and ``r_gen(c)``::
 
@@ -33,13 +37,13 @@ DEFAULT_WINDOW_S = 0.05
 def kinetic_energy_change(
     mass_kg: float | np.ndarray, v_pre: float | np.ndarray, v_post: float | np.ndarray
 ) -> float:
-    """``dKE = 1/2 m (|v_pre|^2 - |v_post|^2)`` in joules (energy lost; > 0 for a damped impact).
+    """``dKE = 1/2 m (|v_post|^2 - |v_pre|^2)`` in joules (< 0 for a damped impact).
 
     Velocities are speeds (m/s) or velocity vectors (their Euclidean norm is used).
     """
     vp = float(np.linalg.norm(np.atleast_1d(np.asarray(v_pre, dtype=np.float64))))
     vq = float(np.linalg.norm(np.atleast_1d(np.asarray(v_post, dtype=np.float64))))
-    return 0.5 * float(mass_kg) * (vp * vp - vq * vq)
+    return 0.5 * float(mass_kg) * (vq * vq - vp * vp)
 
 
 def impact_delta_ke(event: Mapping) -> float:
@@ -74,8 +78,8 @@ def impact_onset_strengths(
 
 
 def apcc(delta_ke: Iterable[float], onset_strength: Iterable[float]) -> float:
-    """APCC of one set of impacts: Pearson between kinetic-energy changes and onset strengths."""
-    return pearson(np.asarray(list(delta_ke), float), np.asarray(list(onset_strength), float))
+    """APCC of one set of impacts: Pearson between ``|dKE|`` and the onset strengths."""
+    return pearson(np.abs(np.asarray(list(delta_ke), float)), np.asarray(list(onset_strength), float))
 
 
 @dataclass
@@ -103,11 +107,11 @@ def apcc_delta(
     """APCC-Δ over impacts given as parallel lists (one entry per impact).
 
     ``classes[i]`` is the clip class (scene type) of impact i, ``delta_ke[i]`` its
-    kinetic-energy change (J), ``strength_ref[i]`` / ``strength_gen[i]`` the onset strength of
-    reference / generated audio at the impact.
+    kinetic-energy change (J; its magnitude is used), ``strength_ref[i]`` / ``strength_gen[i]``
+    the onset strength of reference / generated audio at the impact.
     """
     cls = [str(c) for c in classes]
-    ke = np.asarray(list(delta_ke), dtype=np.float64)
+    ke = np.abs(np.asarray(list(delta_ke), dtype=np.float64))
     sr = np.asarray(list(strength_ref), dtype=np.float64)
     sg = np.asarray(list(strength_gen), dtype=np.float64)
     if not (len(cls) == ke.size == sr.size == sg.size):

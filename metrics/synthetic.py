@@ -73,7 +73,7 @@ def bouncing_ball(
         audio[i : i + m] += 0.1 * vi * rng.standard_normal(m) * decay[:m]
     mass = 0.1
     events = [
-        {"time_s": float(ti), "delta_ke_J": 0.5 * mass * (vi**2 - (e * vi) ** 2)}
+        {"time_s": float(ti), "delta_ke_J": 0.5 * mass * ((e * vi) ** 2 - vi**2)}
         for ti, vi in zip(times, speeds, strict=True)
     ]
     return {

@@ -154,10 +154,10 @@ def test_maic_zero_variance_is_zero() -> None:
 
 
 def test_kinetic_energy_change_hand() -> None:
-    assert kinetic_energy_change(2.0, 3.0, 1.0) == pytest.approx(8.0)  # 1/2 * 2 * (9 - 1)
-    assert kinetic_energy_change(2.0, [3.0, 4.0], [0.0, 1.0]) == pytest.approx(24.0)  # 1/2*2*(25-1)
-    assert impact_delta_ke({"delta_ke_J": 1.5, "mass_kg": 9}) == 1.5
-    assert impact_delta_ke({"mass_kg": 0.5, "v_pre": 2.0, "v_post": -1.0}) == pytest.approx(0.75)
+    assert kinetic_energy_change(2.0, 3.0, 1.0) == pytest.approx(-8.0)  # 1/2 * 2 * (1 - 9)
+    assert kinetic_energy_change(2.0, [3.0, 4.0], [0.0, 1.0]) == pytest.approx(-24.0)  # 1/2*2*(1-25)
+    assert impact_delta_ke({"delta_ke_J": -1.5, "mass_kg": 9}) == -1.5
+    assert impact_delta_ke({"mass_kg": 0.5, "v_pre": 2.0, "v_post": -1.0}) == pytest.approx(-0.75)
     with pytest.raises(ValueError, match="delta_ke_J"):
         impact_delta_ke({"time_s": 1.0})
 
@@ -174,6 +174,9 @@ def test_apcc_delta_hand() -> None:
     assert res.counts["slide"] == 1
     assert np.isnan(apcc_delta(["a"], [1.0], [1.0], [1.0]).delta)
     assert apcc([1, 2, 3], [2, 4, 6]) == pytest.approx(1.0)
+    # the magnitude of the change is correlated: losses reported as negative changes give the same r
+    assert apcc([-1, -2, -3], [2, 4, 6]) == pytest.approx(1.0)
+    assert apcc_delta(["a"] * 3, [-1, -2, -3], [1, 2, 3], [3, 2, 1]).delta == pytest.approx(2.0)
 
 
 # ----------------------------------------------------------------------------- TE

@@ -113,7 +113,7 @@ def _impact_clip(loudness: np.ndarray, times: list[float], seed: int = 0) -> np.
 def test_apcc_follows_kinetic_energy() -> None:
     times = [0.2, 0.5, 0.8, 1.1, 1.4, 1.7]
     speeds = np.array([0.5, 1.0, 1.5, 2.0, 2.5, 3.0])
-    ke = [kinetic_energy_change(0.2, s, 0.6 * s) for s in speeds]  # 0.064 s^2 J
+    ke = [kinetic_energy_change(0.2, s, 0.6 * s) for s in speeds]  # -0.064 s^2 J (energy lost)
     right = _impact_clip(0.05 * speeds, times)  # louder for harder impacts
     wrong = _impact_clip(0.05 * speeds[::-1], times)  # louder for softer impacts
     s_right = impact_onset_strengths(right, SR, times)
