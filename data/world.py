@@ -35,7 +35,7 @@ DEFAULT_SIZE = 64
 
 _OPTIONS = {
     "material", "floor_material", "shape", "size_m", "height_m", "speed_mps", "push_force_n", "ramp",
-    "motion_blur", "reverb", "noise_floor_db", "steps_per_frame",
+    "motion_blur", "reverb", "noise_floor_db", "steps_per_frame", "masks",
 }  # fmt: skip
 
 
@@ -63,6 +63,9 @@ class Clip:
         kinetic_energy_J, potential_energy_J: float64 [T] totals over objects.
         injected_work_J: float64 [T] work done by scene forces (a push) from frame t-1 to t (0 at t=0).
         audio_info: dict from the sound synthesis (``clipped_fraction``, ``peak``, reverb settings).
+        masks: with option ``masks=True``, float32 [T,N,H,W] seen alpha (0..1) of each object
+            (anti-aliased, after occlusion by objects in front); else None.
+        background: with ``masks=True``, uint8 [H,W,3] the picture without objects; else None.
     """
 
     frames: np.ndarray
@@ -85,6 +88,8 @@ class Clip:
     potential_energy_J: np.ndarray = field(default_factory=lambda: np.zeros(0))
     injected_work_J: np.ndarray = field(default_factory=lambda: np.zeros(0))
     audio_info: dict[str, Any] = field(default_factory=dict)
+    masks: np.ndarray | None = None
+    background: np.ndarray | None = None
 
     @property
     def labels(self) -> list[str]:
@@ -172,7 +177,8 @@ def synth_clip(
             (wood, stone, metal), ``shape`` ("ball"/"box"), ``size_m``, ``height_m``, ``speed_mps``,
             ``push_force_n``, ``ramp`` (bool, roll scene), ``motion_blur`` (sub-frames, 0 = off),
             ``reverb`` (bool, default True), ``noise_floor_db`` (default -66 dBFS),
-            ``steps_per_frame`` (physics substeps per frame, default 15 -> 240 Hz at 16 fps).
+            ``steps_per_frame`` (physics substeps per frame, default 15 -> 240 Hz at 16 fps),
+            ``masks`` (bool: also return per-object masks and the background picture).
     """
     from ..kinematics import Tracks
     from .world_render import Camera, render
@@ -203,7 +209,8 @@ def synth_clip(
     camera = Camera(sc.view, size)
     frame_steps = np.arange(num_frames) * spf
     blur = int(options.get("motion_blur") or 0)
-    frames, coverage, visible = render(sc, sim, camera, frame_steps, render_rng, blur)
+    want_masks = bool(options.get("masks", False))
+    frames, coverage, visible, masks, bg = render(sc, sim, camera, frame_steps, render_rng, blur, want_masks)
     audio, audio_info = synthesize(
         sc, sim, duration, sound_rng, SAMPLE_RATE, bool(options.get("reverb", True)),
         float(options.get("noise_floor_db", -66.0)),
@@ -253,6 +260,8 @@ def synth_clip(
         potential_energy_J=pe[frame_steps],
         injected_work_J=injected,
         audio_info=audio_info,
+        masks=masks,
+        background=bg if want_masks else None,
     )
     clip.caption = caption(sc, sim, clip)
     return clip

@@ -123,7 +123,8 @@ def render(
     frame_steps: np.ndarray,
     rng: np.random.Generator,
     motion_blur: int = 0,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    masks: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
     """Render frames at substeps ``frame_steps`` [T].
 
     Returns frames uint8 [T,H,W,3], ``coverage`` [T,N] (fraction of each object's area that is
@@ -132,7 +133,9 @@ def render(
     shows that object: alpha of the unoccluded object there >= 0.5).
 
     ``motion_blur`` > 1 averages that many sub-frame renders over a shutter of half a frame
-    centred on the frame time.
+    centred on the frame time. With ``masks`` it also returns each object's seen alpha (after
+    occlusion by objects in front) as float32 [T,N,H,W] (else None). Last comes the background
+    image (objects removed) as uint8 [H,W,3].
     """
     bg = background(scene, camera, rng)
     n_frames, n_obj, s = len(frame_steps), len(scene.objects), camera.size
@@ -140,6 +143,7 @@ def render(
     frames = np.empty((n_frames, s, s, 3), dtype=np.uint8)
     coverage = np.zeros((n_frames, n_obj))
     centre_visible = np.zeros((n_frames, n_obj), dtype=bool)
+    seen_masks = np.zeros((n_frames, n_obj, s, s), dtype=np.float32) if masks else None
     centres = camera.to_px(sim.pos)
     area = np.array(
         [
@@ -155,7 +159,15 @@ def render(
             object_layer(o, centres[step, i], float(sim.angle[step, i]), ppm, s)
             for i, o in enumerate(scene.objects)
         ]
-        _visibility(sharp, centres[step], area, coverage[f], centre_visible[f], s)
+        _visibility(
+            sharp,
+            centres[step],
+            area,
+            coverage[f],
+            centre_visible[f],
+            s,
+            None if seen_masks is None else seen_masks[f],
+        )
         if n_sub == 1:
             acc = _composite(bg, sharp)
         else:
@@ -169,7 +181,7 @@ def render(
                 acc += _composite(bg, layers)
             acc /= n_sub
         frames[f] = np.clip(acc + 0.5, 0, 255).astype(np.uint8)
-    return frames, coverage, centre_visible
+    return frames, coverage, centre_visible, seen_masks, np.clip(bg + 0.5, 0, 255).astype(np.uint8)
 
 
 def _composite(bg: np.ndarray, layers: list) -> np.ndarray:
@@ -184,8 +196,15 @@ def _composite(bg: np.ndarray, layers: list) -> np.ndarray:
 
 
 def _visibility(
-    layers: list, centres: np.ndarray, area: np.ndarray, cov: np.ndarray, vis: np.ndarray, size: int
+    layers: list,
+    centres: np.ndarray,
+    area: np.ndarray,
+    cov: np.ndarray,
+    vis: np.ndarray,
+    size: int,
+    out_masks: np.ndarray | None = None,
 ) -> None:
+    """Fill coverage ``cov`` [N], centre visibility ``vis`` [N] and optionally ``out_masks`` [N,H,W]."""
     n = len(layers)
     for i in range(n):
         if layers[i] is None:
@@ -202,6 +221,8 @@ def _visibility(
                     1.0 - b[oy0 - v0 : oy1 - v0, ox0 - u0 : ox1 - u0]
                 )
         cov[i] = min(float(seen.sum()) / max(area[i], 1e-9), 1.0)
+        if out_masks is not None:
+            out_masks[i, y0:y1, x0:x1] = seen
         cx, cy = round(float(centres[i, 0])), round(float(centres[i, 1]))
         if 0 <= cx < size and 0 <= cy < size and y0 <= cy < y1 and x0 <= cx < x1:
             vis[i] = bool(seen[cy - y0, cx - x0] >= 0.5)

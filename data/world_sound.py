@@ -22,8 +22,8 @@ import numpy as np
 from .world_materials import MATERIALS, REF_SIZE_M
 from .world_sim import Scene, SimResult
 
-IMPACT_GAIN = 0.05
-IMPACT_EXPONENT = 0.6
+IMPACT_GAIN = 0.03
+IMPACT_EXPONENT = 0.5
 STATIC_WEIGHT = 0.6  # modal amplitude of the floor/table relative to the moving object
 SLIDE_GAIN = 0.03  # per (m/s * sqrt(kg))
 ROLL_GAIN = 0.05  # per (m/s * sqrt(kg))
