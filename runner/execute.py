@@ -28,6 +28,7 @@ from .validate import (
     needed_nodes,
     output_nodes,
     title_of,
+    valid_outputs,
     validate_prompt,
 )
 
@@ -280,13 +281,15 @@ def execute(
     output_dir: str | os.PathLike | None = None,
     progress: bool = True,
     extra_pnginfo: Any = None,
+    partial: bool = False,
 ) -> RunResult:
     """Validate and run an API-format prompt in this process; see the module docstring.
 
     Raises :class:`ValidationFailed` (with every problem) before anything runs, and
     :class:`NodeExecutionError` (node id, title and type prefixed to the original message) when a
     node fails. ``output_dir`` sets the save nodes' output folder for this run. ``progress`` prints
-    one line per node on stderr.
+    one line per node on stderr. With ``partial=True`` output nodes whose branch is valid still run
+    when others are invalid (ComfyUI's behaviour); ValidationFailed is raised only when none is valid.
     """
     from ..nodes import bridge
 
@@ -294,10 +297,15 @@ def execute(
         node_classes = default_node_classes()
     info = object_info(node_classes)
     errors = validate_prompt(prompt, node_classes, info=info)
+    outputs = output_nodes(prompt, info)
     if errors:
-        raise ValidationFailed(errors)
+        outputs = valid_outputs(prompt, errors, info) if partial else []
+        if not outputs:
+            raise ValidationFailed(errors)
+        if progress:
+            _log(str(ValidationFailed(errors)).replace("workflow is invalid", "skipping invalid outputs", 1))
 
-    order = execution_order(prompt, needed_nodes(prompt, output_nodes(prompt, info)))
+    order = execution_order(prompt, needed_nodes(prompt, outputs))
     previous_output = getattr(bridge, "_output_override", None)
     if output_dir is not None:
         Path(output_dir).mkdir(parents=True, exist_ok=True)

@@ -98,6 +98,19 @@ def output_nodes(prompt: Mapping[str, Any], info: Mapping[str, Mapping[str, Any]
     ]
 
 
+def valid_outputs(
+    prompt: Mapping[str, Any], errors: list[WorkflowError], info: Mapping[str, Mapping[str, Any]]
+) -> list[str]:
+    """Output nodes none of whose dependencies has an error (ComfyUI runs those and skips the rest).
+
+    Errors without a node (e.g. no output node) and unknown node types anywhere leave none.
+    """
+    if any(e.node_id is None or e.kind in ("unknown_node", "invalid_prompt") for e in errors):
+        return []
+    bad = {e.node_id for e in errors}
+    return [out for out in output_nodes(prompt, info) if not bad.intersection(needed_nodes(prompt, [out]))]
+
+
 def dependencies(node: Mapping[str, Any]) -> list[str]:
     """Ids of the nodes this node's inputs are linked to."""
     return [str(v[0]) for v in (node.get("inputs") or {}).values() if is_link(v)]

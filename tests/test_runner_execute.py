@@ -187,6 +187,18 @@ def test_validation_runs_first_and_nothing_executes(tmp_path):
     assert CALLS == [] and list(tmp_path.iterdir()) == []
 
 
+def test_partial_runs_only_valid_outputs_like_comfyui(tmp_path, capsys):
+    prompt = chain()
+    prompt["3"]["inputs"]["gain"] = 20.0  # above max: only output #5 depends on #3
+    with pytest.raises(ValidationFailed):
+        execute(prompt, NODES, output_dir=tmp_path, progress=False)
+    assert CALLS == []
+    result = execute(prompt, NODES, output_dir=tmp_path, partial=True)
+    assert result.order == ["1", "2", "4"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
+    assert "skipping invalid outputs (1 error)" in capsys.readouterr().err
+
+
 def test_overrides_by_id_and_title():
     prompt = apply_overrides(chain(), ["1.value=7", "Filter B.gain=0.25", "Save A.prefix=x.y"], NODES)
     assert prompt["1"]["inputs"]["value"] == 7
