@@ -6,7 +6,9 @@ Public API::
     ui_to_api(ui_workflow, node_classes=None, *, info=None, warnings=None) -> dict
     validate_prompt(prompt, node_classes=None, *, info=None) -> list[WorkflowError]
     apply_overrides(prompt, ["12.seed=5", "Title.input=VALUE"], node_classes=None) -> dict
-    execute(prompt, node_classes=None, *, output_dir=None, progress=True, extra_pnginfo=None) -> RunResult
+    execute(prompt, node_classes=None, *, output_dir=None, progress=True, extra_pnginfo=None,
+            partial=False) -> RunResult
+    valid_outputs(prompt, errors, info) -> list[str]     # output nodes ComfyUI would still run
     object_info(node_classes=None, display_names=None) -> dict                  # like GET /object_info
     submit_to_server(url, prompt, output_dir=None, timeout=600.0, ...) -> ServerResult
 
@@ -26,7 +28,7 @@ from .errors import (
 from .execute import RunResult, apply_overrides, execute
 from .server import ServerResult, fetch_object_info, submit_to_server
 from .spec import object_info
-from .validate import validate_prompt
+from .validate import valid_outputs, validate_prompt
 
 __all__ = [
     "NodeExecutionError",
@@ -44,5 +46,6 @@ __all__ = [
     "object_info",
     "submit_to_server",
     "ui_to_api",
+    "valid_outputs",
     "validate_prompt",
 ]
