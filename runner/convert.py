@@ -12,7 +12,9 @@ and each link is ``[link_id, origin_id, origin_slot, target_id, target_slot, typ
 The conversion follows ComfyUI_frontend's ``graphToPrompt``: Note/MarkdownNote and other virtual
 nodes are dropped, Reroutes are followed to the real origin, a PrimitiveNode's value is written into
 every input it feeds, muted nodes (mode 2) are left out together with the links from them, and
-bypassed nodes (mode 4) pass a matching input through to their outputs.
+bypassed nodes (mode 4) pass a matching input through to their outputs. As in the frontend, an
+input linked to a muted node is removed even when it is a widget, while a widget whose link cannot
+be resolved otherwise keeps its stored value.
 """
 
 from __future__ import annotations
@@ -147,6 +149,7 @@ class _Link:
 @dataclass
 class _Dropped:
     reason: str
+    muted: bool = False  # the frontend then removes the input even when it is a widget
 
 
 @dataclass
@@ -277,7 +280,7 @@ class _Converter:
             return _Dropped(f"{self.label(origin)} is a note")
         mode = origin.get("mode", MODE_ALWAYS)
         if mode == MODE_NEVER:
-            return _Dropped(f"{self.label(origin)} is muted (mode 2)")
+            return _Dropped(f"{self.label(origin)} is muted (mode 2)", muted=True)
         if mode == MODE_BYPASS:
             index = self.bypass_slot(origin, link.origin_slot, target_type)
             inputs = self.live_inputs(origin)
@@ -292,7 +295,8 @@ class _Converter:
                     f"{self.label(origin)} is bypassed (mode 4) and its input "
                     f"'{inputs[index].get('name')}' is not connected"
                 )
-            return self.resolve(upstream, target_type, seen)
+            # like the frontend, continue with the chosen input's own type
+            return self.resolve(upstream, inputs[index].get("type"), seen)
         return [str(link.origin_id), link.origin_slot]
 
     # ----------------------------------------------------------------- widgets
@@ -400,7 +404,7 @@ class _Converter:
                 inputs[name] = _wrap(resolved.value)
             elif isinstance(resolved, _Dropped):
                 is_widget = spec.is_widget if spec else bool(entry.get("widget"))
-                if not is_widget:
+                if resolved.muted or not is_widget:
                     inputs.pop(name, None)
                     dropped[name] = resolved.reason
             else:

@@ -239,6 +239,19 @@ def test_muted_and_bypassed_nodes():
     assert api["9"]["inputs"]["prefix"] == "never"
 
 
+def test_widget_linked_to_a_muted_node_is_removed_like_in_the_frontend():
+    ui = json.loads((UI / "primitive_and_converted.json").read_text())
+    ui["nodes"][0]["mode"] = 2  # mute the source feeding 'image' and the converted widget 'steps'
+    api = ui_to_api(ui, NODES)
+    sampler = api["2"]["inputs"]
+    assert "steps" not in sampler and "image" not in sampler  # not even the stored value 20
+    assert sampler["seed"] == 123456
+    errors = validate_prompt(api, NODES)
+    missing = "required_input_missing"
+    assert kinds(errors) == [("2", "image", missing), ("2", "steps", missing)]
+    assert all("muted (mode 2)" in e.message for e in errors)
+
+
 def test_bypass_picks_the_same_index_input_and_upload_slots_are_skipped():
     api = convert("bypass_rules.json")
     assert set(api) == {"1", "2", "4", "6", "7", "8"}
