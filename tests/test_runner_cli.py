@@ -91,3 +91,17 @@ def test_set_override_is_validated(tmp_path, capsys):
     assert "valid (2 node(s), 2 would run, output node(s): #2)" in capsys.readouterr().out
     assert main(["validate", str(path), "--set", "Save.crf=99"]) == 1
     assert "input 'crf': value 99 is bigger than the maximum 51" in capsys.readouterr().err
+
+
+def test_debug_shows_the_traceback(tmp_path, capsys):
+    assert main(["run", str(tmp_path / "nope.json"), "--debug"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "WorkflowFormatError" in err
+
+
+def test_print_api_is_the_converted_prompt(capsys):
+    from kinesonic.runner import load_workflow
+
+    hello = Path(__file__).resolve().parent.parent / "workflows" / "hello_sounding_video.json"
+    assert main(["validate", str(hello), "--print-api"]) == 0
+    assert json.loads(capsys.readouterr().out) == load_workflow(hello)
