@@ -7,6 +7,7 @@ mp4 without any video frame) stops the run with the node named and leaves no fil
 
 from __future__ import annotations
 
+import argparse
 import json
 from fractions import Fraction
 from pathlib import Path
@@ -15,13 +16,20 @@ import numpy as np
 import pytest
 
 from kinesonic.nodes import bridge
-from kinesonic.runner import NodeExecutionError, execute, load_workflow
-from kinesonic.runner.cli import main
+from kinesonic.runner import NodeExecutionError, commands, execute, load_workflow
 
 WORKFLOW = Path(__file__).resolve().parent / "data" / "ui_workflows" / "media_three_nodes.json"
 RED = (200, 40, 30)
 RATE = 44100
 AMPLITUDE = 0.5
+
+
+def main(argv: list[str]) -> int:
+    """``kinesonic`` with only the runner's subcommands (isolated from other areas' commands)."""
+    parser = argparse.ArgumentParser(prog="kinesonic")
+    commands.add_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(argv)
+    return args.func(args)
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import threading
 import urllib.parse
@@ -10,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kinesonic.runner import ServerError, submit_to_server
-from kinesonic.runner.cli import main
+from kinesonic.runner import ServerError, commands, submit_to_server
 
 DATA = Path(__file__).resolve().parent / "data"
 VIDEO_BYTES = bytes(range(256)) * 40
@@ -43,6 +43,14 @@ OBJECT_INFO = {
         "output_node": True,
     },
 }
+
+
+def main(argv: list[str]) -> int:
+    """``kinesonic`` with only the runner's subcommands (isolated from other areas' commands)."""
+    parser = argparse.ArgumentParser(prog="kinesonic")
+    commands.add_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(argv)
+    return args.func(args)
 
 
 class FakeComfy:
