@@ -39,23 +39,40 @@ def align_to_latent(tracks: Tracks, stride: int = 4) -> Tracks:
     ``fps / stride``. Means are over the interpolated points (invisible frames filled); a latent
     frame is visible if any frame of its group is. Tracks that are never visible keep their raw
     points. ``stride == 1`` returns the tracks unchanged.
+
+    Note on timing: latent frame 0 is the clip's frame 0 (t = 0) but latent frame ``k >= 1`` is the mean
+    of frames ``stride (k - 1) + 1 .. stride k``, centred at ``(stride k - (stride - 1) / 2) / fps``, while
+    the returned fps puts it at ``stride k / fps``. Differentiating aligned tracks therefore distorts the
+    first latent frames (a uniform motion looks accelerated there). For kinematics on latent frames
+    use ``align_array(kinematic_state(tracks), stride)`` (what the Kinematic Encode node does).
     """
-    stride = int(stride)
-    if stride < 1:
-        raise ValueError(f"align_to_latent: stride must be >= 1, got {stride}")
+    stride = _check_stride(stride)
     if stride == 1:
         return tracks
-    T = tracks.num_frames
-    pts = _filled_points(tracks)
+    means = align_array(_filled_points(tracks), stride)
+    visible = align_array(tracks.visible.astype(np.float64), stride) > 0
+    return Tracks(means, visible, tracks.fps / stride, tracks.width, tracks.height, tracks.labels)
+
+
+def align_array(values: np.ndarray, stride: int = 4) -> np.ndarray:
+    """Group means along axis 0 with the grouping of :func:`align_to_latent`.
+
+    ``values`` is ``[T, ...]``; the result is ``[1 + ceil((T - 1) / stride), ...]`` float64: row 0 is
+    ``values[0]``, row ``k >= 1`` the mean of rows ``1 + stride (k - 1)`` .. ``stride k`` (clipped to T).
+    Use it to bring per-frame quantities (e.g. the kinematic state computed at the video frame rate)
+    onto the latent frames.
+    """
+    stride = _check_stride(stride)
+    values = np.asarray(values, dtype=np.float64)
+    T = values.shape[0]
+    if T < 1:
+        raise ValueError("align_array: no frames")
     groups = 1 + math.ceil((T - 1) / stride)
     starts = np.concatenate([[0], 1 + stride * np.arange(groups - 1)])
     stops = np.concatenate([[1], np.minimum(1 + stride * np.arange(1, groups), T)])
-    counts = (stops - starts).astype(np.float64)
-    csum = np.concatenate([np.zeros((1,) + pts.shape[1:]), np.cumsum(pts, axis=0)])
-    means = (csum[stops] - csum[starts]) / counts[:, None, None]
-    vcs = np.concatenate([np.zeros((1, tracks.num_tracks)), np.cumsum(tracks.visible, axis=0)])
-    visible = (vcs[stops] - vcs[starts]) > 0
-    return Tracks(means, visible, tracks.fps / stride, tracks.width, tracks.height, tracks.labels)
+    counts = (stops - starts).astype(np.float64).reshape((-1,) + (1,) * (values.ndim - 1))
+    csum = np.concatenate([np.zeros((1,) + values.shape[1:]), np.cumsum(values, axis=0)])
+    return (csum[stops] - csum[starts]) / counts
 
 
 def kinematic_state(tracks: Tracks) -> np.ndarray:
@@ -232,6 +249,12 @@ def _require_frames(tracks: Tracks, what: str) -> None:
             f"{what}: needs at least {MIN_FRAMES} frames for second-order differences, "
             f"got {tracks.num_frames} (too few frames)"
         )
+
+
+def _check_stride(stride: int) -> int:
+    if int(stride) != stride or stride < 1:
+        raise ValueError(f"latent alignment: stride must be an integer >= 1, got {stride!r}")
+    return int(stride)
 
 
 def _filled_points(tracks: Tracks) -> np.ndarray:

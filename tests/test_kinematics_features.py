@@ -10,6 +10,7 @@ import pytest
 from kinesonic.kinematics import (
     KinematicStats,
     Tracks,
+    align_array,
     align_to_latent,
     compress_state,
     kinematic_state,
@@ -84,6 +85,17 @@ def test_align_to_latent_17_and_18_frames() -> None:
     assert align_to_latent(tr, 1) is tr
     with pytest.raises(ValueError, match="stride"):
         align_to_latent(tr, 0)
+
+
+def test_align_array_matches_hand_means_and_keeps_trailing_dims() -> None:
+    np.testing.assert_allclose(align_array(np.arange(18.0), 4), [0, 2.5, 6.5, 10.5, 14.5, 17])
+    values = np.arange(2 * 3 * 5, dtype=np.float64).reshape(5, 3, 2)
+    out = align_array(values, 2)  # groups {0}, {1, 2}, {3, 4}
+    assert out.shape == (3, 3, 2)
+    np.testing.assert_allclose(out[1], values[1:3].mean(axis=0))
+    np.testing.assert_allclose(out[2], values[3:5].mean(axis=0))
+    with pytest.raises(ValueError, match="stride"):
+        align_array(values, 2.5)
 
 
 def test_align_to_latent_visibility_is_any_in_group() -> None:

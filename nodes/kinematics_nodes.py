@@ -1,0 +1,284 @@
+"""Kinematics nodes: encode tracks into the KINEMATICS socket, plot it, list visual events.
+
+KINEMATICS is a plain dict (numpy inside)::
+
+    {
+        "state":    float32 [T, N, 8]  raw (x, y, vx, vy, ax, ay, |v|, |a|); positions / longer image side,
+                                       velocities per s, accelerations per s²; computed at the source
+                                       frame rate, then averaged over each latent frame's group of frames
+        "features": float32 [T, N, 8]  signed-log compressed then standardised with "stats"
+        "stats":    {"mean": [8], "std": [8], ...}   (KinematicStats.to_dict())
+        "dt":       float  seconds between the T frames (= stride / fps of the source tracks)
+        "fps":      float  frames per second of the T frames
+        "visible":  bool [T, N]
+        "stride":   int    temporal latent stride applied (1 = none)
+        "labels":   list[str] N names
+        "events":   list[float] visual event times in seconds, detected on the source tracks
+    }
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from .base import CATEGORY_ROOT, KINEMATICS, TRACKS, NodeInputError
+
+CATEGORY = f"{CATEGORY_ROOT}/Kinematics"
+
+
+def kinematics_in(value: Any, node: str, input_name: str) -> dict[str, Any]:
+    """Check that a node input is a KINEMATICS dict (NodeInputError naming node and input if not)."""
+    needed = ("state", "fps", "visible")
+    if not isinstance(value, dict) or any(k not in value for k in needed):
+        raise NodeInputError(node, input_name, "a KINEMATICS dict with 'state', 'fps' and 'visible'", value)
+    state = np.asarray(value["state"])
+    if state.ndim != 3 or state.shape[-1] != 8:
+        raise NodeInputError(node, input_name, "'state' of shape [T, N, 8]", state)
+    return value
+
+
+class KinesonicKinematicEncode:
+    DISPLAY_NAME = "Kinematic Encode (Kinesonic)"
+    CATEGORY = CATEGORY
+    DESCRIPTION = (
+        "Turns tracks into the per-object 8-D kinematic state (position, velocity, acceleration and their "
+        "magnitudes), optionally averaged onto the video latent's frames, compressed and normalised."
+    )
+    RETURN_TYPES = (KINEMATICS,)
+    RETURN_NAMES = ("kinematics",)
+    OUTPUT_TOOLTIPS = (
+        "State, features, stats, dt, fps, visibility, stride, labels and events of the tracks.",
+    )
+    FUNCTION = "run"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "tracks": (TRACKS, {"tooltip": "Tracks at the video frame rate, at least 4 frames."}),
+                "stride": (
+                    "INT",
+                    {
+                        "default": 4,
+                        "min": 0,
+                        "max": 16,
+                        "tooltip": "Temporal stride of the video "
+                        "latent: frame 0 is kept, each next group of `stride` frames is averaged "
+                        "(0 or 1 = no alignment).",
+                    },
+                ),
+            },
+            "optional": {
+                "stats_json": (
+                    "STRING",
+                    {
+                        "multiline": True,
+                        "default": "",
+                        "tooltip": "Normalisation stats "
+                        "(KinematicStats JSON text or a .json file path); empty = no "
+                        "standardisation, only signed-log compression.",
+                    },
+                ),
+            },
+        }
+
+    def run(self, tracks, stride: int = 4, stats_json: str = ""):
+        from ..kinematics import (
+            KinematicStats,
+            align_array,
+            align_to_latent,
+            detect_events,
+            kinematic_state,
+        )
+        from .tracks import tracks_in
+
+        node = self.DISPLAY_NAME
+        source = tracks_in(tracks, node, "tracks")
+        stats = _stats(node, stats_json, KinematicStats)
+        stride = max(int(stride), 1)
+        try:
+            # differentiate at the video frame rate, then average the state over each latent frame's group
+            state = align_array(kinematic_state(source), stride)
+            events = detect_events(source)
+        except ValueError as exc:
+            raise NodeInputError.because(node, "tracks", exc) from exc
+        aligned = align_to_latent(source, stride)
+        return (
+            {
+                "state": state.astype(np.float32),
+                "features": stats.normalize(state).astype(np.float32),
+                "stats": stats.to_dict(),
+                "dt": aligned.dt,
+                "fps": aligned.fps,
+                "visible": aligned.visible.copy(),
+                "stride": stride,
+                "labels": list(aligned.names),
+                "events": events,
+            },
+        )
+
+
+class KinesonicKinematicsPlot:
+    DISPLAY_NAME = "Kinematics Plot (Kinesonic)"
+    CATEGORY = CATEGORY
+    DESCRIPTION = (
+        "Plots speed |v| and acceleration |a| of every object over time, with the visual events marked."
+    )
+    RETURN_TYPES = ("IMAGE",)
+    RETURN_NAMES = ("image",)
+    OUTPUT_TOOLTIPS = ("The plot as an image [1,H,W,3].",)
+    FUNCTION = "run"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "kinematics": (KINEMATICS, {"tooltip": "Output of Kinematic Encode."}),
+                "width": (
+                    "INT",
+                    {"default": 960, "min": 256, "max": 4096, "tooltip": "Image width in pixels."},
+                ),
+                "height": (
+                    "INT",
+                    {"default": 540, "min": 192, "max": 4096, "tooltip": "Image height in pixels."},
+                ),
+            }
+        }
+
+    def run(self, kinematics, width: int = 960, height: int = 540):
+        kin = kinematics_in(kinematics, self.DISPLAY_NAME, "kinematics")
+        return (torch.from_numpy(plot_kinematics(kin, width, height)),)
+
+
+class KinesonicEvents:
+    DISPLAY_NAME = "Visual Events (Kinesonic)"
+    CATEGORY = CATEGORY
+    DESCRIPTION = (
+        "Finds visual events (contacts, hits: isolated acceleration peaks) in the tracks and lists their "
+        "times in seconds, one per line."
+    )
+    RETURN_TYPES = ("STRING", "INT")
+    RETURN_NAMES = ("times", "count")
+    OUTPUT_TOOLTIPS = ("Event times in seconds (3 decimals), one per line.", "Number of events.")
+    FUNCTION = "run"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "tracks": (TRACKS, {"tooltip": "Tracks at the video frame rate (at least 4 frames)."}),
+                "min_separation": (
+                    "FLOAT",
+                    {
+                        "default": 0.1,
+                        "min": 0.0,
+                        "max": 10.0,
+                        "step": 0.01,
+                        "tooltip": "Events closer than this (seconds) are merged into the strongest.",
+                    },
+                ),
+                "min_jump_px": (
+                    "FLOAT",
+                    {
+                        "default": 1.0,
+                        "min": 0.0,
+                        "max": 100.0,
+                        "step": 0.1,
+                        "tooltip": "Smallest velocity change per frame (pixels/frame) that "
+                        "counts; raise it above ~3x the tracker jitter.",
+                    },
+                ),
+            }
+        }
+
+    def run(self, tracks, min_separation: float = 0.1, min_jump_px: float = 1.0):
+        from ..kinematics import detect_events
+        from .tracks import tracks_in
+
+        node = self.DISPLAY_NAME
+        source = tracks_in(tracks, node, "tracks")
+        try:
+            times = detect_events(source, nms_window_s=float(min_separation), min_jump_px=float(min_jump_px))
+        except ValueError as exc:
+            raise NodeInputError.because(node, "tracks", exc) from exc
+        return ("\n".join(f"{t:.3f}" for t in times), len(times))
+
+
+def plot_kinematics(kin: dict[str, Any], width: int = 960, height: int = 540) -> np.ndarray:
+    """Render speed and acceleration magnitude per object over time: float32 ``[1, H, W, 3]`` in 0..1."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # Agg canvas, no pyplot, no global backend
+    from matplotlib.figure import Figure
+
+    from .tracks import track_colours
+
+    state = np.asarray(kin["state"], dtype=np.float64)
+    visible = np.asarray(kin["visible"], dtype=bool)
+    T, N = state.shape[:2]
+    times = np.arange(T) / float(kin["fps"])
+    labels = list(kin.get("labels") or [f"track_{n}" for n in range(N)])
+    events = [float(e) for e in kin.get("events", [])]
+    colours = [tuple(c / 255 for c in rgb) for rgb in track_colours(N)]
+
+    dpi = 100
+    fig = Figure(figsize=(width / dpi, height / dpi), dpi=dpi, facecolor="white")
+    axes = fig.subplots(2, 1, sharex=True)
+    for ax, column, title in (
+        (axes[0], 6, "speed |v|  (image sizes / s)"),
+        (axes[1], 7, "acceleration |a|  (image sizes / s²)"),
+    ):
+        for n in range(N):
+            y = state[:, n, column]
+            ax.plot(times, y, color=colours[n], lw=1.8, label=labels[n] if column == 6 else None)
+            hidden = np.where(visible[:, n], np.nan, y)
+            ax.plot(times, hidden, color="0.6", lw=3, alpha=0.6)
+        for i, t in enumerate(events):
+            ax.axvline(
+                t, color="crimson", ls="--", lw=1.2, label="event" if (column == 6 and i == 0) else None
+            )
+        ax.set_ylabel(title, fontsize=9)
+        ax.grid(True, alpha=0.3)
+        ax.set_ylim(bottom=0)
+    axes[1].set_xlabel("time (s)")
+    if N + bool(events) <= 12:
+        axes[0].legend(loc="upper right", fontsize=8, ncol=min(4, N + 1))
+    fig.suptitle(
+        f"Kinematics — {N} object(s), {T} frames at {float(kin['fps']):g} fps, {len(events)} event(s)",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    rgba = np.asarray(canvas.buffer_rgba())
+    image = rgba[..., :3].astype(np.float32) / 255.0
+    if image.shape[:2] != (height, width):  # rounding of figure inches
+        padded = np.ones((height, width, 3), dtype=np.float32)
+        h, w = min(height, image.shape[0]), min(width, image.shape[1])
+        padded[:h, :w] = image[:h, :w]
+        image = padded
+    return image[None]
+
+
+def _stats(node: str, text: str, stats_cls):
+    text = (text or "").strip()
+    if not text:
+        return stats_cls.identity()
+    try:
+        if not text.startswith("{"):
+            from . import bridge
+
+            path = bridge.resolve_input_file(text, node, "stats_json", "stats JSON file")
+            text = path.read_text(encoding="utf-8")
+        return stats_cls.from_json(text)
+    except (ValueError, OSError) as exc:
+        raise NodeInputError.because(node, "stats_json", exc) from exc
+
+
+NODE_CLASS_MAPPINGS = {
+    "KinesonicKinematicEncode": KinesonicKinematicEncode,
+    "KinesonicKinematicsPlot": KinesonicKinematicsPlot,
+    "KinesonicEvents": KinesonicEvents,
+}
+NODE_DISPLAY_NAME_MAPPINGS = {key: cls.DISPLAY_NAME for key, cls in NODE_CLASS_MAPPINGS.items()}

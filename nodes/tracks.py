@@ -1,0 +1,372 @@
+"""Track nodes: read tracks from JSON / KJNodes coordinates, write them as JSON or a file, draw them.
+
+TRACKS values produced here are ComfyUI core's dict with torch tensors (``track_path`` float32
+``[T,N,2]`` pixels, ``track_visibility`` bool ``[T,N]``) plus Kinesonic's ``fps``, ``width``,
+``height`` and optional ``labels``. Inputs accept that dict with numpy arrays, torch tensors or lists.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..kinematics import Tracks
+from . import bridge
+from .base import CATEGORY_ROOT, TRACKS, NodeInputError
+
+CATEGORY = f"{CATEGORY_ROOT}/Tracks"
+
+
+def tracks_in(
+    value: Any, node: str, input_name: str, width: int | None = None, height: int | None = None
+) -> Tracks:
+    """A node's TRACKS input as :class:`Tracks` (NodeInputError naming the node and input if bad).
+
+    ``width`` / ``height`` fill in a core TRACKS dict that carries no image size.
+    """
+    if isinstance(value, Tracks):
+        return value
+    if not isinstance(value, dict):
+        raise NodeInputError(
+            node, input_name, "a TRACKS dict with 'track_path' and 'track_visibility'", value
+        )
+    try:
+        return Tracks.from_comfy(value, width=width, height=height)
+    except ValueError as exc:
+        raise NodeInputError.because(node, input_name, exc) from exc
+
+
+def tracks_out(tracks: Tracks) -> dict[str, Any]:
+    """The TRACKS socket value for ``tracks`` (torch tensors, as ComfyUI core nodes expect)."""
+    return tracks.to_comfy(as_torch=True)
+
+
+def _size_inputs() -> dict[str, tuple]:
+    return {
+        "fps": (
+            "FLOAT",
+            {
+                "default": 16.0,
+                "min": 0.1,
+                "max": 240.0,
+                "step": 0.1,
+                "tooltip": "Frames per second "
+                "of the tracks, used when the text does not say (frame i is at i / fps s).",
+            },
+        ),
+        "width": (
+            "INT",
+            {
+                "default": 0,
+                "min": 0,
+                "max": 16384,
+                "tooltip": "Image width in pixels, used when the "
+                "text does not say (0 = take it from the text; required for KJNodes coordinates).",
+            },
+        ),
+        "height": (
+            "INT",
+            {
+                "default": 0,
+                "min": 0,
+                "max": 16384,
+                "tooltip": "Image height in pixels, used when the "
+                "text does not say (0 = take it from the text).",
+            },
+        ),
+    }
+
+
+class KinesonicTracksFromJSON:
+    DISPLAY_NAME = "Tracks from JSON (Kinesonic)"
+    CATEGORY = CATEGORY
+    DESCRIPTION = (
+        "Reads point tracks from JSON text: the Kinesonic tracks file format, a ComfyUI TRACKS dict, or "
+        "KJNodes coordinate JSON. Invisible points (null) are allowed."
+    )
+    RETURN_TYPES = (TRACKS,)
+    RETURN_NAMES = ("tracks",)
+    OUTPUT_TOOLTIPS = ("Tracks: [T,N,2] pixel paths, [T,N] visibility, fps, width, height, labels.",)
+    FUNCTION = "run"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "json": (
+                    "STRING",
+                    {
+                        "multiline": True,
+                        "default": "",
+                        "tooltip": "Tracks JSON text (see docs/kinematics.md for the formats).",
+                    },
+                ),
+                **_size_inputs(),
+            }
+        }
+
+    def run(self, json: str, fps: float = 16.0, width: int = 0, height: int = 0):
+        return (tracks_out(_parse(self.DISPLAY_NAME, "json", json, fps, width, height)),)
+
+
+class KinesonicTracksFromCoordinates:
+    DISPLAY_NAME = "Tracks from Coordinates (Kinesonic)"
+    CATEGORY = CATEGORY
+    DESCRIPTION = (
+        'Reads KJNodes-style coordinates ([{"x":..,"y":..}, ...] per track; a list of such lists, or one '
+        "list per line, e.g. from the Spline Editor) as tracks; each point is one frame."
+    )
+    RETURN_TYPES = (TRACKS,)
+    RETURN_NAMES = ("tracks",)
+    OUTPUT_TOOLTIPS = ("Tracks, all points visible.",)
+    FUNCTION = "run"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        size = _size_inputs()
+        size["width"][1].update(default=512, min=1)
+        size["height"][1].update(default=512, min=1)
+        return {
+            "required": {
+                "coordinates": (
+                    "STRING",
+                    {
+                        "multiline": True,
+                        "default": "",
+                        "tooltip": "KJNodes coordinate "
+                        "JSON: one track, a list of tracks, or one track per line.",
+                    },
+                ),
+                **size,
+            }
+        }
+
+    def run(self, coordinates: str, fps: float = 16.0, width: int = 512, height: int = 512):
+        return (tracks_out(_parse(self.DISPLAY_NAME, "coordinates", coordinates, fps, width, height)),)
+
+
+class KinesonicTracksToJSON:
+    DISPLAY_NAME = "Tracks to JSON (Kinesonic)"
+    CATEGORY = CATEGORY
+    DESCRIPTION = "Writes tracks as Kinesonic tracks JSON text (invisible points as null)."
+    RETURN_TYPES = ("STRING",)
+    RETURN_NAMES = ("json",)
+    OUTPUT_TOOLTIPS = ("The tracks in the Kinesonic JSON file format.",)
+    FUNCTION = "run"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"tracks": (TRACKS, {"tooltip": "Tracks to write."})}}
+
+    def run(self, tracks):
+        return (tracks_in(tracks, self.DISPLAY_NAME, "tracks").to_json(indent=1),)
+
+
+class KinesonicSaveTracks:
+    DISPLAY_NAME = "Save Tracks (Kinesonic)"
+    CATEGORY = CATEGORY
+    DESCRIPTION = "Saves tracks as a Kinesonic tracks JSON file in the output folder (written atomically)."
+    RETURN_TYPES = ("STRING",)
+    RETURN_NAMES = ("path",)
+    OUTPUT_TOOLTIPS = ("Full path of the written file.",)
+    FUNCTION = "run"
+    OUTPUT_NODE = True
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "tracks": (TRACKS, {"tooltip": "Tracks to save."}),
+                "filename_prefix": (
+                    "STRING",
+                    {
+                        "default": "kinesonic/tracks",
+                        "tooltip": "File name prefix "
+                        "inside the output folder; a counter and .json are appended.",
+                    },
+                ),
+            }
+        }
+
+    def run(self, tracks, filename_prefix: str = "kinesonic/tracks"):
+        data = tracks_in(tracks, self.DISPLAY_NAME, "tracks")
+        path = _next_path(self.DISPLAY_NAME, filename_prefix)
+        _atomic_write(path, data.to_json(indent=1))
+        return {"ui": {"text": [str(path)]}, "result": (str(path),)}
+
+
+class KinesonicDrawTracks:
+    DISPLAY_NAME = "Draw Tracks (Kinesonic)"
+    CATEGORY = CATEGORY
+    DESCRIPTION = (
+        "Draws each track's path up to the current frame over the frames, with the current point marked; "
+        "one distinct colour per track."
+    )
+    RETURN_TYPES = ("IMAGE",)
+    RETURN_NAMES = ("image",)
+    OUTPUT_TOOLTIPS = ("The frames with the tracks drawn on them [T,H,W,3].",)
+    FUNCTION = "run"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "image": (
+                    "IMAGE",
+                    {
+                        "tooltip": "Frames [B,H,W,3], 0..1: one per track frame, or one image "
+                        "repeated for every frame."
+                    },
+                ),
+                "tracks": (
+                    TRACKS,
+                    {
+                        "tooltip": "Tracks in pixels of the tracks' width x height (rescaled to "
+                        "the image size)."
+                    },
+                ),
+                "line_width": (
+                    "INT",
+                    {"default": 2, "min": 1, "max": 32, "tooltip": "Path width in pixels."},
+                ),
+                "point_radius": (
+                    "INT",
+                    {
+                        "default": 5,
+                        "min": 0,
+                        "max": 64,
+                        "tooltip": "Radius of the current point marker in pixels (0 = no marker).",
+                    },
+                ),
+                "trail": (
+                    "INT",
+                    {
+                        "default": 0,
+                        "min": 0,
+                        "max": 10000,
+                        "tooltip": "Frames of path shown behind "
+                        "the current point (0 = the whole path so far).",
+                    },
+                ),
+            }
+        }
+
+    def run(self, image, tracks, line_width: int = 2, point_radius: int = 5, trail: int = 0):
+        node = self.DISPLAY_NAME
+        if (
+            not isinstance(image, torch.Tensor)
+            or image.ndim != 4
+            or image.shape[-1] != 3
+            or image.shape[0] < 1
+        ):
+            raise NodeInputError(node, "image", "an IMAGE tensor [B,H,W,3] with at least one frame", image)
+        B, H, W = int(image.shape[0]), int(image.shape[1]), int(image.shape[2])
+        tr = tracks_in(tracks, node, "tracks", width=W, height=H)
+        T = tr.num_frames
+        if B not in (1, T):
+            raise NodeInputError(node, "image", f"1 frame or as many frames as the tracks ({T})", image)
+        import cv2
+
+        frames = (image.detach().cpu().float().clamp(0, 1).numpy() * 255.0 + 0.5).astype(np.uint8)
+        if B == 1:
+            frames = np.repeat(frames, T, axis=0)
+        frames = np.ascontiguousarray(frames)
+        pts = tr.points * np.array([W / tr.width, H / tr.height])
+        colours = track_colours(tr.num_tracks)
+        shift = 4  # sub-pixel drawing precision (1/16 px)
+        fixed = np.round(pts * (1 << shift)).astype(np.int32)
+        for t in range(T):
+            canvas = frames[t]
+            start = 0 if trail <= 0 else max(0, t - trail)
+            for n in range(tr.num_tracks):
+                colour = colours[n]
+                vis = tr.visible[start : t + 1, n]
+                seg = fixed[start : t + 1, n]
+                # draw runs of consecutive visible points as polylines
+                for run in _runs(vis):
+                    if len(run) > 1:
+                        cv2.polylines(
+                            canvas,
+                            [seg[run].reshape(-1, 1, 2)],
+                            False,
+                            colour,
+                            line_width,
+                            cv2.LINE_AA,
+                            shift,
+                        )
+                if point_radius > 0 and tr.visible[t, n]:
+                    centre = (int(fixed[t, n, 0]), int(fixed[t, n, 1]))
+                    cv2.circle(canvas, centre, point_radius << shift, colour, -1, cv2.LINE_AA, shift)
+                    cv2.circle(canvas, centre, point_radius << shift, (255, 255, 255), 1, cv2.LINE_AA, shift)
+        return (torch.from_numpy(frames.astype(np.float32) / 255.0),)
+
+
+def track_colours(n: int) -> list[tuple[int, int, int]]:
+    """``n`` distinct saturated RGB colours (0..255), hues spread by the golden ratio."""
+    import colorsys
+
+    out = []
+    for i in range(n):
+        r, g, b = colorsys.hsv_to_rgb((0.0 + 0.618033988749895 * i) % 1.0, 0.9, 1.0)
+        out.append((int(r * 255), int(g * 255), int(b * 255)))
+    return out
+
+
+def _runs(mask: np.ndarray) -> list[np.ndarray]:
+    idx = np.flatnonzero(mask)
+    if idx.size == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(idx) > 1) + 1
+    return np.split(idx, breaks)
+
+
+def _parse(node: str, input_name: str, text: str, fps: float, width: int, height: int) -> Tracks:
+    if not isinstance(text, str) or not text.strip():
+        raise NodeInputError(node, input_name, "tracks JSON text", text)
+    try:
+        return Tracks.from_json(text, fps=fps, width=width or None, height=height or None)
+    except ValueError as exc:
+        raise NodeInputError.because(node, input_name, exc) from exc
+
+
+def _next_path(node: str, prefix: str) -> Path:
+    root = bridge.output_dir().resolve()
+    clean = str(prefix).strip().replace("\\", "/").strip("/") or "tracks"
+    target = (root / clean).resolve()
+    if root != target and root not in target.parents:
+        raise NodeInputError(node, "filename_prefix", "a path inside the output folder", prefix)
+    folder, stem = target.parent, target.name
+    folder.mkdir(parents=True, exist_ok=True)
+    pattern = re.compile(rf"^{re.escape(stem)}_(\d+)\.json$")
+    numbers = [int(m.group(1)) for p in folder.iterdir() if (m := pattern.match(p.name))]
+    return folder / f"{stem}_{max(numbers, default=0) + 1:05d}.json"
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+NODE_CLASS_MAPPINGS = {
+    "KinesonicTracksFromJSON": KinesonicTracksFromJSON,
+    "KinesonicTracksFromCoordinates": KinesonicTracksFromCoordinates,
+    "KinesonicTracksToJSON": KinesonicTracksToJSON,
+    "KinesonicSaveTracks": KinesonicSaveTracks,
+    "KinesonicDrawTracks": KinesonicDrawTracks,
+}
+NODE_DISPLAY_NAME_MAPPINGS = {key: cls.DISPLAY_NAME for key, cls in NODE_CLASS_MAPPINGS.items()}
