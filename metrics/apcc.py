@@ -5,7 +5,8 @@ Per impact ``i`` (an object of mass ``m_i`` hitting something at time ``t_i``, s
 
     dKE_i = 1/2 m_i (|u'_i|^2 - |u_i|^2)          kinetic-energy change of the impact (J, < 0 = lost)
     o_i   = max_{|tau_k - t_i| <= w} env(tau_k)   onset strength of the audio at the impact
-                                                  (env from metrics.onsets, w = 50 ms)
+                                                  (strength envelope of metrics.onsets,
+                                                  lag 3 frames; w = 50 ms)
 
     APCC(class c, audio x) = pearson( {|dKE_i|}, {o_i(x)} )   over the impacts of clips of class c
 
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .maic import pearson
-from .onsets import DEFAULT_ONSET_PARAMS, OnsetParams, onset_envelope, strength_at
+from .onsets import DEFAULT_ONSET_PARAMS, OnsetParams, strength_at, strength_envelope
 
 DEFAULT_WINDOW_S = 0.05
 
@@ -73,7 +74,7 @@ def impact_onset_strengths(
     params: OnsetParams = DEFAULT_ONSET_PARAMS,
 ) -> np.ndarray:
     """Onset strength of the audio at each impact time: max envelope within ``±window_s``."""
-    env, times = onset_envelope(waveform, sample_rate, params)
+    env, times = strength_envelope(waveform, sample_rate, params)
     return strength_at(env, times, list(impact_times_s), window_s)
 
 

@@ -38,6 +38,7 @@ from .onsets import (
     detect_onsets_from_envelope,
     onset_envelope,
     strength_at,
+    strength_envelope,
     to_mono,
 )
 from .trajectory import trajectory_error
@@ -138,6 +139,7 @@ def evaluate_clip(
     mono = to_mono(audio)
     env, env_t = onset_envelope(mono, sample_rate, onset_params)
     onsets = detect_onsets_from_envelope(env, onset_params)
+    senv, senv_t = strength_envelope(mono, sample_rate, onset_params)
 
     # --- ETE
     if visual_events is None:
@@ -181,9 +183,12 @@ def evaluate_clip(
     ref_env = ref_t = None
     if reference_audio is not None:
         ref_sr = int(reference_sample_rate or sample_rate)
-        ref_env, ref_t = onset_envelope(to_mono(reference_audio), ref_sr, onset_params)
-        ref_onsets = detect_onsets_from_envelope(ref_env, onset_params)
-        scores = strength_at(env, env_t, onsets, impact_window_s)
+        ref_mono = to_mono(reference_audio)
+        ref_onsets = detect_onsets_from_envelope(
+            onset_envelope(ref_mono, ref_sr, onset_params)[0], onset_params
+        )
+        ref_env, ref_t = strength_envelope(ref_mono, ref_sr, onset_params)
+        scores = strength_at(senv, senv_t, onsets, impact_window_s)
         m = match_onsets(ref_onsets, onsets, scores, match_window_s)
         values["onset_acc"], values["onset_ap"] = m.accuracy, m.ap
         values["onset_count_ok"] = float(m.count_ok)
@@ -194,7 +199,7 @@ def evaluate_clip(
     for ev in events:
         t = float(ev["time_s"]) if "time_s" in ev else float(ev["time"])
         rec = {"time_s": t, "delta_ke_J": impact_delta_ke(ev)}
-        rec["strength_gen"] = float(strength_at(env, env_t, [t], impact_window_s)[0])
+        rec["strength_gen"] = float(strength_at(senv, senv_t, [t], impact_window_s)[0])
         if ref_env is not None:
             rec["strength_ref"] = float(strength_at(ref_env, ref_t, [t], impact_window_s)[0])
         impacts.append(rec)

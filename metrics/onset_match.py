@@ -3,8 +3,10 @@ Audio from Video via Foley Analogies", CVPR 2023 — the onset-transfer evaluati
 CondFoleyGen).
 
 Reference onsets ``r_1..r_n`` and generated onsets ``g_1..g_m`` (seconds, both from
-:func:`metrics.onsets.detect_onsets`), each generated onset with a detection score ``s_j`` (its
-onset strength, the envelope peak within ±50 ms). Matching, as in that work: reference onsets
+:func:`metrics.onsets.detect_onsets`), each generated onset with a detection score ``s_j``
+(its onset strength: the peak of :func:`metrics.onsets.strength_envelope` within ±50 ms;
+the released script scores by the peak normalised |waveform| within ±50 ms instead — both
+are rank scores, only their order matters). Matching, as in that work: reference onsets
 are visited in time order; each takes, among the still-unused generated onsets with
 ``|g_j - r_i| < delta`` (``delta = 0.1`` s), the one with the highest score.
 

@@ -317,3 +317,32 @@ def test_metrics_are_deterministic() -> None:
     a1, a2 = detect_onsets(y, 16000), detect_onsets(y.copy(), 16000)
     np.testing.assert_array_equal(a1, a2)
     assert event_timing_error([0.4, 0.9], a1) == event_timing_error([0.4, 0.9], a2)
+
+
+def test_flow_magnitudes_downscaled_keeps_pixels_of_the_original() -> None:
+    img = _textured(128, 192, seed=1)
+    shifts = [0, 2, 2, 6, 2, 2]
+    xs = np.cumsum(shifts)
+    frames = np.stack([np.repeat(np.roll(img, int(x), axis=1)[..., None], 3, axis=2) for x in xs])
+    full = flow_magnitudes(frames, max_side=None)
+    small = flow_magnitudes(frames, max_side=96)  # analysed at half size, reported in full-size px
+    np.testing.assert_allclose(small, full, rtol=0.3)
+    assert local_max_times(small, 10).tolist() == local_max_times(full, 10).tolist() == pytest.approx([0.3])
+
+
+def test_onset_strength_follows_loudness_not_hop_phase() -> None:
+    from kinesonic.metrics.apcc import impact_onset_strengths
+
+    sr = 16000
+    values = {}
+    for amp in (0.1, 0.4):
+        for phase in np.linspace(0.0, 0.01, 5):  # where the click falls between two 10 ms hops
+            rng = np.random.default_rng(0)
+            y = 1e-4 * rng.standard_normal(sr)
+            n = 1600
+            i = int((0.5 + phase) * sr)
+            y[i : i + n] += amp * rng.standard_normal(n) * np.exp(-np.arange(n) / sr / 0.012)
+            values.setdefault(amp, []).append(impact_onset_strengths(y, sr, [0.5 + phase])[0])
+    quiet, loud = np.array(values[0.1]), np.array(values[0.4])
+    # 4x louder (+12 dB) is always stronger, whatever the phase
+    assert loud.min() > quiet.max()
