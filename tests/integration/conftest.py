@@ -15,10 +15,9 @@ import time
 from pathlib import Path
 
 import pytest
-from comfy_server import REPO, ComfyClient, ComfyServer, ensure_env
+from comfy_server import REPO, TIMINGS, ComfyClient, ComfyServer, ensure_env
 
 ARTIFACTS = REPO / "tests" / "artifacts"
-TIMINGS: dict[str, float] = {}
 
 
 @pytest.fixture(scope="session")
@@ -50,6 +49,23 @@ def comfy_server(comfy_dir: Path, artifacts_dir: Path, tmp_path_factory: pytest.
         yield ComfyClient(server)
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def micro_checkpoint(comfy_server) -> str:
+    """A tiny random generator written by the real checkpoint writer into the server's models/kinesonic.
+
+    Returns its file name (what the 'Load Generator' combo lists and a workflow selects).
+    """
+    import torch
+
+    from kinesonic.models import KinesonicModel, micro_config, save_checkpoint
+
+    path = comfy_server.server.models_dir / "kinesonic" / "itest_micro.safetensors"
+    if not path.is_file():
+        torch.manual_seed(1234)
+        save_checkpoint(KinesonicModel(micro_config()), path)
+    return path.name
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -42,7 +42,12 @@ def _without_names(ui: dict) -> dict:
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=[p.stem for p in WORKFLOWS])
-def test_workflow_runs_in_comfyui_like_kinesonic_run(comfy_server, tmp_path, path):
+def test_workflow_runs_in_comfyui_like_kinesonic_run(
+    comfy_server, micro_checkpoint, tmp_path, monkeypatch, path
+):
+    # The runner sees the server's input and model folders (so model/file combos agree).
+    monkeypatch.setenv("KINESONIC_INPUT", str(comfy_server.server.input_dir))
+    monkeypatch.setenv("KINESONIC_MODELS", str(comfy_server.server.models_dir))
     prompt = load_workflow(path)
 
     # --- in ComfyUI, over HTTP + websocket

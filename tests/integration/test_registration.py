@@ -23,11 +23,12 @@ TEXT_KEYS = ("display_name", "category", "description", "output_tooltips")
 
 
 @pytest.fixture(scope="module")
-def both_object_infos(comfy_server):
+def both_object_infos(comfy_server, micro_checkpoint):
     """(/object_info of the server, `kinesonic nodes --json` seeing the same input/model folders).
 
-    A few media files are put into the server's input folder first, so combo inputs that list
-    input files are compared with real entries, not only with their placeholders.
+    A few media files are put into the server's input folder first (and a generator checkpoint
+    into its models/kinesonic), so combo inputs that list files are compared with real entries,
+    not only with their placeholders.
     """
     server = comfy_server.server
     for name in ("hello.png", "hello.wav"):
@@ -38,7 +39,7 @@ def both_object_infos(comfy_server):
     env = dict(
         os.environ,
         KINESONIC_INPUT=str(server.input_dir),
-        KINESONIC_MODELS=str(server.comfy_dir / "models"),
+        KINESONIC_MODELS=str(server.models_dir),
         KINESONIC_OUTPUT=str(server.output_dir),
     )
     done = subprocess.run(
@@ -106,3 +107,13 @@ def test_input_file_combos_see_the_server_input_folder(both_object_infos):
     if not (REPO / "assets" / "hello.png").is_file():
         pytest.fail("assets/hello.png is missing (the media nodes' demo asset)")
     assert "registration_hello.png" in listed, "no combo lists the image put into ComfyUI's input folder"
+
+
+def test_model_combo_sees_the_extra_model_path(both_object_infos, micro_checkpoint):
+    """models/kinesonic comes from extra_model_paths.yaml (as a user's would); the combo lists its file."""
+    remote, local = both_object_infos
+    if "KinesonicLoadGenerator" not in remote:
+        pytest.fail("KinesonicLoadGenerator is not registered")
+    options = remote["KinesonicLoadGenerator"]["input"]["required"]["model_name"][0]
+    assert micro_checkpoint in options
+    assert options == local["KinesonicLoadGenerator"]["input"]["required"]["model_name"][0]

@@ -29,6 +29,8 @@ REPO = Path(__file__).resolve().parents[2]
 WORK = REPO / ".work" / "comfyui"
 ENV_SCRIPT = REPO / "scripts" / "comfyui_env.sh"
 PACK_NAME = "kinesonic"  # folder name under custom_nodes/
+# Measured times of the integration run (set-up, server start, each check); printed at the end.
+TIMINGS: dict[str, float] = {}
 
 
 class ComfyError(RuntimeError):
@@ -101,6 +103,15 @@ class ComfyServer:
     def temp_dir(self) -> Path:
         return self.root / "temp"
 
+    @property
+    def models_dir(self) -> Path:
+        """Model root of this server: models/kinesonic is registered via extra_model_paths.yaml."""
+        return self.root / "models"
+
+    @property
+    def extra_model_paths(self) -> Path:
+        return self.root / "extra_model_paths.yaml"
+
     def command(self) -> list[str]:
         return [
             sys.executable,
@@ -120,11 +131,17 @@ class ComfyServer:
             str(self.temp_dir),
             "--database-url",
             "sqlite:///:memory:",
+            "--extra-model-paths-config",
+            str(self.extra_model_paths),
         ]
 
     def start(self, timeout: float = 120.0) -> None:
-        for folder in (self.input_dir, self.output_dir, self.temp_dir):
+        for folder in (self.input_dir, self.output_dir, self.temp_dir, self.models_dir / "kinesonic"):
             folder.mkdir(parents=True, exist_ok=True)
+        # The pack's model kind lives outside the cached ComfyUI folder, as a user's extra path would.
+        self.extra_model_paths.write_text(
+            f"kinesonic_tests:\n    base_path: {self.models_dir}\n    kinesonic: kinesonic/\n"
+        )
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith("KINESONIC_")}
         site = str(WORK / "site")  # sitecustomize.py: torchvision shim (scripts/comfyui_env.sh)
