@@ -18,6 +18,7 @@ the functions that need them.
 from .apcc import APCCResult, apcc, apcc_delta, impact_delta_ke, impact_onset_strengths, kinetic_energy_change
 from .av_align import av_align, av_align_iou, flow_magnitudes, local_max_times
 from .ete import ETEResult, event_timing_error, event_timing_error_detail, merge_close_events
+from .evaluate import ete_from_tracks, maic_from_tracks, trajectory_error_tracks
 from .maic import frame_log_energy, motion_audio_intensity_correlation, pearson
 from .onset_match import OnsetMatch, average_precision, match_onsets
 from .onsets import DEFAULT_ONSET_PARAMS, OnsetParams, detect_onsets, onset_envelope
@@ -36,6 +37,7 @@ __all__ = [
     "average_precision",
     "detect_onsets",
     "event_timing_error",
+    "ete_from_tracks",
     "event_timing_error_detail",
     "flow_magnitudes",
     "frame_log_energy",
@@ -43,10 +45,12 @@ __all__ = [
     "impact_onset_strengths",
     "kinetic_energy_change",
     "local_max_times",
+    "maic_from_tracks",
     "match_onsets",
     "merge_close_events",
     "motion_audio_intensity_correlation",
     "onset_envelope",
     "pearson",
     "trajectory_error",
+    "trajectory_error_tracks",
 ]

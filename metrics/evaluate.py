@@ -225,6 +225,42 @@ def evaluate_clip(
     )
 
 
+def ete_from_tracks(
+    tracks: Tracks,
+    audio: np.ndarray,
+    sample_rate: int,
+    tau: float = DEFAULT_TAU,
+    onset_params: OnsetParams = DEFAULT_ONSET_PARAMS,
+) -> float:
+    """ETE (s) between ``detect_events(tracks)`` and the onsets of ``audio`` (see :mod:`.ete`)."""
+    from .ete import event_timing_error
+    from .onsets import detect_onsets
+
+    return event_timing_error(detect_events(tracks), detect_onsets(audio, sample_rate, onset_params), tau)
+
+
+def maic_from_tracks(tracks: Tracks, audio: np.ndarray, sample_rate: int, eps: float = DEFAULT_EPS) -> float:
+    """MAIC between ``motion_strength(tracks)`` and ``audio`` cut to the clip span ``T / fps`` s."""
+    motion = np.asarray(motion_strength(tracks), dtype=np.float64)
+    mono = to_mono(audio)
+    span = int(round(motion.size / tracks.fps * sample_rate))
+    clip_audio = mono[:span] if mono.size > span else mono
+    keep = np.isfinite(motion)
+    return pearson(motion[keep], frame_log_energy(clip_audio, motion.size, eps)[keep])
+
+
+def trajectory_error_tracks(conditioning: Tracks, measured: Tracks) -> tuple[float, float]:
+    """TE ``(pixels, fraction of the diagonal)`` between two Tracks over points visible in both."""
+    return trajectory_error(
+        conditioning.points,
+        measured.points,
+        conditioning.width,
+        conditioning.height,
+        conditioning.visible,
+        measured.visible,
+    )
+
+
 def dataset_apcc_delta(reports: Sequence[ClipReport]) -> tuple[float, dict[str, tuple[float, float, int]]]:
     """APCC-Δ over clips grouped by class (``physics["kind"]``, else ``"all"``).
 

@@ -141,3 +141,30 @@ def test_cli_eval_folder(tmp_path, capsys) -> None:
     # AAC round trip keeps the clicks on time (detect_events on the decoded tracks)
     assert max(ete) <= 0.05
     assert main(["eval", str(tmp_path / "missing")]) == 1
+
+
+def test_tracks_wrappers_agree_with_core_functions() -> None:
+    from kinesonic.kinematics import detect_events, motion_strength
+    from kinesonic.metrics import (
+        detect_onsets,
+        ete_from_tracks,
+        event_timing_error,
+        maic_from_tracks,
+        motion_audio_intensity_correlation,
+        trajectory_error_tracks,
+    )
+
+    clip = bouncing_ball(h0=1.0, e=0.85, seed=1)
+    tracks, audio = clip["tracks"], clip["audio"]
+    assert ete_from_tracks(tracks, audio, SR) == event_timing_error(
+        detect_events(tracks), detect_onsets(audio, SR)
+    )
+    assert ete_from_tracks(tracks, audio, SR) <= 0.03
+    # audio exactly the clip span: the wrapper is the core MAIC; longer audio is cut to the span
+    assert maic_from_tracks(tracks, audio, SR) == pytest.approx(
+        motion_audio_intensity_correlation(motion_strength(tracks), audio)
+    )
+    padded = np.concatenate([audio, np.ones(SR, np.float32)])
+    assert maic_from_tracks(tracks, padded, SR) == pytest.approx(maic_from_tracks(tracks, audio, SR))
+    moved = tracks.replace(points=tracks.points + np.array([0.0, 2.0]))
+    assert trajectory_error_tracks(tracks, moved)[0] == pytest.approx(2.0)

@@ -74,3 +74,27 @@ def test_world_drop_apcc_delta_ground_truth_vs_shifted() -> None:
     assert same.r_ref["drop"] >= 0.5  # louder onsets for harder impacts in the world's audio
     assert same.delta == pytest.approx(0.0)
     assert late.delta >= 0.3
+
+
+def test_world_clip_through_the_evaluation_node() -> None:
+    import torch
+
+    from kinesonic.nodes.evaluate import KinesonicEvaluate
+
+    clip = synth_clip(1, scene="drop")
+    audio = {
+        "waveform": torch.from_numpy(clip.audio.astype(np.float32))[None, None],
+        "sample_rate": clip.sample_rate,
+    }
+    table, image = KinesonicEvaluate().run(
+        tracks=clip.tracks.to_comfy(as_torch=True),
+        images=torch.from_numpy(clip.frames.astype(np.float32) / 255.0),
+        audio=audio,
+        reference_audio=audio,
+        physics=clip.physics(),  # the world's PHYSICS dict (numpy arrays + event dicts)
+    )["result"]
+    header = [h.strip() for h in table.splitlines()[0].split("|")]
+    row = [c.strip() for c in table.splitlines()[2].split("|")]
+    cells = dict(zip(header, row, strict=True))
+    assert cells["Onset acc ↑"] == "1.000" and cells["APCC abs. diff ↓"] == "0.000"
+    assert image.shape[0] == 1
