@@ -34,7 +34,7 @@ from .layers import (
     fourier_features,
     merge_heads,
     modulate,
-    rope_cos_sin,
+    rope_rotations,
     split_heads,
     time_positions,
     video_positions,
@@ -199,7 +199,7 @@ class TwinDiT(nn.Module):
 
     # ------------------------------------------------------------------ helpers
     def ropes(self, latent_frames: int, audio_tokens: int, kin_frames: int, kin_objects: int) -> dict:
-        """cos/sin tables ``[2, N, Dh/2]`` for video, audio and kinematic tokens (cached)."""
+        """Complex rotations ``[N, Dh/2]`` for video, audio and kinematic tokens (cached)."""
         key = (latent_frames, audio_tokens, kin_frames, kin_objects)
         if key not in self._rope_cache:
             cfg = self.cfg
@@ -208,7 +208,7 @@ class TwinDiT(nn.Module):
             ap = audio_positions(audio_tokens, cfg.audio_rope_scale)
             kp = torch.cat([torch.zeros(1, 3, dtype=torch.float64), time_positions(kin_frames, kin_objects)])
             self._rope_cache[key] = {
-                name: rope_cos_sin(p, cfg.rope_split, cfg.rope_theta)
+                name: rope_rotations(p, cfg.rope_split, cfg.rope_theta)
                 for name, p in (("video", vp), ("audio", ap), ("kin", kp))
             }
         return self._rope_cache[key]

@@ -41,18 +41,16 @@ def rope_angles(positions: torch.Tensor, split: tuple[int, ...], theta: float = 
     return torch.cat(parts, dim=-1)
 
 
-def rope_cos_sin(positions: torch.Tensor, split: tuple[int, ...], theta: float) -> torch.Tensor:
-    """``[2, N, Dh/2]`` float32 stack of cos and sin of :func:`rope_angles`."""
-    ang = rope_angles(positions, split, theta)
-    return torch.stack([ang.cos(), ang.sin()]).to(torch.float32)
+def rope_rotations(positions: torch.Tensor, split: tuple[int, ...], theta: float) -> torch.Tensor:
+    """Unit complex rotations ``[N, Dh/2]`` (complex64) ``exp(i * angle)`` of :func:`rope_angles`."""
+    ang = rope_angles(positions, split, theta).to(torch.float32)
+    return torch.polar(torch.ones_like(ang), ang)
 
 
-def apply_rope(x: torch.Tensor, cos_sin: torch.Tensor) -> torch.Tensor:
-    """Rotate ``x [B, H, N, Dh]`` by ``cos_sin [2, N, Dh/2]`` (pairs (i, i + Dh/2))."""
-    cos, sin = cos_sin[0], cos_sin[1]
-    half = x.shape[-1] // 2
-    x1, x2 = x[..., :half], x[..., half:]
-    return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
+def apply_rope(x: torch.Tensor, rot: torch.Tensor) -> torch.Tensor:
+    """Rotate ``x [B, H, N, Dh]`` by ``rot [N, Dh/2]`` (complex); pairs are (2i, 2i + 1)."""
+    xc = torch.view_as_complex(x.float().unflatten(-1, (-1, 2)).contiguous())
+    return torch.view_as_real(xc * rot).flatten(-2).to(x.dtype)
 
 
 def video_positions(latent_frames: int, grid_h: int, grid_w: int) -> torch.Tensor:
@@ -134,7 +132,7 @@ def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch
 
 
 class Mlp(nn.Module):
-    """Two-layer GELU (tanh) MLP ``dim → dim*ratio → dim``."""
+    """Two-layer GELU (erf) MLP ``dim → dim*ratio → dim``."""
 
     def __init__(self, dim: int, ratio: float, out: int | None = None) -> None:
         super().__init__()
@@ -143,4 +141,4 @@ class Mlp(nn.Module):
         self.fc2 = nn.Linear(inner, out or dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc2(F.gelu(self.fc1(x), approximate="tanh"))
+        return self.fc2(F.gelu(self.fc1(x)))

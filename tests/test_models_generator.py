@@ -174,14 +174,21 @@ def test_rope_same_instant_same_rotation() -> None:
     k = 3
     j = round(k * cfg.audio_tokens_per_latent_frame)  # audio token at the instant of latent frame 3
     nt = cfg.rope_split[0] // 2
-    video_tok = ropes["video"][:, k * per_frame]  # (t=3, y=0, x=0)
-    audio_tok = ropes["audio"][:, j]
-    assert torch.allclose(video_tok[:, :nt], audio_tok[:, :nt], atol=1e-6)
+    video_tok = ropes["video"][k * per_frame]  # (t=3, y=0, x=0): complex rotations [Dh/2]
+    audio_tok = ropes["audio"][j]
+    assert torch.allclose(video_tok[:nt], audio_tok[:nt], atol=1e-6)
     assert torch.allclose(video_tok, audio_tok, atol=1e-6)  # y = x = 0 for both
-    assert torch.equal(audio_tok[0, nt:], torch.ones(audio_tok.shape[1] - nt))  # 1-D: no spatial turn
-    assert torch.allclose(ropes["kin"][:, 1 + k], video_tok, atol=1e-6)  # kinematic token of frame 3
-    other = ropes["audio"][:, j + 1]
-    assert not torch.allclose(other[:, :nt], video_tok[:, :nt], atol=1e-3)
+    assert torch.equal(audio_tok[nt:], torch.ones(audio_tok.shape[0] - nt, dtype=torch.complex64))  # 1-D
+    assert torch.allclose(ropes["kin"][1 + k], video_tok, atol=1e-6)  # kinematic token of frame 3
+    other = ropes["audio"][j + 1]
+    assert not torch.allclose(other[:nt], video_tok[:nt], atol=1e-3)
+    # the rotation is what attention sees: equal query/key content at the same instant scores alike
+    from kinesonic.models.layers import apply_rope
+
+    q = torch.randn(1, 1, 1, cfg.head_dim)
+    qv = apply_rope(q, ropes["video"][k * per_frame : k * per_frame + 1])
+    qa = apply_rope(q, ropes["audio"][j : j + 1])
+    assert torch.allclose(qv, qa, atol=1e-6) and not torch.allclose(qv, q, atol=1e-3)
 
 
 def test_initialisation_gate_and_identities() -> None:
