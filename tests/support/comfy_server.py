@@ -147,6 +147,7 @@ class ComfyServer:
         site = str(WORK / "site")  # sitecustomize.py: torchvision shim (scripts/comfyui_env.sh)
         env["PYTHONPATH"] = site + os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else site
         env["PYTHONUNBUFFERED"] = "1"
+        env["KINESONIC_COMFY_PARENT_PID"] = str(os.getpid())  # sitecustomize.py: exit if we vanish
         t0 = time.monotonic()
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
