@@ -67,12 +67,10 @@ def align_array(values: np.ndarray, stride: int = 4) -> np.ndarray:
     T = values.shape[0]
     if T < 1:
         raise ValueError("align_array: no frames")
-    groups = 1 + math.ceil((T - 1) / stride)
-    starts = np.concatenate([[0], 1 + stride * np.arange(groups - 1)])
-    stops = np.concatenate([[1], np.minimum(1 + stride * np.arange(1, groups), T)])
-    counts = (stops - starts).astype(np.float64).reshape((-1,) + (1,) * (values.ndim - 1))
-    csum = np.concatenate([np.zeros((1,) + values.shape[1:]), np.cumsum(values, axis=0)])
-    return (csum[stops] - csum[starts]) / counts
+    starts = np.concatenate([[0], np.arange(1, T, stride)]).astype(np.intp)
+    counts = np.diff(np.append(starts, T)).astype(np.float64)
+    sums = np.add.reduceat(values, starts, axis=0)
+    return sums / counts.reshape((-1,) + (1,) * (values.ndim - 1))
 
 
 def kinematic_state(tracks: Tracks) -> np.ndarray:
@@ -95,13 +93,13 @@ def kinematic_state(tracks: Tracks) -> np.ndarray:
 def signed_log(x: np.ndarray) -> np.ndarray:
     """``sign(x) * log(1 + |x|)``, elementwise (odd, monotonic, identity near 0)."""
     x = np.asarray(x, dtype=np.float64)
-    return np.sign(x) * np.log1p(np.abs(x))
+    return np.copysign(np.log1p(np.abs(x)), x)
 
 
 def signed_exp(y: np.ndarray) -> np.ndarray:
     """Inverse of :func:`signed_log`: ``sign(y) * (exp(|y|) - 1)``."""
     y = np.asarray(y, dtype=np.float64)
-    return np.sign(y) * np.expm1(np.abs(y))
+    return np.copysign(np.expm1(np.abs(y)), y)
 
 
 def compress_state(state: np.ndarray) -> np.ndarray:

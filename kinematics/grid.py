@@ -65,9 +65,7 @@ def soft_trajectory_mask(mask: np.ndarray, sigma: float = 1.0) -> np.ndarray:
     from scipy.ndimage import distance_transform_edt
 
     out = np.zeros(mask.shape, dtype=np.float32)
-    for t in range(mask.shape[0]):
-        if not mask[t].any():
-            continue
+    for t in np.flatnonzero(mask.any(axis=(1, 2))):
         d = distance_transform_edt(~mask[t])
         out[t] = np.exp(-(d**2) / (2.0 * sigma**2))
     return out

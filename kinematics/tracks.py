@@ -304,11 +304,10 @@ class Tracks:
     def to_dict(self) -> dict[str, Any]:
         """The Kinesonic file format as a JSON-ready dict (invisible points written as ``null``)."""
         tracks = []
+        per_track = self.points.transpose(1, 0, 2).tolist()  # python floats, exact
+        per_vis = self.visible.T.tolist()
         for n in range(self.num_tracks):
-            pts = [
-                [float(x), float(y)] if v else None
-                for (x, y), v in zip(self.points[:, n], self.visible[:, n], strict=True)
-            ]
+            pts = [p if v else None for p, v in zip(per_track[n], per_vis[n], strict=True)]
             entry: dict[str, Any] = {}
             if self.labels is not None:
                 entry["label"] = self.labels[n]
@@ -368,6 +367,10 @@ class Tracks:
         points = np.full((T, len(columns), 2), np.nan)
         visible = np.zeros((T, len(columns)), dtype=bool)
         for n, col in enumerate(columns):
+            fast = _fast_xy(col)
+            if fast is not None:
+                points[:, n], visible[:, n] = fast, True
+                continue
             for t, p in enumerate(col):
                 if p is None:
                     continue
@@ -462,6 +465,17 @@ def _xy(p: Any, where: str) -> tuple[float, float]:
     if not (math.isfinite(x) and math.isfinite(y)):
         raise ValueError(f"{where}: point is NaN/inf: {p!r}")
     return x, y
+
+
+def _fast_xy(column: list[Any]) -> np.ndarray | None:
+    """``[T, 2]`` float64 if every entry is a finite numeric pair, else None (then checked point by point)."""
+    try:
+        arr = np.array(column)
+    except (TypeError, ValueError):
+        return None
+    if arr.dtype.kind not in "iuf" or arr.ndim != 2 or arr.shape[1] != 2 or not np.isfinite(arr).all():
+        return None
+    return arr.astype(np.float64)
 
 
 def _parse_text(text: str) -> Any:
