@@ -362,9 +362,14 @@ def build_scene(kind: str, rng: np.random.Generator, options: dict[str, Any]) ->
         statics += [top, *legs]
         obj.position = (0.0, table_h + obj.size[1])
         mu = MATERIALS[obj.material].friction * MATERIALS[mat].friction
-        force = float(options.get("push_force_n") or obj.mass * GRAVITY * mu * rng.uniform(2.0, 4.0))
+        # choose the push so the box would travel ~[0.3, 1.3] table lengths: over a push of
+        # duration tau with force k*mu*m*g it travels k*(k-1)*mu*g*tau^2/2 before friction stops it
+        tau = float(rng.uniform(0.25, 0.5))
+        travel = length * float(rng.uniform(0.3, 1.3))
+        k = 0.5 * (1.0 + math.sqrt(1.0 + 8.0 * travel / (mu * GRAVITY * tau**2)))
+        force = float(options.get("push_force_n") or k * mu * obj.mass * GRAVITY)
         t0 = float(rng.uniform(0.1, 0.3))
-        pushes.append(Push(0, sign * force, t0, t0 + float(rng.uniform(0.3, 0.7))))
+        pushes.append(Push(0, sign * force, t0, t0 + tau))
         x_start = -sign * (2 * hx + 0.02)
         view = (x_start if sign > 0 else x_start - width, -floor_frac * width, width)
         objects = [obj]
