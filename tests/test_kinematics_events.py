@@ -72,12 +72,23 @@ def test_two_objects_same_contact_reported_once_and_track_index() -> None:
         lambda t: (20 + 50 * t, 220 - 170 * t + 0.5 * 100 * t**2),  # another one, stronger gravity
         lambda t: (10 + 50 * t, 30 + 20 * t),  # uniform straight motion
         lambda t: (100 + 0 * t, 50 + 0 * t),  # static point
+        # strong gravity (600 px/s², above the 1 px/frame² floor): only the constant-|a| guard rejects it
+        lambda t: (20 + 60 * t[:24], 230 - 450 * t[:24] + 300 * t[:24] ** 2),
     ],
 )
 def test_no_event_on_smooth_motion(motion) -> None:
     t = np.arange(64) / FPS
     x, y = motion(t)
     assert detect_events(_tracks(np.stack([x, y], -1)[:, None])) == []
+
+
+def test_constant_acceleration_guard_is_what_rejects_a_strong_parabola() -> None:
+    t = np.arange(24) / FPS
+    ripple = 1e-3 * np.sin(2.3 * np.arange(24))  # a thousandth of a pixel: |a| = g +- a little
+    points = np.stack([20 + 60 * t, 230 - 450 * t + 300 * t**2 + ripple], -1)[:, None]
+    assert detect_events(_tracks(points)) == []
+    # without the guard (margin -1 disables it) the ripple's tiny maxima on top of g become events
+    assert len(detect_events(_tracks(points), rel_margin=-1.0)) > 0
 
 
 def test_events_need_four_frames() -> None:
