@@ -212,15 +212,20 @@ class KinesonicModel(nn.Module):
         t_audio: torch.Tensor,
         cond: Conditioning,
         joint: bool = True,
+        text: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Velocity prediction ``(v_video, v_audio)`` for states at flow times ``t_* [B]``."""
+        """Velocity prediction ``(v_video, v_audio)`` for states at flow times ``t_* [B]``.
+
+        ``text`` is the pooled text embedding ``[B, text_dim]`` if already computed (else from
+        ``cond.text_ids``).
+        """
         return self.dit(
             video,
             audio,
             t_video,
             t_audio,
             cond.video_cond(),
-            self.text(cond.text_ids),
+            self.text(cond.text_ids) if text is None else text,
             cond.kin,
             cond.kin_mask,
             cond.physics,
@@ -302,17 +307,20 @@ class KinesonicModel(nn.Module):
             xa, hold_a = interpolate(audio, eps_a, torch.full((xa.shape[0],), cond_time)), cond_time
         neg = cond.dropped()
         use_neg = guidance != "none" and (video_cfg != 1.0 or audio_cfg != 1.0)
+        both = _cat_cond(cond, neg)
+        pos_text, neg_text, both_text = (self.text(c.text_ids) for c in (cond, neg, both))
 
         def velocity(v: torch.Tensor, a: torch.Tensor, tv: torch.Tensor, ta: torch.Tensor):
             if not use_neg:
-                return self.velocity(v, a, tv, ta, cond)
+                return self.velocity(v, a, tv, ta, cond, text=pos_text)
             if guidance == "cfg":  # one batched call: [positive; negative]
-                both = _cat_cond(cond, neg)
-                pv, pa = self.velocity(torch.cat([v, v]), torch.cat([a, a]), tv.repeat(2), ta.repeat(2), both)
+                pv, pa = self.velocity(
+                    torch.cat([v, v]), torch.cat([a, a]), tv.repeat(2), ta.repeat(2), both, text=both_text
+                )
                 (pv, nv), (pa, na) = pv.chunk(2), pa.chunk(2)
             else:
-                pv, pa = self.velocity(v, a, tv, ta, cond)
-                nv, na = self.velocity(v, a, tv, ta, neg, joint=False)
+                pv, pa = self.velocity(v, a, tv, ta, cond, text=pos_text)
+                nv, na = self.velocity(v, a, tv, ta, neg, joint=False, text=neg_text)
             return nv + video_cfg * (pv - nv), na + audio_cfg * (pa - na)
 
         project = None if mode == "v2a" else (lambda x: self._impose_first(x, cond))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -344,3 +346,36 @@ def test_text_encoder_null_and_stable_ids() -> None:
         emb = m.text(ids)
     assert torch.equal(emb[1], m.text.null.detach())
     assert not torch.allclose(emb[0], emb[1])
+
+
+def test_conditions_reach_their_towers() -> None:
+    cfg = micro_config()
+    m = randomize(KinesonicModel(cfg)).eval()
+    img = torch.rand(3, cfg.height, cfg.width)
+    with_tracks = m.build_conditioning(img, "clang", line_tracks(cfg))
+    no_tracks = m.build_conditioning(img, "clang")
+    g = torch.Generator().manual_seed(0)
+    v, _, _, a = m.start_state(no_tracks, g)
+    t = torch.tensor([0.5])
+    with torch.no_grad():
+        pv0, pa0 = m.velocity(v, a, t, t, no_tracks, joint=False)
+        pv1, pa1 = m.velocity(v, a, t, t, with_tracks, joint=False)
+        faster = replace(with_tracks, kin=with_tracks.kin * 2.0)
+        pv2, pa2 = m.velocity(v, a, t, t, faster, joint=False)
+        other_text = replace(no_tracks, text_ids=m.text.tokenize(["whistle"]))
+        pv3, pa3 = m.velocity(v, a, t, t, other_text, joint=False)
+    assert not torch.allclose(pv0, pv1)  # trajectory channels steer the video tower
+    assert torch.equal(pv1, pv2) and not torch.allclose(pa1, pa2)  # kinematics: audio tower only
+    assert not torch.allclose(pv0, pv3) and not torch.allclose(pa0, pa3)  # text: both towers
+
+
+def test_clip_length_follows_tracks() -> None:
+    cfg = micro_config()
+    m = KinesonicModel(cfg).eval()
+    t = np.arange(15) / cfg.fps  # 15 frames → 1 + ceil(14/4) = 5 latent frames → 17 decoded frames
+    pts = np.stack([4 + 10 * t, 6 + 0 * t], -1)[:, None]
+    tracks = Tracks(pts, np.ones((15, 1), bool), cfg.fps, cfg.width, cfg.height)
+    cond = m.build_conditioning(torch.rand(3, cfg.height, cfg.width), "", tracks)
+    out = m.sample(cond, steps=1)
+    assert out["video"].shape[2] == 5 and out["audio"].shape[2] == cfg.audio_latent_frames(5)
+    assert m.decode_video(out["video"]).shape[2] == 17
