@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from torch.utils.data import Dataset
 from .world import Clip, clip_seed, synth_clip
 
 MAX_OBJECTS = 2
+_INDEX = re.compile(rb'\{"index": (\d+),')
 
 
 def _atomic_save_npy(path: Path, array: np.ndarray) -> None:
@@ -137,14 +139,28 @@ class ShardDataset(Dataset):
         self.root = Path(root)
         if not self.root.is_dir():
             raise FileNotFoundError(f"ShardDataset: folder {self.root} does not exist")
-        self._rows: list[tuple[Path, int, dict[str, Any]]] = []
+        # (metadata file, row in the shard, byte offset of the line, dataset index); lines are
+        # parsed only when an item is read, so huge datasets do not fill memory with metadata
+        self._rows: list[tuple[Path, int, int, int]] = []
         for meta_path in sorted(self.root.glob("*.jsonl")):
-            with open(meta_path, encoding="utf-8") as fh:
-                for row, line in enumerate(fh):
+            with open(meta_path, "rb") as fh:
+                offset, row = 0, 0
+                for line in fh:
                     if line.strip():
-                        self._rows.append((meta_path, row, json.loads(line)))
-        self._rows.sort(key=lambda r: r[2].get("index", 0))
+                        match = _INDEX.match(line)
+                        index = int(match.group(1)) if match else json.loads(line)["index"]
+                        self._rows.append((meta_path, row, offset, index))
+                        row += 1
+                    offset += len(line)
+        self._rows.sort(key=lambda r: r[3])
         self._arrays: dict[Path, tuple[np.ndarray, np.ndarray]] = {}
+
+    def metadata(self, i: int) -> dict[str, Any]:
+        """The JSON metadata of item ``i`` (see :meth:`Clip.metadata`, plus ``index``)."""
+        meta_path, _, offset, _ = self._rows[i]
+        with open(meta_path, "rb") as fh:
+            fh.seek(offset)
+            return json.loads(fh.readline())
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -160,7 +176,8 @@ class ShardDataset(Dataset):
     def __getitem__(self, i: int) -> dict[str, Any]:
         import torch
 
-        meta_path, row, meta = self._rows[i]
+        meta_path, row, _, _ = self._rows[i]
+        meta = self.metadata(i)
         frames, audio = self._load(meta_path)
         t = meta["num_frames"]
         n = len(meta["labels"])
