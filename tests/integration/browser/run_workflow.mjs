@@ -50,6 +50,14 @@ try {
   await page.waitForFunction(() => window.app?.graph && document.querySelector("#graph-canvas"));
   await page.locator('[data-testid="queue-button"]').first().waitFor({ state: "visible" });
 
+  // Close the "Introducing Nodes 2.0" banner, as a person would, so the picture shows the canvas.
+  try {
+    const banner = page.getByText("Introducing Nodes 2.0").locator("xpath=../..");
+    await banner.locator("button").last().click({ timeout: 3000 });
+  } catch {
+    // no banner in this frontend version
+  }
+
   // Drop the file on the canvas the way the OS does after a drag from the file manager:
   // a DataTransfer holding one File, delivered as a 'drop' event (ComfyUI handles it on document).
   step("drop workflow file");
