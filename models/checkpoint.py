@@ -60,8 +60,13 @@ def read_metadata(path: str | os.PathLike) -> dict[str, str]:
     """The safetensors metadata dict of ``path`` (empty if none)."""
     from safetensors import safe_open
 
-    with safe_open(str(path), framework="pt") as f:
-        return dict(f.metadata() or {})
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return dict(f.metadata() or {})
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # safetensors raises its own error types for corrupt files
+        raise CheckpointError(f"{Path(path).name}: not a readable safetensors file ({exc})") from None
 
 
 def compare_state(expected: dict[str, torch.Tensor], found: dict[str, torch.Tensor]) -> list[str]:
@@ -108,7 +113,10 @@ def load_checkpoint(path: str | os.PathLike) -> KinesonicModel:
     except (ValueError, TypeError) as exc:
         raise CheckpointError(f"{path.name}: bad metadata: {exc}") from None
     model = KinesonicModel(cfg, stats)
-    state = load_file(str(path))
+    try:
+        state = load_file(str(path))
+    except Exception as exc:
+        raise CheckpointError(f"{path.name}: cannot read the weights ({exc})") from None
     problems = compare_state(model.state_dict(), state)
     if problems:
         raise CheckpointError(f"{path.name} does not fit its config: " + " | ".join(problems))

@@ -87,3 +87,10 @@ def test_refuses_foreign_file(tmp_path) -> None:
     save_file({"w": torch.zeros(1)}, str(path), metadata={"kinesonic_format": "99", "kinesonic_config": "{}"})
     with pytest.raises(CheckpointError, match="format '99'"):
         load_checkpoint(path)
+
+
+def test_refuses_corrupt_file(tmp_path) -> None:
+    path = tmp_path / "broken.safetensors"
+    path.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json")
+    with pytest.raises(CheckpointError, match="broken.safetensors: not a readable safetensors file"):
+        load_checkpoint(path)
