@@ -194,6 +194,13 @@ class AudioCodec(nn.Module):
         m = self.ae.decode(latent) if self.ae is not None else latent
         return (torch.exp(m * self.cfg.mel_std + self.cfg.mel_mean) - MEL_EPS).clamp_min(0)
 
+    def reconstruction_loss(self, wave: torch.Tensor) -> torch.Tensor:
+        """Scalar MSE of the optional 1-D autoencoder on the normalised log-mel of ``wave [B, S]``."""
+        if self.ae is None:
+            raise ValueError("this config has no audio autoencoder (audio_ae_channels = 0)")
+        m = self.mel(wave)
+        return F.mse_loss(self.ae.decode(self.ae.encode(m)), m)
+
     def decode(self, latent: torch.Tensor) -> torch.Tensor:
         """Audio latent ``[B, C_a, F]`` → waveform ``[B, F * hop]`` through :attr:`vocoder`."""
         length = latent.shape[-1] * self.cfg.hop_length

@@ -360,6 +360,9 @@ class KinesonicModel(nn.Module):
         """
         b, _, t = videos.shape[:3]
         lf = self.cfg.latent_frames(t)
+        for i, tr in enumerate(tracks):
+            if tr is not None and tr.num_frames != t:
+                raise ValueError(f"tracks of clip {i} have {tr.num_frames} frames, the video has {t}")
         video_latent = self.encode_video(videos)
         n_audio = self.cfg.audio_samples(lf)
         if waves.shape[-1] < n_audio:

@@ -379,3 +379,20 @@ def test_clip_length_follows_tracks() -> None:
     out = m.sample(cond, steps=1)
     assert out["video"].shape[2] == 5 and out["audio"].shape[2] == cfg.audio_latent_frames(5)
     assert m.decode_video(out["video"]).shape[2] == 17
+
+
+def test_optional_audio_autoencoder_and_reconstruction_losses() -> None:
+    cfg = micro_config(audio_ae_channels=6)
+    m = KinesonicModel(cfg)
+    assert cfg.audio_channels == 6
+    wave = torch.randn(2, cfg.audio_samples(cfg.latent_frames()))
+    lat = m.encode_audio(wave)
+    assert lat.shape == (2, 6, wave.shape[1] // cfg.hop_length)
+    assert m.decode_audio(lat).shape == wave.shape
+    loss = m.audio_codec.reconstruction_loss(wave)
+    loss.backward()
+    assert loss.item() > 0 and m.audio_codec.ae.encoder[0].weight.grad is not None
+    video = torch.rand(1, 3, cfg.num_frames, cfg.height, cfg.width)
+    assert m.video_ae.reconstruction_loss(video).item() > 0
+    with pytest.raises(ValueError, match="no audio autoencoder"):
+        KinesonicModel(micro_config()).audio_codec.reconstruction_loss(wave)
