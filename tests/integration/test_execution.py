@@ -3,13 +3,21 @@
 Each workflow file (UI format) is converted to API format by the runner, posted to /prompt and
 followed over the websocket until ``execution_success``; the files its output nodes report in
 /history are fetched through /view and compared with the files the same prompt writes when the
-runner executes it in this process. Media are compared decoded (see comfy_compare.py); the
-allowed difference is zero unless TOLERANCES says otherwise for a workflow, with the reason.
+runner executes it in this process (``kinesonic.runner.execute``, what ``kinesonic run`` calls).
+Media are compared decoded (see comfy_compare.py); the allowed difference is zero unless
+TOLERANCES says otherwise for a workflow, with the reason.
+
+The runner's own server mode (``kinesonic run --server URL``) is checked against the same
+in-process result: it must queue, wait and download the same files.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from comfy_compare import EXACT, Tolerance, differences, ui_files
@@ -41,16 +49,39 @@ def _without_names(ui: dict) -> dict:
     }
 
 
-@pytest.mark.parametrize("path", WORKFLOWS, ids=[p.stem for p in WORKFLOWS])
-def test_workflow_runs_in_comfyui_like_kinesonic_run(
-    comfy_server, micro_checkpoint, tmp_path, monkeypatch, path
-):
-    # The runner sees the server's input and model folders (so model/file combos agree).
-    monkeypatch.setenv("KINESONIC_INPUT", str(comfy_server.server.input_dir))
-    monkeypatch.setenv("KINESONIC_MODELS", str(comfy_server.server.models_dir))
-    prompt = load_workflow(path)
+@pytest.fixture(scope="module")
+def local_runs(comfy_server, micro_checkpoint, tmp_path_factory):
+    """``run(path) -> (ui outputs per node, output folder)``: each workflow run once in this process.
 
-    # --- in ComfyUI, over HTTP + websocket
+    The runner sees the server's input and model folders, so file and model combos agree.
+    """
+    cache: dict[Path, tuple[dict, Path]] = {}
+    server = comfy_server.server
+
+    def run(path: Path) -> tuple[dict, Path]:
+        if path not in cache:
+            saved = {k: os.environ.get(k) for k in ("KINESONIC_INPUT", "KINESONIC_MODELS")}
+            os.environ["KINESONIC_INPUT"] = str(server.input_dir)
+            os.environ["KINESONIC_MODELS"] = str(server.models_dir)
+            try:
+                out = tmp_path_factory.mktemp(f"runner_{path.stem}")
+                result = execute(load_workflow(path), output_dir=out, progress=False)
+            finally:
+                for key, value in saved.items():
+                    if value is None:
+                        os.environ.pop(key, None)
+                    else:
+                        os.environ[key] = value
+            ui = {node_id: _normalise(o["ui"]) for node_id, o in result.outputs.items() if o.get("ui")}
+            cache[path] = (ui, out)
+        return cache[path]
+
+    return run
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=[p.stem for p in WORKFLOWS])
+def test_workflow_runs_in_comfyui_like_kinesonic_run(comfy_server, local_runs, path):
+    prompt = load_workflow(path)
     with comfy_server.websocket() as ws:
         prompt_id = comfy_server.queue(prompt, client_id=ws.client_id)
         _, end = ws.wait_for(
@@ -64,11 +95,7 @@ def test_workflow_runs_in_comfyui_like_kinesonic_run(
     assert entry["status"]["status_str"] == "success"
     server_outputs = entry["outputs"]
 
-    # --- in this process, as `kinesonic run` does
-    local_dir = tmp_path / "runner_output"
-    result = execute(prompt, output_dir=local_dir, progress=False)
-    local_outputs = {node_id: out["ui"] for node_id, out in result.outputs.items() if out.get("ui")}
-
+    local_outputs, local_dir = local_runs(path)
     assert local_outputs, f"{path.name} produced no output in the runner: nothing to compare"
     assert sorted(server_outputs) == sorted(local_outputs), "different nodes reported outputs"
 
@@ -76,7 +103,6 @@ def test_workflow_runs_in_comfyui_like_kinesonic_run(
     problems: list[str] = []
     for node_id, local_ui in local_outputs.items():
         server_ui = server_outputs[node_id]
-        local_ui = _normalise(local_ui)
         server_files, local_files = ui_files(server_ui), ui_files(local_ui)
         assert len(server_files) == len(local_files), f"node {node_id}: {server_files} vs {local_files}"
         # The whole ui dict but the file names (the server's output folder is shared by the session).
@@ -87,3 +113,36 @@ def test_workflow_runs_in_comfyui_like_kinesonic_run(
             assert served, f"/view returned an empty {remote['filename']}"
             problems += differences(remote["filename"], served, on_disk, tol)
     assert not problems, f"{path.name}: ComfyUI and `kinesonic run` outputs differ:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=[p.stem for p in WORKFLOWS])
+def test_kinesonic_run_server_mode_downloads_the_same_files(comfy_server, local_runs, tmp_path, path):
+    out = tmp_path / "downloaded"
+    done = subprocess.run(
+        [sys.executable, "-m", "kinesonic.runner.cli", "run", str(path), "--server", comfy_server.url]
+        + ["--output", str(out), "--quiet", "--timeout", str(RUN_TIMEOUT)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=RUN_TIMEOUT + 60,
+        check=False,
+    )
+    assert done.returncode == 0, f"kinesonic run --server failed:\n{done.stdout}\n{done.stderr}"
+    local_outputs, local_dir = local_runs(path)
+    expected = [
+        Path(f["subfolder"]) / f["filename"]
+        for ui in local_outputs.values()
+        for f in ui_files(ui)
+        if f.get("type", "output") == "output"
+    ]
+    got = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
+    # Same files per folder and kind; the server numbers its files in its own (shared) folder.
+    key = lambda p: (str(p.parent), p.suffix)  # noqa: E731
+    assert sorted(map(key, got)) == sorted(map(key, expected)), f"downloaded {got}, expected {expected}"
+    tol = TOLERANCES.get(path.name, EXACT)
+    problems: list[str] = []
+    for remote, local in zip(sorted(got, key=key), sorted(expected, key=key), strict=True):
+        problems += differences(
+            str(remote), (out / remote).read_bytes(), (local_dir / local).read_bytes(), tol
+        )
+    assert not problems, "\n".join(problems)
