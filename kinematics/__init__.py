@@ -4,6 +4,7 @@ Importing this package pulls only numpy; findiff and scipy are imported inside t
 need them. See docs/kinematics.md for the API, units and file formats.
 """
 
+from .encode import encode_kinematics, latent_kinematic_state
 from .events import Event, detect_events, find_events, motion_strength
 from .features import (
     MIN_FRAMES,
@@ -33,9 +34,11 @@ __all__ = [
     "compress_state",
     "decompress_state",
     "detect_events",
+    "encode_kinematics",
     "find_events",
     "kinematic_state",
     "latent_grid_size",
+    "latent_kinematic_state",
     "motion_strength",
     "project_to_grid",
     "signed_exp",

@@ -86,39 +86,16 @@ class KinesonicKinematicEncode:
         }
 
     def run(self, tracks, stride: int = 4, stats_json: str = ""):
-        from ..kinematics import (
-            KinematicStats,
-            align_array,
-            align_to_latent,
-            detect_events,
-            kinematic_state,
-        )
+        from ..kinematics import KinematicStats, encode_kinematics
         from .tracks import tracks_in
 
         node = self.DISPLAY_NAME
         source = tracks_in(tracks, node, "tracks")
         stats = _stats(node, stats_json, KinematicStats)
-        stride = max(int(stride), 1)
         try:
-            # differentiate at the video frame rate, then average the state over each latent frame's group
-            state = align_array(kinematic_state(source), stride)
-            events = detect_events(source)
+            return (encode_kinematics(source, stride, stats),)
         except ValueError as exc:
             raise NodeInputError.because(node, "tracks", exc) from exc
-        aligned = align_to_latent(source, stride)
-        return (
-            {
-                "state": state.astype(np.float32),
-                "features": stats.normalize(state).astype(np.float32),
-                "stats": stats.to_dict(),
-                "dt": aligned.dt,
-                "fps": aligned.fps,
-                "visible": aligned.visible.copy(),
-                "stride": stride,
-                "labels": list(aligned.names),
-                "events": events,
-            },
-        )
 
 
 class KinesonicKinematicsPlot:

@@ -171,3 +171,20 @@ def test_trajectory_mask_and_soft_mask() -> None:
     empty = soft_trajectory_mask(np.zeros((1, 4, 4), dtype=bool), 1.0)
     assert not empty.any()
     np.testing.assert_array_equal(soft_trajectory_mask(mask, 0), mask.astype(np.float32))
+
+
+def test_latent_state_keeps_uniform_velocity_where_differentiating_aligned_tracks_does_not() -> None:
+    from kinesonic.kinematics import encode_kinematics, latent_kinematic_state
+
+    t = np.arange(33) / 16
+    tr = _single(np.stack([10 + 64 * t, 100 + 0 * t], -1), 16)  # 64 px/s = 0.25 image sizes/s
+    latent = latent_kinematic_state(tr, 4)
+    assert latent.shape == (9, 1, 8)
+    np.testing.assert_allclose(latent[:, 0, 2], 0.25, rtol=1e-9)
+    np.testing.assert_allclose(latent[:, 0, 4:6], 0.0, atol=1e-9)
+    # the naive path: latent frame 0 is at t=0 but frame 1 averages frames 1..4 (centre 2.5/16 s, not 4/16 s)
+    naive = kinematic_state(align_to_latent(tr, 4))
+    assert abs(naive[0, 0, 2] - 0.25) > 0.05
+    kin = encode_kinematics(tr, 4)
+    np.testing.assert_allclose(kin["state"], latent.astype(np.float32))
+    assert kin["dt"] == 0.25 and kin["stride"] == 4 and kin["events"] == [] and kin["visible"].shape == (9, 1)
