@@ -91,7 +91,7 @@ def find_events(
             left, mid, right = a[i - 1], a[i], a[i + 1]
             curvature = left - 2.0 * mid + right
             offset = 0.0 if curvature >= 0 else float(np.clip(0.5 * (left - right) / curvature, -0.5, 0.5))
-            frame = i + offset
+            frame = float(i) + offset
             candidates.append(Event(frame / tracks.fps, frame, n, float(mid)))
     # The smoothing spreads a spike over +-(window // 2) frames (with small side lobes), so the
     # suppression radius is never below window // 2 + 1 frames.

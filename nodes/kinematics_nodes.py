@@ -212,9 +212,7 @@ def plot_kinematics(kin: dict[str, Any], width: int = 960, height: int = 540) ->
             hidden = np.where(visible[:, n], np.nan, y)
             ax.plot(times, hidden, color="0.6", lw=3, alpha=0.6)
         for i, t in enumerate(events):
-            ax.axvline(
-                t, color="crimson", ls="--", lw=1.2, label="event" if (column == 6 and i == 0) else None
-            )
+            ax.axvline(t, color="black", ls="--", lw=1.2, label="event" if (column == 6 and i == 0) else None)
         ax.set_ylabel(title, fontsize=9)
         ax.grid(True, alpha=0.3)
         ax.set_ylim(bottom=0)
