@@ -43,12 +43,14 @@ def _modal(
         if f >= 0.45 * sr:
             continue
         tau = mat.decay_s / (1.0 + mat.damping_slope * k)
-        a = amp * gain * (1.0 + 0.03 * rng.standard_normal())
+        a = amp * gain * (1.0 + 0.015 * rng.standard_normal())
         out += a * np.sin(2 * np.pi * f * t) * np.exp(-t / tau)
     # contact click: a very short noise burst, brighter for harder materials
     nc = min(n, int(0.004 * sr))
     if nc > 0:
-        click = rng.standard_normal(nc) * np.exp(-t[:nc] / 0.0008)
+        noise = rng.standard_normal(nc)
+        noise /= np.sqrt(np.mean(noise**2)) + 1e-12  # fixed energy: loudness stays monotone in impulse
+        click = noise * np.exp(-t[:nc] / 0.0008)
         out[:nc] += amp * mat.click * 0.5 * click
     return out
 
@@ -126,7 +128,10 @@ def synthesize(
         n_ir = int(min(rt60, 0.5) * sr)
         t_ir = np.arange(n_ir) / sr
         ir = rng.standard_normal(n_ir) * np.exp(-6.91 * t_ir / rt60)
-        ir[: int(0.004 * sr)] = 0.0  # pre-delay
+        delay = int(float(rng.uniform(0.012, 0.025)) * sr)  # first reflections arrive after 12-25 ms
+        ir[:delay] = 0.0
+        ramp = min(int(0.01 * sr), n_ir - delay)
+        ir[delay : delay + ramp] *= np.linspace(0.0, 1.0, ramp)  # diffuse tail builds up over 10 ms
         ir /= np.sqrt((ir**2).sum())
         out = dry + mix * fftconvolve(dry, ir)[:n_samples]
         info.update(reverb_mix=mix, rt60_s=rt60)

@@ -60,7 +60,7 @@ def main() -> None:
     y = clip.audio.astype(float)
     mel = librosa.feature.melspectrogram(y=y, sr=sr, n_fft=512, hop_length=64, n_mels=80, fmax=sr / 2)
     db = librosa.power_to_db(mel, ref=1.0, top_db=90)
-    fig, (ax0, ax1) = plt.subplots(2, 1, figsize=(9, 4.6), dpi=110, sharex=True, height_ratios=(1, 2.2))
+    fig, (ax0, ax1) = plt.subplots(2, 1, figsize=(9, 4.6), dpi=80, sharex=True, height_ratios=(1, 2.2))
     t = np.arange(len(y)) / sr
     ax0.plot(t, y, lw=0.5, color="black")
     ax0.set_ylabel("amplitude")

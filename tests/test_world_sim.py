@@ -51,10 +51,11 @@ def test_same_seed_same_scene_at_any_size() -> None:
 
 
 def test_mechanical_energy_never_increases_except_by_push_work() -> None:
-    """E = KE + PE per frame never rises by more than the work the scene injects (+1 % of max KE).
+    """E = KE + PE per frame never rises by more than the work the scene injects.
 
-    Pymunk's penetration correction adds a little energy (measured <= 0.5 % of max KE over
-    240 clips); the push scene's constant force adds exactly the recorded work.
+    Tolerance: pymunk resolves penetration by moving bodies apart, which can lift an object a
+    little without any force doing work; at 240 Hz that lift stays below 1.5 mm per frame over 180
+    clips (0.7 mm at 480 Hz), so the bound is the potential energy of a 2 mm lift.
     """
     pushed_without_work_accounting = False
     for scene in SCENES:
@@ -62,8 +63,9 @@ def test_mechanical_energy_never_increases_except_by_push_work() -> None:
             clip = synth_clip(seed, scene=scene)
             energy = clip.kinetic_energy_J + clip.potential_energy_J
             rise = np.diff(energy) - clip.injected_work_J[1:]
-            tol = 0.01 * clip.kinetic_energy_J.max() + 1e-9
+            tol = clip.masses.sum() * G * 0.002
             assert rise.max() <= tol, (scene, seed, rise.max(), tol)
+            assert energy[-1] < energy[0] + clip.injected_work_J.sum()  # friction and impacts dissipate
             if scene != "push":
                 assert np.all(clip.injected_work_J == 0)
             elif np.diff(energy).max() > tol:
