@@ -349,7 +349,7 @@ class KinesonicTrackPoints:
         from ..kinematics import Tracks
         from ..perception.common import as_masks
         from ..perception.pipeline import track_objects
-        from ..perception.segment import mask_centroids, parse_prompts, temporal_median_background
+        from ..perception.segment import estimate_background, mask_centroids, parse_prompts
 
         node = self.DISPLAY_NAME
         frames = _frames(node, images)
@@ -380,7 +380,7 @@ class KinesonicTrackPoints:
             cot = load_cotracker_cached(node, cotracker_model)
         background = None
         if tracker == "lk" and static_camera and obj_masks is not None and T >= 2:
-            background = temporal_median_background(frames)
+            background = estimate_background(frames)
         callback, bar = bridge.progress_callback(1000, "track")
         with bar:
             points, visible = _lower(

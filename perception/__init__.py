@@ -10,7 +10,7 @@ from .common import MissingDependencyError, PerceptionError
 from .filter import FilterResult, filter_tracks
 from .pipeline import Extraction, extract_tracks, segment_first_frame, track_objects
 from .segment import Prompt, classic_segment, mask_centroids, parse_prompts
-from .track import lk_track, masks_to_tracks, refine_with_foreground
+from .track import blob_track, lk_track, masks_to_tracks
 
 __all__ = [
     "Extraction",
@@ -18,6 +18,7 @@ __all__ = [
     "MissingDependencyError",
     "PerceptionError",
     "Prompt",
+    "blob_track",
     "classic_segment",
     "extract_tracks",
     "filter_tracks",
@@ -25,7 +26,6 @@ __all__ = [
     "mask_centroids",
     "masks_to_tracks",
     "parse_prompts",
-    "refine_with_foreground",
     "segment_first_frame",
     "track_objects",
 ]

@@ -9,7 +9,7 @@ import numpy as np
 from .common import PerceptionError
 
 #: Defaults (documented in docs/extraction.md).
-DEFAULT_MIN_VISIBLE = 0.5  # fraction of the frames in which a track must be visible
+DEFAULT_MIN_VISIBLE = 0.25  # fraction of the frames in which a track must be visible
 DEFAULT_MIN_MOTION = 3.0  # px: largest distance from the track's first visible point must reach this
 DEFAULT_BORDER = 4.0  # px: tracks whose visible points all lie this close to the border are dropped
 

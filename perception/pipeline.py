@@ -6,8 +6,8 @@ Backends:
   temporal-median background (:func:`.segment.classic_segment`); ``"sam2"``: SAM2 automatic
   masks or point/box prompts (:func:`.sam2_adapter.sam2_segment`);
 - tracker ``"lk"`` (default, no weights): pyramidal Lucas-Kanade with a forward-backward check
-  (:func:`.track.lk_track`), followed for the classic segmenter by foreground-centroid
-  refinement (:func:`.track.refine_with_foreground`); ``"cotracker"``: CoTracker3 offline seeded
+  (:func:`.track.lk_track`), for the classic segmenter combined with foreground-blob
+  association (:func:`.track.blob_track`); ``"cotracker"``: CoTracker3 offline seeded
   with the centres; ``"sam2"``: SAM2 video propagation with per-frame mask centroids.
 """
 
@@ -135,32 +135,20 @@ def track_objects(
         frames: ``[T, H, W, 3]``; centres: ``[N, 2]`` pixel (x, y) in frame 0.
         masks: ``[N, H, W]`` frame-0 masks (needed by ``"sam2"``; used by ``"lk"`` when given).
         tracker: ``"lk"``, ``"cotracker"`` (needs ``cotracker``) or ``"sam2"`` (needs ``sam2``).
-        background: static background ``[H, W, 3]``; with ``"lk"`` and masks, centres are snapped
-            to foreground-component centroids (:func:`.track.refine_with_foreground`).
+        background: static background ``[H, W, 3]``; with ``"lk"`` and masks, tracking follows
+            foreground blobs with LK in between (:func:`.track.blob_track`).
         callback: ``callback(done, total)``.
 
     Returns:
         ``(tracks float64 [T, N, 2] pixel (x, y), visible bool [T, N])``.
     """
-    from .track import lk_track, masks_to_tracks, refine_with_foreground
+    from .track import blob_track, lk_track, masks_to_tracks
 
     frames = as_frames(frames)
     if tracker == "lk":
-        refine = background is not None and masks is not None
-        points, visible = lk_track(
-            frames, centres, masks, callback=_stage(callback, 0.0, 0.5 if refine else 1.0)
-        )
-        if refine:
-            points = refine_with_foreground(
-                frames,
-                points,
-                visible,
-                masks,
-                background,
-                min_area=min_area,
-                callback=_stage(callback, 0.5, 0.5),
-            )
-        return points, visible
+        if background is not None and masks is not None:
+            return blob_track(frames, centres, masks, background, min_area=min_area, callback=callback)
+        return lk_track(frames, centres, masks, callback=callback)
     if tracker == "cotracker":
         from .cotracker_adapter import cotracker_track
 
@@ -228,9 +216,9 @@ def extract_tracks(
     else:
         masks = as_masks(masks, H, W)
         if segmenter == "classic":
-            from .segment import temporal_median_background
+            from .segment import estimate_background
 
-            background = temporal_median_background(frames)
+            background = estimate_background(frames, threshold)
     report(callback, 100, 1000)
     centres, kept = mask_centroids(masks, min_area)
     masks = masks[kept]

@@ -1,11 +1,10 @@
 """First-frame segmentation without weights, mask centroids, and prompt parsing.
 
-The classic segmenter finds *moving* objects in a static-camera clip: a per-pixel temporal
-median of the frames estimates the background, pixels of a frame that differ from it by more
-than a threshold are foreground, and connected components of the cleaned foreground are the
-objects. Objects that never move are part of the background and are not found (use SAM2 for
-them). A region where an object rests for more than half of the clip leaves a static "ghost"
-blob in the frame-0 mask; its track does not move and the motion filter drops it.
+The classic segmenter finds *moving* objects in a static-camera clip: the background is
+estimated from the frames (:func:`estimate_background`: temporal median, corrected where an
+object rests for most of the clip), pixels of a frame that differ from it by more than a
+threshold are foreground, and connected components of the cleaned foreground are the objects.
+Objects that never move are part of the background and are not found (use SAM2 for them).
 
 Object centres are mask centroids from image moments (``m10 / m00``, ``m01 / m00``); pixel
 ``(row i, column j)`` has its centre at ``(x, y) = (j, i)``.
@@ -26,6 +25,7 @@ DEFAULT_MIN_AREA = 12  # px: smaller masks are ignored
 DEFAULT_THRESHOLD = 0.0  # 0 = automatic: max(MIN_THRESHOLD, 6 * robust noise level)
 MIN_THRESHOLD = 18.0  # uint8 levels
 MAX_BACKGROUND_SAMPLES = 64
+STILL_LEVEL = 3.0  # uint8 levels: a pixel changing less than this between frames is "still"
 
 
 def temporal_median_background(frames: Any, max_samples: int = MAX_BACKGROUND_SAMPLES) -> np.ndarray:
@@ -34,6 +34,100 @@ def temporal_median_background(frames: Any, max_samples: int = MAX_BACKGROUND_SA
     T = frames.shape[0]
     index = np.unique(np.linspace(0, T - 1, min(T, max_samples)).round().astype(int))
     return np.median(frames[index], axis=0).astype(np.float32)
+
+
+def _still_frames(sample: np.ndarray, still: float = STILL_LEVEL) -> np.ndarray:
+    """``bool [S, H, W]``: the pixel changes little to both neighbouring frames.
+
+    "Little" is ``max(still, 3 x the median frame-to-frame change)``, so sensor noise counts as still.
+    """
+    step = np.abs(np.diff(sample, axis=0)).max(axis=-1)  # [S-1, H, W]
+    still = max(still, 3.0 * float(np.median(step)))
+    change = np.zeros(sample.shape[:3], dtype=np.float32)
+    change[:-1] = step
+    change[1:] = np.maximum(change[1:], step)
+    return change <= still
+
+
+def _stable_median(sample: np.ndarray, still: float = STILL_LEVEL) -> np.ndarray:
+    """Per-pixel median over the frames where the pixel is still (changes ≤ ``still`` to both neighbours).
+
+    Moving objects rarely leave a pixel unchanged between frames, the background always does, so
+    this is the background even where a slowly moving object covers a pixel for most of the clip.
+    Pixels with fewer than 3 still frames use the plain median.
+    """
+    S = len(sample)
+    plain = np.median(sample, axis=0)
+    if S < 3:
+        return plain
+    still_mask = _still_frames(sample, still)
+    count = still_mask.sum(axis=0)
+    use = count >= 3
+    if not use.any():
+        return plain
+    with np.errstate(all="ignore"):
+        values = np.where(still_mask[:, use][..., None], sample[:, use], np.nan)
+        plain[use] = np.nanmedian(values, axis=0)
+    return plain
+
+
+def estimate_background(
+    frames: Any, threshold: float = DEFAULT_THRESHOLD, max_samples: int = MAX_BACKGROUND_SAMPLES
+) -> np.ndarray:
+    """Static background of a clip, robust to objects that rest for most of it: ``float32 [H, W, 3]``.
+
+    1. ``M`` = per-pixel median over the frames where the pixel is still (see
+       :func:`_stable_median`) — wrong where an object *rests* for more than half the clip (its
+       "ghost" would be foreground wherever the object is not).
+    2. A pixel that is still but differs from ``M`` in at least 10 % of the frames, always by
+       about the same colour, has a second candidate ``m``: its median over those frames.
+    3. For each connected region of such pixels the candidate that continues the surrounding
+       background more smoothly across the region's border wins: a resting object makes ``M``
+       stand out from its neighbours, while the uncovered background ``m`` blends in.
+    """
+    cv2 = require("cv2")
+    frames = as_frames(frames)
+    T = frames.shape[0]
+    index = np.unique(np.linspace(0, T - 1, min(T, max_samples)).round().astype(int))
+    sample = frames[index].astype(np.float32)
+    S = len(index)
+    median = _stable_median(sample)
+    changed = np.stack([foreground_mask(f, median, threshold) for f in sample])  # [S, H, W]
+    if S >= 3:
+        changed &= _still_frames(sample)  # an alternative background is still, not passing by
+    count = changed.sum(axis=0)
+    candidate = count >= max(2, int(np.ceil(0.1 * S)))
+    if not candidate.any():
+        return median
+    values = sample[:, candidate]  # [S, P, 3]
+    mask = changed[:, candidate]
+    with np.errstate(all="ignore"):
+        picked = np.where(mask[..., None], values, np.nan)
+        minority = np.nanmedian(picked, axis=0)  # [P, 3]
+        spread = np.nanmedian(np.abs(picked - minority[None]).max(axis=-1), axis=0)  # [P]
+    limit = threshold if threshold > 0 else MIN_THRESHOLD
+    consistent = spread < 0.5 * limit
+    plausible = np.zeros(candidate.shape, dtype=bool)
+    plausible[candidate] = consistent
+    alternative = median.copy()
+    alternative[candidate] = np.where(consistent[:, None], minority, median[candidate])
+    regions = components(plausible, min_area=1)
+    background = median.copy()
+    kernel = np.ones((3, 3), np.uint8)
+    for region in regions:
+        outside = ~region
+        ring_in = region & ~cv2.erode(region.astype(np.uint8), kernel).astype(bool)
+        weights = cv2.boxFilter(outside.astype(np.float32), -1, (3, 3), normalize=False)
+        sums = cv2.boxFilter(median * outside[..., None], -1, (3, 3), normalize=False)
+        border = ring_in & (weights > 0)
+        if not border.any():
+            continue
+        neighbours = sums[border] / weights[border][:, None]
+        err_major = float(np.abs(median[border] - neighbours).sum(axis=-1).mean())
+        err_minor = float(np.abs(alternative[border] - neighbours).sum(axis=-1).mean())
+        if err_minor < err_major:
+            background[region] = alternative[region]
+    return background
 
 
 def difference_image(frame: np.ndarray, background: np.ndarray) -> np.ndarray:
@@ -90,7 +184,7 @@ def classic_segment(
         frame_index: which frame to segment.
         threshold: foreground threshold in uint8 levels (0 = automatic, see :func:`auto_threshold`).
         min_area: components smaller than this many pixels are ignored.
-        background: a precomputed ``[H, W, 3]`` background (default: temporal median).
+        background: a precomputed ``[H, W, 3]`` background (default: :func:`estimate_background`).
 
     Returns:
         ``(masks bool [K, H, W], background float32 [H, W, 3])``.
@@ -107,8 +201,6 @@ def classic_segment(
         )
     if not 0 <= frame_index < T:
         raise PerceptionError(f"frame_index {frame_index} is outside the clip's {T} frames")
-    if background is None:
-        background = temporal_median_background(frames)
     sample = frames[:: max(1, T // 32)].astype(np.int16)
     if (
         int(np.abs(sample - sample[0]).max()) <= 2
@@ -117,6 +209,8 @@ def classic_segment(
         raise PerceptionError(
             f"no motion: the {T} frames are (nearly) identical, so there are no moving objects to find"
         )
+    if background is None:
+        background = estimate_background(frames, threshold)
     mask = foreground_mask(frames[frame_index], background, threshold)
     return components(mask, min_area), background
 

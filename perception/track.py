@@ -6,11 +6,12 @@ the centre). Every frame step, the support points are tracked forward with pyram
 back again; a support point survives if both passes succeed and it returns within
 ``fb_threshold`` pixels of where it started. The centre moves by the median displacement of the
 surviving support points, and is *visible* in a frame when at least ``min_support`` of them
-survive. When too few survive, support points are re-detected around the current centre.
+survive. When fewer than half survive, new support points are detected around the current
+centre; an object that loses all of them stays invisible for the rest of the clip.
 
-For static-camera clips :func:`refine_with_foreground` then snaps each visible centre to the
-centroid of the foreground component it overlaps (exact for a separated rigid object), keeping
-the LK estimate plus the last offset where the component is ambiguous (merged objects).
+For static-camera clips :func:`blob_track` combines LK with foreground blobs: each frame an
+object claims the foreground component next to its LK prediction and takes its centroid (exact
+for a separated rigid object); LK carries it where no blob is available.
 
 Coordinates: pixel ``(x, y)``, pixel centres at integer coordinates.
 """
@@ -30,6 +31,8 @@ DEFAULT_FB_THRESHOLD = 1.0  # px, forward-backward error above which a support p
 DEFAULT_MIN_SUPPORT = 2  # surviving support points needed for a visible centre
 DEFAULT_SUPPORT_RADIUS = 6.0  # px, ring of support points when no mask is given
 MAX_SUPPORT = 40
+AREA_RANGE = (0.8, 1.25)  # blob_track: a claimed blob's area relative to the object's frame-0 area
+COLOUR_TOLERANCE = 40.0  # blob_track: max per-channel difference (0..255) of mean blob / object colour
 
 
 def _gray(frames: np.ndarray) -> np.ndarray:
@@ -139,7 +142,9 @@ def lk_track(
                 else:
                     support[n] = support[n][:0]
         for n in range(N):
-            if len(support[n]) < max(min_support, initial[n] // 2):
+            # replenish the support of a still-visible object; a lost object stays lost (LK cannot
+            # re-identify it, and fresh points at its last position would lock onto the background)
+            if visible[t, n] and len(support[n]) < max(min_support, initial[n] // 2):
                 mask = None
                 if obj_masks is not None:
                     shift = np.float32(
@@ -150,80 +155,158 @@ def lk_track(
                         > 0
                     )
                 fresh = _support_points(cv2, gray[t], mask, centre[n])
-                if visible[t, n] or len(support[n]) == 0:
-                    support[n] = fresh if len(fresh) else support[n]
+                if len(fresh):
+                    support[n] = np.concatenate([support[n], fresh], axis=0)[:MAX_SUPPORT]
         tracks[t] = centre
         report(callback, t, T - 1)
     return tracks, visible
 
 
-def refine_with_foreground(
+def blob_track(
     frames: Any,
-    tracks: np.ndarray,
-    visible: np.ndarray,
+    points: Any,
     masks: Any,
     background: np.ndarray,
     threshold: float = 0.0,
     min_area: int = 12,
+    win_size: int = DEFAULT_WIN_SIZE,
+    max_level: int = DEFAULT_MAX_LEVEL,
+    fb_threshold: float = DEFAULT_FB_THRESHOLD,
     callback: Callback = None,
-) -> np.ndarray:
-    """Snap visible tracked centres to foreground-component centroids (static camera).
+) -> tuple[np.ndarray, np.ndarray]:
+    """Static-camera tracking: foreground blobs associated frame to frame, Lucas-Kanade in between.
 
-    For each frame the foreground (difference to ``background``) is split into connected
-    components. Track n's frame-0 mask, shifted by its tracked displacement, selects the
-    component it overlaps most; if that component is claimed by no other track, overlaps at
-    least 30 % of the shifted mask and has 0.5x to 2x its area, the centre becomes the
-    component's centroid. Elsewhere the LK centre plus the most recent snap offset is kept.
+    Every frame, the foreground (difference to ``background``) is split into connected
+    components. Each object's position is predicted by LK on its support points (initialised
+    with the object's last velocity), or by constant velocity when LK fails; the nearest
+    whose area is 0.8x to 1.25x the object's
+    frame-0 area and whose mean colour is within 40 levels of the object's frame-0 mean colour is
+    claimed (nearest pairs first, each component once; the colour test rejects background "ghosts"
+    and blobs of merged objects). A claimed object takes
+    the component's centroid (exact for a separated rigid object) and new support points inside
+    it; an object without a component (merged with another, or at rest where the background
+    model holds it) takes the LK estimate; without either it is invisible at that frame, and
+    after 3 such frames it stops moving.
 
     Args:
-        frames: ``[T, H, W, 3]``; tracks: ``[T, N, 2]`` px; visible: ``[T, N]``;
-        masks: ``[N, H, W]`` frame-0 masks of the tracked objects; background: ``[H, W, 3]`` 0..255.
+        frames: ``[T, H, W, 3]``; points: ``[N, 2]`` frame-0 centres (px); masks: ``[N, H, W]``
+            frame-0 masks; background: ``[H, W, 3]`` 0..255 (e.g. the temporal median).
+        threshold: foreground threshold (0 = automatic); min_area: smallest component (px).
+        win_size, max_level, fb_threshold: LK settings as in :func:`lk_track`.
+        callback: ``callback(done, total)`` per frame step.
 
     Returns:
-        refined ``float64 [T, N, 2]`` pixel (x, y) tracks (visibility unchanged).
+        ``(tracks float64 [T, N, 2] pixel (x, y), visible bool [T, N])``; frame 0 returns the
+        given centres, visible.
     """
     cv2 = require("cv2")
     from .segment import foreground_mask
 
     frames = as_frames(frames)
     T, H, W = frames.shape[:3]
+    queries = as_points(points)
+    N = len(queries)
     obj_masks = as_masks(masks, H, W)
-    N = tracks.shape[1]
-    out = np.array(tracks, dtype=np.float64, copy=True)
-    coords = [np.argwhere(m) for m in obj_masks]  # (row, col)
-    areas = np.array([max(len(c), 1) for c in coords])
-    offset = np.zeros((N, 2))
-    for t in range(T):
+    if len(obj_masks) != N:
+        raise PerceptionError(f"blob_track: {len(obj_masks)} masks for {N} points")
+    tracks = np.zeros((T, N, 2))
+    visible = np.zeros((T, N), dtype=bool)
+    tracks[0], visible[0] = queries, True
+    if N == 0 or T == 1:
+        return tracks, visible
+    gray = _gray(frames)
+    lk = dict(
+        winSize=(win_size, win_size),
+        maxLevel=max_level,
+        criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 0.01),
+        flags=cv2.OPTFLOW_USE_INITIAL_FLOW,
+    )
+    areas = obj_masks.reshape(N, -1).sum(axis=1).astype(np.float64)
+    gates = np.maximum(12.0, 2.0 * np.sqrt(np.maximum(areas, 1.0)))
+    colours = np.stack([frames[0][m].mean(axis=0) if m.any() else np.zeros(3) for m in obj_masks])
+    support = [_support_points(cv2, gray[0], obj_masks[n], queries[n]) for n in range(N)]
+    centre = queries.copy()
+    velocity = np.zeros((N, 2))
+    missed = np.zeros(N, dtype=int)
+    for t in range(1, T):
+        # 1. LK prediction from the support points, started at the constant-velocity guess
+        lk_centre = np.full((N, 2), np.nan)
+        counts = [len(sp) for sp in support]
+        if sum(counts):
+            p0 = np.concatenate([sp for sp in support if len(sp)], axis=0)
+            p0 = p0.reshape(-1, 1, 2).astype(np.float32)
+            guess = p0 + np.repeat(velocity, counts, axis=0).reshape(-1, 1, 2).astype(np.float32)
+            p1, st1, _ = cv2.calcOpticalFlowPyrLK(gray[t - 1], gray[t], p0, guess.copy(), **lk)
+            back = p0.copy()
+            p0b, st2, _ = cv2.calcOpticalFlowPyrLK(gray[t], gray[t - 1], p1, back, **lk)
+            fb = np.linalg.norm((p0b - p0).reshape(-1, 2), axis=1)
+            good = (st1.ravel() == 1) & (st2.ravel() == 1) & (fb < fb_threshold)
+            start = 0
+            for n in range(N):
+                sl = slice(start, start + counts[n])
+                start += counts[n]
+                ok = good[sl]
+                if counts[n] and ok.sum() >= min(DEFAULT_MIN_SUPPORT, counts[n]):
+                    lk_centre[n] = centre[n] + np.median((p1[sl, 0] - p0[sl, 0])[ok], axis=0)
+                    support[n] = p1[sl, 0][ok]
+                else:
+                    support[n] = support[n][:0]
+        predicted = np.where(np.isnan(lk_centre), centre + velocity, lk_centre)
+        # 2. associate foreground components with the predictions
         fg = foreground_mask(frames[t], background, threshold)
         count, labels, stats, cents = cv2.connectedComponentsWithStats(fg.astype(np.uint8), connectivity=8)
-        best = np.full(N, -1)
+        flat = labels.ravel()
+        sizes = np.maximum(np.bincount(flat, minlength=count), 1).astype(np.float64)
+        comp_colours = np.stack(
+            [np.bincount(flat, frames[t][..., ch].ravel(), minlength=count) / sizes for ch in range(3)],
+            axis=1,
+        )
+        pairs = []
+        for c in range(1, count):
+            area = stats[c, cv2.CC_STAT_AREA]
+            if area < min_area:
+                continue
+            dist = np.minimum(
+                np.linalg.norm(predicted - cents[c], axis=1), np.linalg.norm(centre - cents[c], axis=1)
+            )
+            colour_diff = np.abs(colours - comp_colours[c]).max(axis=1)
+            for n in range(N):
+                if (
+                    dist[n] <= gates[n] * (1 + missed[n])
+                    and AREA_RANGE[0] * areas[n] <= area <= AREA_RANGE[1] * areas[n]
+                    and colour_diff[n] <= COLOUR_TOLERANCE
+                ):
+                    pairs.append((dist[n], n, c))
+        claimed_obj, claimed_comp = set(), set()
+        new_centre = centre.copy()
+        for _, n, c in sorted(pairs):
+            if n in claimed_obj or c in claimed_comp:
+                continue
+            claimed_obj.add(n)
+            claimed_comp.add(c)
+            new_centre[n] = cents[c]
+            visible[t, n] = True
+            support[n] = _support_points(cv2, gray[t], labels == c, cents[c])
         for n in range(N):
-            if not visible[t, n] or len(coords[n]) == 0:
+            if n in claimed_obj:
                 continue
-            shift = tracks[t, n] - tracks[0, n]
-            rows = np.rint(coords[n][:, 0] + shift[1]).astype(int)
-            cols = np.rint(coords[n][:, 1] + shift[0]).astype(int)
-            ok = (rows >= 0) & (rows < H) & (cols >= 0) & (cols < W)
-            hit = labels[rows[ok], cols[ok]]
-            hit = hit[hit > 0]
-            if len(hit) == 0:
-                continue
-            lab = int(np.bincount(hit).argmax())
-            overlap = int((hit == lab).sum())
-            area = stats[lab, cv2.CC_STAT_AREA]
-            if overlap >= 0.3 * areas[n] and 0.5 * areas[n] <= area <= 2.0 * areas[n] and area >= min_area:
-                best[n] = lab
-        claimed = np.bincount(best[best > 0], minlength=count)
-        for n in range(N):
-            if not visible[t, n]:
-                continue
-            if best[n] > 0 and claimed[best[n]] == 1:
-                out[t, n] = cents[best[n]]
-                offset[n] = out[t, n] - tracks[t, n]
+            if not np.isnan(lk_centre[n, 0]):
+                new_centre[n] = lk_centre[n]
+                visible[t, n] = True
             else:
-                out[t, n] = tracks[t, n] + offset[n]
-        report(callback, t + 1, T)
-    return out
+                new_centre[n] = centre[n] + velocity[n] if missed[n] < 3 else centre[n]
+        for n in range(N):
+            if visible[t, n]:
+                velocity[n] = new_centre[n] - centre[n]
+                missed[n] = 0
+            else:
+                missed[n] += 1
+                if missed[n] >= 3:
+                    velocity[n] = 0.0
+        centre = new_centre
+        tracks[t] = centre
+        report(callback, t, T - 1)
+    return tracks, visible
 
 
 def masks_to_tracks(mask_video: Any, min_area: int = 12) -> tuple[np.ndarray, np.ndarray]:

@@ -1,7 +1,7 @@
 """Synthetic clips with known object centres for perception tests (test-only helper).
 
-Objects are filled discs (and optionally squares) of flat colours moving along straight lines
-or parabolas over a static background (smooth gradient + fixed noise texture). The ground-truth
+Objects are shaded discs (and optionally squares) moving along straight lines or parabolas
+(2.5-4 px per frame) over a static background (smooth gradient + fixed noise texture). The ground-truth
 centre of an object is the centroid of its rendered pixels (pixel (i, j) centred at x = j,
 y = i), so a perfect extractor has zero error.
 """
@@ -58,7 +58,7 @@ def moving_objects_clip(
         y0 = band * (n + 0.5)
         if n < n_moving:
             x0 = rng.uniform(r + 2, width / 2)
-            vx = rng.uniform(1.5, 3.5) * rng.choice([1, 1])
+            vx = rng.uniform(2.5, 4.0)
             ay = rng.uniform(-0.03, 0.03)
             paths[:, n, 0] = x0 + vx * t
             paths[:, n, 1] = y0 + ay * (t - frames / 2) ** 2 - ay * (frames / 2) ** 2
@@ -76,7 +76,9 @@ def moving_objects_clip(
                 inside = (np.abs(xx - cx) <= radii[n] * 0.9) & (np.abs(yy - cy) <= radii[n] * 0.9)
             else:
                 inside = (xx - cx) ** 2 + (yy - cy) ** 2 <= radii[n] ** 2
-            img[inside] = colours[n]
+            # shaded like a lit solid: brighter towards the upper left, so interiors are not flat
+            shade = 1.0 - 0.35 * ((xx[inside] - cx) + (yy[inside] - cy)) / (2 * radii[n])
+            img[inside] = colours[n] * np.clip(shade, 0.5, 1.2)[:, None]
             if inside.any():
                 centres[f, n] = (xx[inside].mean(), yy[inside].mean())
                 visible[f, n] = True
