@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..kinematics import KinematicStats, Tracks, align_to_latent, kinematic_state
+from ..kinematics import KinematicStats, Tracks, align_to_latent, latent_kinematic_state
 from .autoencoders import AudioCodec, VideoAutoencoder
 from .config import GeneratorConfig
 from .flow import hybrid_source, interpolate, region_balanced_loss, sample_ode, schedule
@@ -136,7 +136,8 @@ class KinesonicModel(nn.Module):
             tracks: pixel tracks of the clip (width/height must match the config); their frame
                 count sets the clip length (else ``num_frames``, else ``cfg.num_frames``).
             kinematics: raw 8-D states ``[L, N, 8]`` on latent frames (default: computed from the
-                tracks with ``kinematic_state(align_to_latent(tracks))``); ``kinematics_mask [L, N]``.
+                tracks with ``latent_kinematic_state(tracks, stride)``: differentiated at the
+                video frame rate, then averaged per latent group); ``kinematics_mask [L, N]``.
             physics: ``[N, 2]`` per-object (mass kg, speed m/s), optional.
             seed: seed of the collision choice in the trajectory latent.
             soft_sigma: sigma (latent cells) of the Gaussian soft mask.
@@ -162,13 +163,15 @@ class KinesonicModel(nn.Module):
                     f"tracks are for a {tracks.width}x{tracks.height} image but this model expects "
                     f"{cfg.width}x{cfg.height}"
                 )
-            aligned = align_to_latent(tracks.drop_never_visible(), cfg.temporal_stride)
+            visible_tracks = tracks.drop_never_visible()
+            aligned = align_to_latent(visible_tracks, cfg.temporal_stride)
             if first_latent is not None:
                 cells = project_to_grid(aligned.points, cfg.spatial_factor, cfg.width, cfg.height)
                 t_lat, t_mask = propagate_first_frame(first_latent[0], cells, aligned.visible, seed)
                 traj, mask = t_lat[None], t_mask[None, None]
-            if kinematics is None and aligned.num_frames >= 4:
-                kinematics, kinematics_mask = kinematic_state(aligned), aligned.visible
+            if kinematics is None and visible_tracks.num_frames >= 4 and visible_tracks.num_tracks > 0:
+                kinematics = latent_kinematic_state(visible_tracks, cfg.temporal_stride)
+                kinematics_mask = aligned.visible
         elif first_latent is not None:
             traj[:, :, 0] = first_latent
             mask[:, :, 0] = 1
