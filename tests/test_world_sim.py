@@ -74,6 +74,41 @@ def test_mechanical_energy_never_increases_except_by_push_work() -> None:
     assert pushed_without_work_accounting
 
 
+def test_kinetic_energy_on_level_ground_rises_only_while_pushed() -> None:
+    """Where gravity does no work (level sliding, a box pushed along a table) KE itself never rises,
+    except during the push."""
+    for seed in range(6):
+        ke = synth_clip(seed, scene="slide").kinetic_energy_J
+        assert np.diff(ke).max() <= 1e-9 * ke.max()
+    checked = 0
+    for seed in range(12):
+        clip = synth_clip(seed, scene="push")
+        if "stops" not in clip.caption:  # boxes that fall off gain KE from gravity
+            continue
+        checked += 1
+        ke = clip.kinetic_energy_J
+        t = np.arange(1, len(ke)) / clip.fps  # end time of each frame interval
+        pushed = (t > clip.params["push_t0_s"]) & (t - 1 / clip.fps < clip.params["push_t1_s"])
+        rises = np.diff(ke) > 1e-9 * ke.max()
+        assert rises.any() and not (rises & ~pushed).any()
+    assert checked >= 3
+
+
+def test_same_seed_identical_in_a_fresh_process() -> None:
+    import hashlib
+    import subprocess
+    import sys
+
+    code = (
+        "import hashlib; from kinesonic.data.world import synth_clip; c = synth_clip(11, scene='collide'); "
+        "print(hashlib.sha256(c.frames.tobytes() + c.audio.tobytes()).hexdigest())"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = run.stdout.strip()
+    clip = synth_clip(11, scene="collide")
+    assert out == hashlib.sha256(clip.frames.tobytes() + clip.audio.tobytes()).hexdigest()
+
+
 def test_free_fall_matches_analytic_trajectory() -> None:
     clip = synth_clip(2, scene="drop", height_m=0.5, size_m=0.05, material="metal", shape="ball")
     obj = clip.params["objects"][0]
