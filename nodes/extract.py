@@ -74,12 +74,15 @@ def load_sam2_cached(node: str, name: str, config: str, image_size: int) -> Any:
     return model
 
 
-def load_cotracker_cached(node: str, name: str) -> Any:
-    """The CoTracker3 offline model for ``name`` in models/cotracker (kept loaded while unchanged)."""
+def load_cotracker_cached(node: str, name: str, size: int = 0) -> Any:
+    """The CoTracker3 offline model for ``name`` in models/cotracker (kept loaded while unchanged).
+
+    ``size`` > 0 makes the model work at ``size`` x ``size`` px instead of its native 384 x 512.
+    """
     if name in ("", NONE):
         raise _missing_model(node, "cotracker_model", "cotracker", "scaled_offline.pth")
     path = bridge.resolve_model("cotracker", name, node, "cotracker_model")
-    key = (str(path), path.stat().st_mtime, _device())
+    key = (str(path), path.stat().st_mtime, _device(), int(size))
     cached = _CACHE.get("cotracker")
     if cached is not None and cached[0] == key:
         return cached[1]
@@ -87,7 +90,7 @@ def load_cotracker_cached(node: str, name: str) -> Any:
     from ..perception.cotracker_adapter import load_cotracker
 
     try:
-        model = load_cotracker(path, _device())
+        model = load_cotracker(path, _device(), interp_shape=(size, size) if size else None)
     except (MissingDependencyError, PerceptionError) as error:
         raise NodeInputError.because(node, "cotracker_model", error) from error
     _CACHE["cotracker"] = (key, model)
@@ -116,6 +119,28 @@ def _prompts(node: str, points: str, negative: str, boxes: str) -> list:
 
 def _image_out(image: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(image.astype(np.float32) / 255.0)[None]
+
+
+def _cotracker_inputs() -> dict[str, Any]:
+    return {
+        "cotracker_model": (
+            _models("cotracker", COTRACKER_EXTENSIONS),
+            {
+                "default": NONE,
+                "tooltip": "CoTracker3 offline checkpoint in models/cotracker (e.g. scaled_offline.pth)",
+            },
+        ),
+        "cotracker_size": (
+            "INT",
+            {
+                "default": 0,
+                "min": 0,
+                "max": 1024,
+                "step": 16,
+                "tooltip": "CoTracker working size in px (square; 0 = the model's 384x512)",
+            },
+        ),
+    }
 
 
 def _sam2_inputs() -> dict[str, Any]:
@@ -325,10 +350,7 @@ class KinesonicTrackPoints:
                         "tooltip": 'Frame-0 query points JSON [{"x":..,"y":..}] (instead of mask centroids)',
                     },
                 ),
-                "cotracker_model": (
-                    _models("cotracker", COTRACKER_EXTENSIONS),
-                    {"default": NONE, "tooltip": "CoTracker3 offline checkpoint in models/cotracker"},
-                ),
+                **_cotracker_inputs(),
                 **_sam2_inputs(),
             },
         }
@@ -342,6 +364,7 @@ class KinesonicTrackPoints:
         masks: torch.Tensor | None = None,
         query_points: str = "",
         cotracker_model: str = NONE,
+        cotracker_size: int = 0,
         sam2_model: str = NONE,
         sam2_config: str = "auto",
         sam2_image_size: int = 0,
@@ -377,7 +400,7 @@ class KinesonicTrackPoints:
                 )
             sam = load_sam2_cached(node, sam2_model, sam2_config, sam2_image_size)
         elif tracker == "cotracker":
-            cot = load_cotracker_cached(node, cotracker_model)
+            cot = load_cotracker_cached(node, cotracker_model, cotracker_size)
         background = None
         if tracker == "lk" and static_camera and obj_masks is not None and T >= 2:
             background = estimate_background(frames)
@@ -469,10 +492,7 @@ class KinesonicExtractTracks:
                 **_filter_inputs(),
             },
             "optional": {
-                "cotracker_model": (
-                    _models("cotracker", COTRACKER_EXTENSIONS),
-                    {"default": NONE, "tooltip": "CoTracker3 offline checkpoint in models/cotracker"},
-                ),
+                **_cotracker_inputs(),
                 **_sam2_inputs(),
                 **_prompt_inputs(),
             },
@@ -489,6 +509,7 @@ class KinesonicExtractTracks:
         min_motion: float,
         border: float,
         cotracker_model: str = NONE,
+        cotracker_size: int = 0,
         sam2_model: str = NONE,
         sam2_config: str = "auto",
         sam2_image_size: int = 0,
@@ -506,7 +527,7 @@ class KinesonicExtractTracks:
         if "sam2" in (segmenter, tracker):
             sam = load_sam2_cached(node, sam2_model, sam2_config, sam2_image_size)
         if tracker == "cotracker":
-            cot = load_cotracker_cached(node, cotracker_model)
+            cot = load_cotracker_cached(node, cotracker_model, cotracker_size)
         callback, bar = bridge.progress_callback(1000, "extract tracks")
         with bar:
             extraction = _lower(
