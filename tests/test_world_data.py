@@ -109,3 +109,17 @@ def test_node_outputs_one_scene() -> None:
         node.run(0, "drop", 8, 17, "glass")
     with pytest.raises(NodeInputError, match="scene"):
         node.run(0, "explode", 64, 17, "glass")
+
+
+def test_pack_import_does_not_load_the_world() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, kinesonic; "
+        "assert 'KinesonicPhysicsScene' in kinesonic.NODE_CLASS_MAPPINGS; "
+        "heavy = ('pymunk', 'kinesonic.data.world', 'kinesonic.data.world_sim'); "
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "[]"
