@@ -41,15 +41,22 @@ def _synth(args: argparse.Namespace) -> int:
     if args.material:
         options["material"] = args.material
     start = time.perf_counter()
+    mine = len(range(rank, args.n, world))
+    step = max(mine // 10, 1)
+
+    def report(done: int, total: int) -> None:
+        if done % step == 0 or done == total:
+            rate = done / max(time.perf_counter() - start, 1e-9)
+            print(f"rank {rank}: {done}/{total} clips ({rate:.1f} clips/s)", file=sys.stderr, flush=True)
+
     try:
         paths = write_shards(
             args.out, args.n, args.seed, args.size, args.frames, args.fps, args.scene, args.shard_size,
-            rank, world, **options,
+            rank, world, callback=report, **options,
         )  # fmt: skip
     except ValueError as error:
         print(f"kinesonic data synth: {error}", file=sys.stderr)
         return 2
-    mine = len(range(rank, args.n, world))
     elapsed = time.perf_counter() - start
     print(f"rank {rank}/{world}: {mine} clips in {len(paths)} shard(s) under {args.out} ({elapsed:.1f} s)")
     return 0

@@ -165,6 +165,12 @@ class ShardDataset(Dataset):
     def __len__(self) -> int:
         return len(self._rows)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # DataLoader workers re-open the memory maps themselves (pickling one would copy the shard)
+        state = dict(self.__dict__)
+        state["_arrays"] = {}
+        return state
+
     def _load(self, meta_path: Path) -> tuple[np.ndarray, np.ndarray]:
         if meta_path not in self._arrays:
             base = meta_path.with_suffix("")
