@@ -66,7 +66,11 @@ def background(scene: Scene, camera: Camera, rng: np.random.Generator) -> np.nda
             line = np.clip(1.0 - np.abs(rows - y0 - 0.5), 0.0, 1.0)[..., None] * 0.35
             canvas[:] = canvas * (1 - line) + np.float32(255) * 0.9 * line
             continue
-        cv2.fillPoly(canvas, [poly.reshape(-1, 1, 2)], color, cv2.LINE_AA, _SHIFT)
+        # OpenCV anti-aliases only 8-bit images: draw a coverage mask, then blend
+        mask = np.zeros((s, s), dtype=np.uint8)
+        cv2.fillPoly(mask, [poly.reshape(-1, 1, 2)], 255, cv2.LINE_AA, _SHIFT)
+        alpha = mask.astype(np.float32)[..., None] * np.float32(1.0 / 255.0)
+        canvas[:] = canvas * (1 - alpha) + np.array(color, dtype=np.float32) * alpha
     return canvas
 
 

@@ -3,8 +3,9 @@
     python scripts/make_world_figures.py [--seed 12] [--scene drop] [--out docs/images]
 
 Writes ``world_strip.png`` (every 4th frame of one 256 px clip, ground-truth centre-of-mass track
-drawn as dots and the contact events marked) and ``world_spectrogram.png`` (waveform and log-mel
-spectrogram of the same clip's audio with the ground-truth contact times as dashed lines).
+drawn as dots and the contact events marked), ``world_spectrogram.png`` (waveform and log-mel
+spectrogram of the same clip's audio with the ground-truth contact times as dashed lines) and
+``world_scenes.png`` (one frame of each scene type at 128 px with its caption).
 """
 
 from __future__ import annotations
@@ -78,7 +79,24 @@ def main() -> None:
     fig.tight_layout()
     fig.savefig(out / "world_spectrogram.png")
     plt.close(fig)
-    print(f"wrote {out / 'world_strip.png'} and {out / 'world_spectrogram.png'}: {clip.caption}")
+    from kinesonic.data.world import SCENES
+
+    fig, axes = plt.subplots(2, 3, figsize=(9, 6.6), dpi=90)
+    for k, (ax, kind) in enumerate(zip(axes.ravel(), SCENES, strict=True)):
+        example = synth_clip(args.seed + 1 + k, size=128, scene=kind)
+        frame = min(int(0.6 * example.fps), example.tracks.num_frames - 1)
+        ax.imshow(example.frames[frame], interpolation="nearest")
+        for n in range(len(example.labels)):
+            seen = example.tracks.visible[:, n]
+            ax.plot(*example.tracks.points[seen, n].T, ".", ms=2, color="white", alpha=0.8)
+        words = example.caption.split()
+        half = len(words) // 2
+        ax.set_title(f"{kind}: " + " ".join(words[:half]) + "\n" + " ".join(words[half:]), fontsize=7.5)
+        ax.set_axis_off()
+    fig.tight_layout()
+    fig.savefig(out / "world_scenes.png")
+    plt.close(fig)
+    print(f"wrote world_strip.png, world_spectrogram.png and world_scenes.png to {out}: {clip.caption}")
 
 
 if __name__ == "__main__":
