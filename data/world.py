@@ -21,12 +21,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .world_materials import MATERIALS, OBJECT_MATERIALS, SURFACE_MATERIALS
 from .world_sim import SCENES, Scene, SimResult, build_scene, simulate
+
+if TYPE_CHECKING:
+    from ..kinematics import Tracks
 
 SAMPLE_RATE = 16000
 DEFAULT_FPS = 16.0
@@ -72,7 +75,7 @@ class Clip:
     audio: np.ndarray
     fps: float
     sample_rate: int
-    tracks: Any
+    tracks: Tracks
     events: list[dict[str, Any]]
     masses: np.ndarray
     velocity_mps: np.ndarray
