@@ -24,6 +24,11 @@ SCENES: tuple[str, ...] = ("drop", "throw", "slide", "roll", "collide", "push")
 
 # An impact event needs at least this normal approach speed (m/s); slower touches are resting contact.
 MIN_APPROACH_SPEED = 0.05
+# Box2D-style restitution threshold (m/s): contacts approaching slower than this do not bounce.
+# It ends a bounce sequence once the rebound would be shorter than the video can show (at 16 fps
+# a rebound of e*v leaves the floor for 2*e*v/g s: below ~1 m/s that is under 3 frames), instead of
+# an unresolvable chatter of micro-bounces.
+RESTITUTION_THRESHOLD_MPS = 1.0
 # Impulse of one impact = sum over this many substeps from the first substep of the contact.
 IMPULSE_WINDOW_STEPS = 2
 
@@ -479,6 +484,8 @@ def simulate(scene: Scene, duration_s: float, fps: float, steps_per_frame: int =
         n = cps.normal
         dv = sb.body.velocity_at_world_point(p) - sa.body.velocity_at_world_point(p)
         approach = abs(dv.dot(n))
+        if approach < RESTITUTION_THRESHOLD_MPS:
+            arb.restitution = 0.0
         if approach < MIN_APPROACH_SPEED:
             return
         k = state["k"]
