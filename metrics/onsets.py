@@ -140,7 +140,12 @@ def strength_envelope(
 
 
 def detect_onsets_from_envelope(env: np.ndarray, params: OnsetParams = DEFAULT_ONSET_PARAMS) -> np.ndarray:
-    """Onset times in seconds (sorted) picked from an envelope made by :func:`onset_envelope`."""
+    """Onset times in seconds (sorted) picked from an envelope made by :func:`onset_envelope`.
+
+    Frames whose analysis window reaches past the end of the audio by more than half (the last
+    ``(n_fft // 2) // hop`` frames, 16 ms with the defaults) are not reported: their flux compares
+    real audio with its own reflection, so the noise floor alone can fire there.
+    """
     import librosa
 
     env = np.asarray(env, dtype=np.float64)
@@ -156,7 +161,10 @@ def detect_onsets_from_envelope(env: np.ndarray, params: OnsetParams = DEFAULT_O
         wait=wait,
         units="frames",
     )
-    return np.sort(np.asarray(frames, dtype=np.float64)) * params.frame_s
+    frames = np.asarray(frames, dtype=np.int64)
+    last_full = env.size - 1 - (params.n_fft // 2) // params.hop_length
+    frames = frames[frames <= last_full]
+    return np.sort(frames.astype(np.float64)) * params.frame_s
 
 
 def detect_onsets(
