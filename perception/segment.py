@@ -36,16 +36,21 @@ def temporal_median_background(frames: Any, max_samples: int = MAX_BACKGROUND_SA
     return np.median(frames[index], axis=0).astype(np.float32)
 
 
-def _still_frames(sample: np.ndarray, still: float = STILL_LEVEL) -> np.ndarray:
-    """``bool [S, H, W]``: the pixel changes little to both neighbouring frames.
+def _still_frames(sample: np.ndarray, still: float = STILL_LEVEL, reach: int = 1) -> np.ndarray:
+    """``bool [S, H, W]``: the pixel changes little to every frame up to ``reach`` frames away.
 
-    "Little" is ``max(still, 3 x the median frame-to-frame change)``, so sensor noise counts as still.
+    "Little" is ``max(still, 3 x the median frame-to-frame change)``, so sensor noise counts as
+    still. With ``reach`` 2 slowly moving smooth objects (shading changing only a little from one
+    frame to the next) count as moving too; on the physics world 1 and 2 score alike.
     """
+    S = len(sample)
     step = np.abs(np.diff(sample, axis=0)).max(axis=-1)  # [S-1, H, W]
     still = max(still, 3.0 * float(np.median(step)))
     change = np.zeros(sample.shape[:3], dtype=np.float32)
-    change[:-1] = step
-    change[1:] = np.maximum(change[1:], step)
+    for d in range(1, min(reach, S - 1) + 1):
+        diff = step if d == 1 else np.abs(sample[d:] - sample[:-d]).max(axis=-1)
+        change[:-d] = np.maximum(change[:-d], diff)
+        change[d:] = np.maximum(change[d:], diff)
     return change <= still
 
 

@@ -222,7 +222,7 @@ def blob_track(
         flags=cv2.OPTFLOW_USE_INITIAL_FLOW,
     )
     areas = obj_masks.reshape(N, -1).sum(axis=1).astype(np.float64)
-    gates = np.maximum(12.0, 2.0 * np.sqrt(np.maximum(areas, 1.0)))
+    obj_sizes = np.sqrt(np.maximum(areas, 1.0))
     colours = np.stack([frames[0][m].mean(axis=0) if m.any() else np.zeros(3) for m in obj_masks])
     support = [_support_points(cv2, gray[0], obj_masks[n], queries[n]) for n in range(N)]
     centre = queries.copy()
@@ -272,7 +272,7 @@ def blob_track(
             colour_diff = np.abs(colours - comp_colours[c]).max(axis=1)
             for n in range(N):
                 if (
-                    dist[n] <= gates[n] * (1 + missed[n])
+                    dist[n] <= max(12.0, obj_sizes[n] + np.linalg.norm(velocity[n])) * (1 + missed[n])
                     and AREA_RANGE[0] * areas[n] <= area <= AREA_RANGE[1] * areas[n]
                     and colour_diff[n] <= COLOUR_TOLERANCE
                 ):
