@@ -1,0 +1,172 @@
+"""Training library: batch schedule, per-sample randomness, objective, resume, export, CLI (micro config)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from kinesonic.models import load_checkpoint, micro_config, read_metadata
+from kinesonic.models.model import KinesonicModel
+from kinesonic.training import TrainConfig, apply_ablation, global_batch_indices, rank_slice, read_log, train
+from kinesonic.training.data import SynthSource, sample_seed
+from kinesonic.training.objective import FlowObjective, prepare_batch
+from kinesonic.training.trainer import STATE_FILE, load_state
+
+FAST = dict(model="micro", data="synth:8", batch_size=4, ae_batch_size=4, warmup_steps=2, log_every=1)
+
+
+@pytest.fixture(scope="module")
+def micro_source() -> SynthSource:
+    cfg = micro_config()
+    return SynthSource(4, base_seed=3, size=cfg.width, num_frames=cfg.num_frames, fps=cfg.fps)
+
+
+def test_batch_schedule_is_a_permutation_per_epoch_and_split_by_rank() -> None:
+    n, b = 10, 3  # 3 full batches per epoch, one index skipped
+    epoch0 = np.concatenate([global_batch_indices(n, b, s, seed=5) for s in range(3)])
+    assert len(set(epoch0.tolist())) == 9 and set(epoch0.tolist()) <= set(range(n))
+    assert np.array_equal(global_batch_indices(n, b, 4, 5), global_batch_indices(n, b, 4, 5))
+    assert not np.array_equal(global_batch_indices(n, b, 3, 5), global_batch_indices(n, b, 0, 5))
+    batch = global_batch_indices(100, 8, 7, 0)
+    parts = [rank_slice(batch, r, 4) for r in range(4)]
+    assert np.array_equal(np.concatenate(parts), batch)
+    with pytest.raises(ValueError, match="divisible"):
+        rank_slice(batch, 0, 3)
+
+
+def test_per_sample_draws_do_not_depend_on_the_batch() -> None:
+    obj = FlowObjective(drops=(0.5, 0.5, 0.5, 0.5))
+    seeds = [sample_seed(0, 1, 7, i) for i in (11, 12, 13)]
+    both = obj.draws(seeds, (2, 3, 2, 2), (2, 5))
+    alone = obj.draws(seeds[1:2], (2, 3, 2, 2), (2, 5))
+    for key in ("t", "u", "hold", "eps_v", "eps_a"):
+        assert torch.equal(both[key][1:2], alone[key])
+    assert torch.equal(both["keep"][:, 1:2], alone["keep"])
+    assert sample_seed(0, 1, 7, 11) != sample_seed(0, 1, 8, 11) != sample_seed(0, 1, 7, 12)
+    t = obj.draws([sample_seed(0, 1, 0, i) for i in range(2000)], (1,), (1,))["t"]
+    # logit-normal(0, 1): median 0.5, all inside (0, 1)
+    assert 0.47 < float(t.median()) < 0.53 and float(t.min()) > 0 and float(t.max()) < 1
+
+
+def test_objective_is_zero_for_the_exact_velocity_and_a_mean_over_samples(micro_source: SynthSource) -> None:
+    torch.manual_seed(0)
+    model = KinesonicModel(micro_config())
+    clips = [micro_source[i] for i in range(4)]
+    batch = prepare_batch(model, clips, [0, 1, 2, 3])
+    obj = FlowObjective(p_v2a=0.0, p_a2v=0.0)
+    inp = obj.inputs(batch, [sample_seed(0, 1, 0, i) for i in range(4)])
+    exact = obj.losses(inp["target_v"], inp["target_a"], inp)
+    assert all(float(v.abs().max()) == 0.0 for v in exact.values())
+    # a constant error e in the video velocity: inside + outside = 2 e^2 per sample
+    off = obj.losses(inp["target_v"] + 0.5, inp["target_a"], inp)
+    inside_weight = batch["cond"].soft_mask[:, :, 1:].sum(dim=(1, 2, 3, 4))
+    assert torch.allclose(off["video_outside"], torch.full((4,), 0.25), atol=1e-4)
+    assert torch.allclose(off["video_inside"][inside_weight > 0], torch.tensor(0.25), atol=1e-4)
+    # the batch loss of a sub-batch equals the same samples' per-sample losses
+    sub = {
+        "video_latent": batch["video_latent"][2:],
+        "audio_latent": batch["audio_latent"][2:],
+        "cond": prepare_batch(model, clips[2:], [2, 3])["cond"],
+    }
+    inp2 = obj.inputs(sub, [sample_seed(0, 1, 0, i) for i in (2, 3)])
+    assert torch.allclose(inp2["in_v"], inp["in_v"][2:], atol=1e-6)
+    assert torch.allclose(inp2["target_a"], inp["target_a"][2:], atol=1e-6)
+
+
+def test_ablation_conditioning(micro_source: SynthSource) -> None:
+    model = KinesonicModel(micro_config())
+    batch = prepare_batch(model, [micro_source[0], micro_source[1]], [0, 1])
+    cond = batch["cond"]
+    assert cond.kin is not None and float(cond.traj_mask[:, :, 1:].sum()) > 0
+    nk = apply_ablation(cond, no_kinematics=True)
+    assert nk.kin is None and torch.equal(nk.traj_latent, cond.traj_latent)
+    nt = apply_ablation(cond, no_trajectory=True)
+    assert nt.kin is None and float(nt.traj_mask[:, :, 1:].abs().sum()) == 0
+    assert float(nt.traj_latent[:, :, 1:].abs().sum()) == 0 and float(nt.soft_mask[:, :, 1:].sum()) == 0
+    assert torch.equal(nt.traj_latent[:, :, 0], cond.traj_latent[:, :, 0])
+    obj = FlowObjective(no_hybrid_flow=True, p_v2a=0.0, p_a2v=0.0)
+    inp = obj.inputs(batch, [1, 2])
+    eps = obj.draws([1, 2], tuple(batch["video_latent"].shape[1:]), tuple(batch["audio_latent"].shape[1:]))
+    assert torch.equal(inp["target_v"][:, :, 1:], (eps["eps_v"] - batch["video_latent"])[:, :, 1:])
+
+
+def test_autoencoder_stage_reduces_reconstruction_error(tmp_path, micro_source: SynthSource) -> None:
+    from kinesonic.training.objective import ReconstructionModule, clips_to_tensors
+
+    videos, _ = clips_to_tensors([micro_source[i] for i in range(4)], 100)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        before = float(ReconstructionModule(KinesonicModel(micro_config()))(videos).mean())
+    cfg = TrainConfig(
+        **{**FAST, "data": "synth:4", "data_seed": 3},
+        out_dir=str(tmp_path),
+        ae_steps=25,
+        dit_steps=0,
+        ae_lr=3e-3,
+    )
+    train(cfg, log=None)
+    model = load_checkpoint(tmp_path / "model.safetensors")
+    with torch.no_grad():
+        after = float(ReconstructionModule(model)(videos).mean())
+    assert after < 0.8 * before
+
+
+def test_resume_gives_the_same_weights_and_export_loads(tmp_path) -> None:
+    straight = TrainConfig(**FAST, out_dir=str(tmp_path / "a"), ae_steps=2, dit_steps=4, checkpoint_every=100)
+    train(straight, log=None)
+    first = TrainConfig(**FAST, out_dir=str(tmp_path / "b"), ae_steps=2, dit_steps=2, checkpoint_every=100)
+    train(first, log=None)
+    state = load_state(tmp_path / "b" / STATE_FILE)
+    assert (state["stage"], state["step"]) == ("dit", 2) and state["optimizer"]["state"]
+    again = TrainConfig(**FAST, out_dir=str(tmp_path / "b"), ae_steps=2, dit_steps=4, checkpoint_every=100)
+    train(again, log=None)
+    a, b = (load_state(tmp_path / d / STATE_FILE) for d in ("a", "b"))
+    assert b["step"] == 4
+    for key in a["model"]:
+        assert torch.allclose(a["model"][key], b["model"][key], atol=1e-6), key
+    for key in a["ema"]:
+        assert torch.allclose(a["ema"][key], b["ema"][key], atol=1e-6), key
+    # the exported file holds the EMA weights and the training metadata
+    model = load_checkpoint(tmp_path / "a" / "model.safetensors")
+    key = next(iter(a["ema"]))
+    assert torch.equal(model.state_dict()[key], a["ema"][key])
+    assert not torch.equal(a["ema"][key], a["model"][key])
+    meta = json.loads(read_metadata(tmp_path / "a" / "model.safetensors")["kinesonic_training"])
+    assert meta["step"] == 4 and meta["ablations"] == {
+        "no_kinematics": False, "no_hybrid_flow": False, "no_trajectory": False,
+    }  # fmt: skip
+    assert model.kinematic_stats.count > 0
+    rows = read_log(tmp_path / "b" / "log.csv")
+    assert [(r["stage"], int(r["step"])) for r in rows] == [
+        ("autoencoder", 1), ("autoencoder", 2), ("dit", 1), ("dit", 2), ("dit", 3), ("dit", 4),
+    ]  # fmt: skip
+    assert all(np.isfinite(r["loss"]) for r in rows)
+
+
+def test_loss_curve_image(tmp_path) -> None:
+    from kinesonic.training import loss_curve_image
+
+    rows = [{"stage": "dit", "step": float(s), "loss": 2.0 / s, "audio": 1.0 / s} for s in range(1, 20)]
+    img = loss_curve_image(rows, width=600, height=300)
+    assert img.shape == (300, 600, 3) and img.dtype == np.uint8
+    assert img.std() > 5  # something is drawn
+    empty = loss_curve_image([], width=600, height=300)
+    assert empty.shape == (300, 600, 3)
+
+
+def test_cli_trains_and_exports(tmp_path, capsys) -> None:
+    from kinesonic.runner.cli import main
+
+    out, export = tmp_path / "run", tmp_path / "ship" / "m.safetensors"
+    argv = ["train", "--model", "micro", "--data", "synth:4", "--out", str(out), "--ae-steps", "1"]
+    argv += ["--dit-steps", "2", "--batch-size", "2", "--ae-batch-size", "2", "--no-kinematics"]
+    assert main([*argv, "--export", str(export)]) == 0
+    meta = json.loads(read_metadata(export)["kinesonic_training"])
+    assert meta["ablations"]["no_kinematics"] is True and meta["train_config"]["batch_size"] == 2
+    assert (
+        main(["train", "--model", "micro", "--data", "synth:4", "--out", str(out), "--cond-drop", "2"]) == 2
+    )
+    assert "cond_drop" in capsys.readouterr().err

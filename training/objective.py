@@ -1,0 +1,271 @@
+"""Training objectives with per-sample randomness (distributed runs match single-process runs).
+
+Same maths as :meth:`KinesonicModel.training_loss` (hybrid flow matching, logit-normal times,
+V2A / A2V holds, independent condition dropout, region-balanced video loss), with two differences
+needed for exact data parallelism:
+
+- every random draw of sample i comes from its own generator seeded by
+  :func:`.data.sample_seed` (run seed, stage, step, global dataset index);
+- the loss is the MEAN OVER SAMPLES of per-sample losses (each sample's region-balanced video loss
+  is normalised by its own mask weights), so the mean of the ranks' local losses — what DDP's
+  gradient averaging computes — equals the single-process loss of the whole global batch.
+
+Ablation switches (see :class:`.config.TrainConfig`) act here and in :func:`apply_ablation`, which the
+evaluation also uses to build the conditioning an ablated model was trained with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..models import Conditioning, KinesonicModel, hybrid_source, interpolate
+from ..models.model import _cat_cond
+from .data import TrainClip
+
+LOSS_KEYS = ("loss", "video_inside", "video_outside", "audio")
+
+
+def apply_ablation(
+    cond: Conditioning, no_kinematics: bool = False, no_trajectory: bool = False
+) -> Conditioning:
+    """The conditioning an ablated model sees.
+
+    ``no_kinematics``: no kinematic tokens. ``no_trajectory``: additionally the trajectory latent,
+    its mask and the soft mask are cleared after latent frame 0 (frame 0 keeps the first frame).
+    """
+    if not (no_kinematics or no_trajectory):
+        return cond
+    cond = replace(cond, kin=None, kin_mask=None)
+    if no_trajectory:
+        traj, mask, soft = cond.traj_latent.clone(), cond.traj_mask.clone(), cond.soft_mask.clone()
+        traj[:, :, 1:] = 0
+        mask[:, :, 1:] = 0
+        soft[:, :, 1:] = 0
+        cond = replace(cond, traj_latent=traj, traj_mask=mask, soft_mask=soft)
+    return cond
+
+
+def clips_to_tensors(clips: Sequence[TrainClip], num_samples: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(videos [B, 3, T, H, W] float 0..1, waves [B, num_samples] float)`` (audio cut or zero-padded)."""
+    videos = torch.stack([torch.from_numpy(np.ascontiguousarray(c.frames)) for c in clips])
+    videos = videos.permute(0, 4, 1, 2, 3).float() / 255.0
+    waves = torch.zeros(len(clips), num_samples)
+    for i, c in enumerate(clips):
+        a = torch.from_numpy(np.asarray(c.audio, dtype=np.float32)[:num_samples])
+        waves[i, : a.shape[0]] = a
+    return videos, waves
+
+
+@torch.no_grad()
+def prepare_batch(
+    model: KinesonicModel,
+    clips: Sequence[TrainClip],
+    indices: Sequence[int],
+    seed: int = 0,
+    use_physics: bool = True,
+    no_kinematics: bool = False,
+    no_trajectory: bool = False,
+) -> dict[str, Any]:
+    """Encode clips and build their conditioning (no grad).
+
+    Clip i's trajectory-latent collision choice is seeded by ``seed + indices[i]`` (its global index).
+    Returns ``{"video_latent" [B, C, L, h, w], "audio_latent" [B, C_a, F], "cond": Conditioning}``.
+    """
+    cfg = model.cfg
+    t = clips[0].frames.shape[0]
+    lf = cfg.latent_frames(t)
+    videos, waves = clips_to_tensors(clips, cfg.audio_samples(lf))
+    video_latent = model.encode_video(videos)
+    audio_latent = model.encode_audio(waves)
+    conds = [
+        model.build_conditioning(
+            videos[i, :, 0],
+            c.caption,
+            c.tracks,
+            physics=c.physics if use_physics else None,
+            num_frames=t,
+            seed=int(seed) + int(indices[i]),
+        )
+        for i, c in enumerate(clips)
+    ]
+    cond = apply_ablation(_cat_cond(*conds), no_kinematics, no_trajectory)
+    return {"video_latent": video_latent, "audio_latent": audio_latent, "cond": cond}
+
+
+def _impose_first(video: torch.Tensor, cond: Conditioning) -> torch.Tensor:
+    if cond.first_latent is None:
+        return video
+    out = video.clone()
+    out[:, :, 0] = cond.first_latent
+    return out
+
+
+def _per_sample_masked_mean(err: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
+    w = weight.expand_as(err)
+    dims = tuple(range(1, err.dim()))
+    return (w * err).sum(dims) / (w.sum(dims) + eps)
+
+
+class FlowObjective:
+    """Per-sample hybrid-flow-matching loss of the twin DiT.
+
+    Args:
+        drops: drop probabilities of (text, trajectory channels, kinematics, physics).
+        p_v2a, p_a2v, max_cond_time: V2A / A2V training shares and the hold time range.
+        time_mean, time_std: logit-normal flow time ``sigmoid(mean + std * N(0, 1))``.
+        weights: (video inside, video outside, audio).
+        no_hybrid_flow: pure-noise video source and a plain masked-mean video loss (ablation).
+    """
+
+    def __init__(
+        self,
+        drops: tuple[float, float, float, float] = (0.1, 0.1, 0.1, 0.1),
+        p_v2a: float = 0.1,
+        p_a2v: float = 0.1,
+        max_cond_time: float = 0.1,
+        time_mean: float = 0.0,
+        time_std: float = 1.0,
+        weights: tuple[float, float, float] = (1.0, 1.0, 1.0),
+        no_hybrid_flow: bool = False,
+        eps: float = 1e-6,
+    ) -> None:
+        self.drops = torch.tensor(drops, dtype=torch.float32)
+        self.p_v2a, self.p_a2v, self.max_cond_time = p_v2a, p_a2v, max_cond_time
+        self.time_mean, self.time_std = time_mean, time_std
+        self.weights = weights
+        self.no_hybrid_flow = no_hybrid_flow
+        self.eps = eps
+
+    def draws(
+        self, seeds: Sequence[int], shape_v: tuple[int, ...], shape_a: tuple[int, ...]
+    ) -> dict[str, Any]:
+        """All random draws of a batch, one generator per sample (``seeds[i]``).
+
+        ``shape_v`` / ``shape_a`` are one sample's latent shapes ``[C, L, h, w]`` / ``[C_a, F]``.
+        """
+        keep, t, u, hold, eps_v, eps_a = [], [], [], [], [], []
+        for s in seeds:
+            g = torch.Generator().manual_seed(int(s))
+            keep.append(torch.rand(4, generator=g) >= self.drops)
+            t.append(torch.sigmoid(self.time_mean + self.time_std * torch.randn(1, generator=g)))
+            u.append(torch.rand(1, generator=g))
+            hold.append(torch.rand(1, generator=g) * self.max_cond_time)
+            eps_v.append(torch.randn(shape_v, generator=g))
+            eps_a.append(torch.randn(shape_a, generator=g))
+        return {
+            "keep": torch.stack(keep, 1),  # [4, B]
+            "t": torch.cat(t),
+            "u": torch.cat(u),
+            "hold": torch.cat(hold),
+            "eps_v": torch.stack(eps_v),
+            "eps_a": torch.stack(eps_a),
+        }
+
+    @staticmethod
+    def drop(cond: Conditioning, keep: torch.Tensor) -> Conditioning:
+        """Apply per-sample keep flags ``[4, B]`` (text, trajectory channels, kinematics, physics)."""
+        k1 = keep[1].float().view(-1, 1, 1, 1, 1)
+        return replace(
+            cond,
+            text_ids=cond.text_ids * keep[0].long().view(-1, 1),
+            traj_latent=cond.traj_latent * k1,
+            traj_mask=cond.traj_mask * k1,
+            kin_mask=None if cond.kin_mask is None else cond.kin_mask & keep[2].view(-1, 1, 1),
+            physics_mask=None if cond.physics_mask is None else cond.physics_mask & keep[3].view(-1, 1),
+        )
+
+    def inputs(self, batch: dict[str, Any], seeds: Sequence[int]) -> dict[str, Any]:
+        """Noisy inputs, times, targets and row masks for one batch (no model call)."""
+        x_v, x_a, full = batch["video_latent"], batch["audio_latent"], batch["cond"]
+        d = self.draws(seeds, tuple(x_v.shape[1:]), tuple(x_a.shape[1:]))
+        cond = self.drop(full, d["keep"])
+        v2a = d["u"] < self.p_v2a
+        a2v = (d["u"] >= self.p_v2a) & (d["u"] < self.p_v2a + self.p_a2v)
+        t_v = torch.where(v2a, d["hold"], d["t"])
+        t_a = torch.where(a2v, d["hold"], d["t"])
+        eps_v, eps_a = d["eps_v"], d["eps_a"]
+        if self.no_hybrid_flow:
+            src_v = _impose_first(eps_v, full)
+        else:
+            src_v = _impose_first(hybrid_source(eps_v, full.traj_latent, full.traj_mask), full)
+        src_v = torch.where(v2a.view(-1, 1, 1, 1, 1), eps_v, src_v)
+        return {
+            "in_v": interpolate(x_v, src_v, t_v),
+            "in_a": interpolate(x_a, eps_a, t_a),
+            "t_v": t_v,
+            "t_a": t_a,
+            "cond": cond,
+            "target_v": src_v - x_v,
+            "target_a": eps_a - x_a,
+            "row_v": (~v2a).float(),
+            "row_a": (~a2v).float(),
+            "soft": torch.zeros_like(full.soft_mask) if self.no_hybrid_flow else full.soft_mask,
+        }
+
+    def losses(self, pv: torch.Tensor, pa: torch.Tensor, inp: dict[str, Any]) -> dict[str, torch.Tensor]:
+        """Per-sample losses ``[B]`` (keys :data:`LOSS_KEYS`) from the predicted velocities."""
+        err_v = (pv - inp["target_v"]).pow(2)[:, :, 1:]
+        w = inp["soft"][:, :, 1:]
+        inside = _per_sample_masked_mean(err_v, w, self.eps) * inp["row_v"]
+        outside = _per_sample_masked_mean(err_v, 1 - w, self.eps) * inp["row_v"]
+        audio = (pa - inp["target_a"]).pow(2).mean(dim=(1, 2)) * inp["row_a"]
+        wi, wo, wa = self.weights
+        return {
+            "loss": wi * inside + wo * outside + wa * audio,
+            "video_inside": inside,
+            "video_outside": outside,
+            "audio": audio,
+        }
+
+
+class VelocityModule(torch.nn.Module):
+    """``forward(in_v, in_a, t_v, t_a, cond) -> (v_video, v_audio)``: what DDP wraps in the DiT stage."""
+
+    def __init__(self, model: KinesonicModel) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, in_v, in_a, t_v, t_a, cond):  # noqa: ANN001, ANN201 - DDP forward
+        return self.model.velocity(in_v, in_a, t_v, t_a, cond)
+
+
+class ReconstructionModule(torch.nn.Module):
+    """``forward(videos, waves) -> [B]`` per-sample autoencoder losses (the module DDP wraps in stage 1).
+
+    Video: MSE of the reconstruction plus ``latent_l2`` times the mean squared latent (as
+    ``VideoAutoencoder.reconstruction_loss``, per sample); audio (only if the config has an audio
+    autoencoder): MSE on the normalised log-mel.
+    """
+
+    def __init__(self, model: KinesonicModel, latent_l2: float = 1e-4) -> None:
+        super().__init__()
+        self.model = model
+        self.latent_l2 = latent_l2
+
+    def forward(self, videos: torch.Tensor, waves: torch.Tensor | None = None) -> torch.Tensor:
+        ae = self.model.video_ae
+        lat = ae.encode(videos)
+        rec = ae.decode(lat)[:, :, : videos.shape[2]]
+        dims = (1, 2, 3, 4)
+        loss = (rec - videos).pow(2).mean(dim=dims) + self.latent_l2 * lat.pow(2).mean(dim=dims)
+        codec = self.model.audio_codec
+        if waves is not None and codec.ae is not None:
+            m = codec.mel(waves)
+            loss = loss + (codec.ae.decode(codec.ae.encode(m)) - m).pow(2).mean(dim=(1, 2))
+        return loss
+
+
+__all__ = [
+    "LOSS_KEYS",
+    "FlowObjective",
+    "ReconstructionModule",
+    "VelocityModule",
+    "apply_ablation",
+    "clips_to_tensors",
+    "prepare_batch",
+]
