@@ -1,0 +1,317 @@
+"""Evaluation table of the default generator (and its ablations) on held-out physics-world clips.
+
+    python benchmarks/eval_default.py --model checkpoints/kinesonic/kinesonic_tiny.safetensors \
+        --ablation no_kinematics=PATH --ablation no_hybrid_flow=PATH --ablation no_trajectory=PATH \
+        --clips 100 --work .work/eval --figures docs/images
+
+Held-out clips: ``synth_clip(clip_seed(--seed, i))`` for i < --clips at 64x64, 33 frames, 16 fps
+(checked disjoint from the training seeds ``clip_seed(--train-seed, j)``, j < --train-clips). Every
+row writes one ``kinesonic eval`` folder (``<name>.mp4`` + ``.tracks.json`` + ``.ref.wav`` +
+``.physics.json`` + ``.measured.tracks.json``) and scores it with the same code as
+``kinesonic eval`` (:func:`kinesonic.metrics.cli.evaluate_folder`):
+
+- row "simulator ground truth": the clip's own frames and sound;
+- one row per model: generated from the clip's first frame, caption and ground-truth tracks
+  (Euler, 25 steps, CFG 3 on both modalities, as 'Generate Sounding Video'); an ablation is sampled
+  with the conditioning it was trained with (read from its checkpoint metadata).
+
+Columns: TE (px; tracks measured on the video by the perception pipeline, matched to the
+conditioning objects by their frame-0 position; a simple background-difference centroid tracker when
+the pipeline finds no match), ETE (s; clips with at least one impact), MAIC (clips of the slide and
+roll scenes), onset accuracy (vs the simulator sound; clips with impacts). Means over clips; counts
+in brackets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+import types
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+HERE = Path(__file__).resolve().parent
+
+
+def held_out_seeds(n: int, base: int, train_base: int, train_n: int) -> list[int]:
+    """Seeds of the held-out clips; raises if any is a training seed."""
+    from kinesonic.data import clip_seed
+
+    seeds = [clip_seed(base, i) for i in range(n)]
+    train = {clip_seed(train_base, j) for j in range(train_n)}
+    overlap = train.intersection(seeds)
+    if overlap:
+        raise SystemExit(f"held-out seeds overlap the training seeds: {sorted(overlap)[:5]}")
+    return seeds
+
+
+# ------------------------------------------------------------------------------------------ tracking
+def centroid_tracks(frames: np.ndarray, start: np.ndarray, radius: float = 9.0, thresh: float = 40.0):
+    """Fallback tracker: per-pixel temporal median = background; each object follows the centroid of the
+    changed pixels (|frame - background| summed over RGB > ``thresh``) within ``radius`` px of its last
+    position, starting at ``start [N, 2]`` (frame-0 positions). ``(points [T,N,2], visible [T,N])``."""
+    f = frames.astype(np.float32)
+    bg = np.median(f, axis=0)
+    diff = np.abs(f - bg).sum(axis=-1) > thresh
+    t_count, h, w = diff.shape
+    yy, xx = np.mgrid[0:h, 0:w]
+    n = start.shape[0]
+    points = np.zeros((t_count, n, 2))
+    visible = np.zeros((t_count, n), bool)
+    last = start.astype(np.float64).copy()
+    for t in range(t_count):
+        for k in range(n):
+            near = diff[t] & ((xx - last[k, 0]) ** 2 + (yy - last[k, 1]) ** 2 <= radius**2)
+            if near.sum() >= 3:
+                last[k] = (xx[near].mean(), yy[near].mean())
+                visible[t, k] = True
+            points[t, k] = last[k]
+    return points, visible
+
+
+def measure_tracks(frames: np.ndarray, cond: Any) -> tuple[Any, str]:
+    """Tracks measured on ``frames`` with the conditioning's N and object order; (tracks, backend)."""
+    from kinesonic.kinematics import Tracks
+    from kinesonic.perception import PerceptionError, extract_tracks
+
+    n = cond.num_tracks
+    first = cond.points[0]
+    try:
+        ext = extract_tracks(frames, cond.fps).tracks(filtered=True)
+        pts, vis = ext.points, ext.visible
+        chosen = []
+        for k in range(n):
+            d = np.linalg.norm(pts[0] - first[k], axis=1)
+            d[[j for j in chosen]] = np.inf
+            j = int(np.argmin(d))
+            if not np.isfinite(d[j]) or d[j] > 6.0:
+                raise PerceptionError("no measured track near the conditioning object")
+            chosen.append(j)
+        out = Tracks(pts[:, chosen], vis[:, chosen], cond.fps, cond.width, cond.height)
+        return out, "perception"
+    except (PerceptionError, ValueError, IndexError):
+        p, v = centroid_tracks(frames, first)
+        # a lost object keeps its last position (so a failure counts in TE instead of vanishing)
+        return Tracks(p, np.ones_like(v), cond.fps, cond.width, cond.height), "centroid"
+
+
+# ------------------------------------------------------------------------------------------ generation
+def load_model(path: str) -> tuple[Any, dict[str, bool]]:
+    from kinesonic.models import load_checkpoint, read_metadata
+
+    model = load_checkpoint(path)
+    meta = json.loads(read_metadata(path).get("kinesonic_training", "{}") or "{}")
+    flags = {k: bool(v) for k, v in meta.get("ablations", {}).items()}
+    if flags.get("no_hybrid_flow"):
+        from kinesonic.models import KinesonicModel
+
+        def noise_start(self, cond, gen):  # the ablation was trained from a pure-noise video source
+            _src, a, eps_v, eps_a = KinesonicModel.start_state(self, cond, gen)
+            return self._impose_first(eps_v, cond), a, eps_v, eps_a
+
+        model.start_state = types.MethodType(noise_start, model)
+    return model, flags
+
+
+@torch.no_grad()
+def generate(
+    model: Any, flags: dict[str, bool], clip: Any, steps: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """``(frames uint8 [T,H,W,3], audio float32 [S], sampling seconds)`` for one clip."""
+    from kinesonic.training import apply_ablation
+
+    first = torch.from_numpy(clip.frames[0]).float().permute(2, 0, 1) / 255.0
+    cond = model.build_conditioning(first, clip.caption, clip.tracks, seed=seed)
+    cond = apply_ablation(cond, flags.get("no_kinematics", False), flags.get("no_trajectory", False))
+    start = time.perf_counter()
+    lat = model.sample(cond, "joint", steps, "euler", 1.0, 3.0, 3.0, "cfg", seed)
+    seconds = time.perf_counter() - start
+    video = model.decode_video(lat["video"])[0].permute(1, 2, 3, 0).numpy()
+    audio = model.decode_audio(lat["audio"])[0].numpy().astype(np.float32)
+    frames = (video[: clip.frames.shape[0]] * 255 + 0.5).clip(0, 255).astype(np.uint8)
+    return frames, audio, seconds
+
+
+# ------------------------------------------------------------------------------------------ files
+def physics_json(clip: Any) -> dict[str, Any]:
+    events = [{"time_s": float(e["time_s"]), "delta_ke_J": float(e["delta_ke_J"])} for e in clip.events]
+    return {"kind": clip.kind, "events": events}
+
+
+def write_clip(
+    folder: Path, name: str, frames: np.ndarray, audio: np.ndarray, clip: Any, measured: Any
+) -> None:
+    from kinesonic.media.audio import write_audio
+    from kinesonic.media.video import write_video
+
+    write_video(folder / f"{name}.mp4", frames, clip.fps, audio[None], clip.sample_rate)
+    (folder / f"{name}.tracks.json").write_text(clip.tracks.to_json(), encoding="utf-8")
+    (folder / f"{name}.measured.tracks.json").write_text(measured.to_json(), encoding="utf-8")
+    (folder / f"{name}.physics.json").write_text(json.dumps(physics_json(clip)), encoding="utf-8")
+    write_audio(folder / f"{name}.ref.wav", clip.audio[None], clip.sample_rate)
+
+
+# ------------------------------------------------------------------------------------------ table
+def summarize(names: list[str], reports: list[Any], clips: dict[str, Any]) -> dict[str, tuple[float, int]]:
+    """Row values: (mean, count) of TE, ETE (impact clips), MAIC (slide/roll), onset acc (impact clips)."""
+    cols: dict[str, list[float]] = {"te": [], "ete": [], "maic": [], "onset": []}
+    for name, rep in zip(names, reports, strict=True):
+        clip, v = clips[name], rep.values
+        cols["te"].append(v.get("te_px", math.nan))
+        if clip.events:
+            cols["ete"].append(v.get("ete_s", math.nan))
+            cols["onset"].append(v.get("onset_acc", math.nan))
+        if clip.kind in ("slide", "roll"):
+            cols["maic"].append(v.get("maic", math.nan))
+    out = {}
+    for key, values in cols.items():
+        a = np.asarray(values, dtype=np.float64)
+        a = a[np.isfinite(a)]
+        out[key] = (float(a.mean()) if a.size else math.nan, int(a.size))
+    return out
+
+
+def format_table(rows: list[tuple[str, dict[str, tuple[float, int]]]]) -> str:
+    head = "| row | TE (px) ↓ | ETE (s, impact clips) ↓ | MAIC (slide/roll) ↑ | onset acc ↑ |\n"
+    head += "|---|---|---|---|---|\n"
+    lines = []
+    for label, s in rows:
+        cells = [
+            f"{s[k][0]:.3f} ({s[k][1]})" if k != "te" else f"{s[k][0]:.2f} ({s[k][1]})"
+            for k in ("te", "ete", "maic", "onset")
+        ]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return head + "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------------------------------ pictures
+def _logmel(audio: np.ndarray, sr: int) -> np.ndarray:
+    import librosa
+
+    mel = librosa.feature.melspectrogram(
+        y=audio.astype(np.float32), sr=sr, n_fft=512, hop_length=128, n_mels=64
+    )
+    return librosa.power_to_db(mel + 1e-10, ref=1.0, top_db=80)
+
+
+def figure(path: Path, clip: Any, frames: np.ndarray, audio: np.ndarray, title: str) -> None:
+    """Side by side: ground-truth vs generated frames (every 4th) and spectrograms."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    idx = list(range(0, clip.frames.shape[0], 4))
+    fig = plt.figure(figsize=(11, 5.6), dpi=110)
+    grid = fig.add_gridspec(4, len(idx), height_ratios=[1, 1, 1.1, 1.1])
+    for row, (src, label) in enumerate(((clip.frames, "simulator"), (frames, "generated"))):
+        for col, t in enumerate(idx):
+            ax = fig.add_subplot(grid[row, col])
+            ax.imshow(src[t], interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if col == 0:
+                ax.set_ylabel(label, fontsize=8)
+            if row == 0:
+                ax.set_title(f"{t / clip.fps:.2f} s", fontsize=7)
+            if row == 1:
+                pts = clip.tracks.points[t]
+                ax.plot(pts[:, 0], pts[:, 1], "+", color="red", ms=6)
+    duration = clip.frames.shape[0] / clip.fps
+    for row, (wave, label) in enumerate(
+        ((clip.audio, "simulator sound"), (audio, "generated sound")), start=2
+    ):
+        ax = fig.add_subplot(grid[row, :])
+        spec = _logmel(wave[: int(duration * clip.sample_rate)], clip.sample_rate)
+        ax.imshow(spec, origin="lower", aspect="auto", extent=(0, duration, 0, 64), cmap="magma")
+        for e in clip.events:
+            ax.axvline(e["time_s"], color="cyan", lw=0.8, ls="--")
+        ax.set_ylabel(label, fontsize=8)
+        ax.set_yticks([])
+        if row == 3:
+            ax.set_xlabel("time (s); dashed = simulated impacts; red + = conditioning track")
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp.png")
+    fig.savefig(tmp)
+    plt.close(fig)
+    tmp.replace(path)
+
+
+# ------------------------------------------------------------------------------------------ main
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", required=True, help="the default model (.safetensors)")
+    p.add_argument("--ablation", action="append", default=[], help="LABEL=PATH of an ablated model")
+    p.add_argument("--clips", type=int, default=100)
+    p.add_argument("--seed", type=int, default=1000, help="base seed of the held-out clips")
+    p.add_argument("--train-seed", type=int, default=0)
+    p.add_argument("--train-clips", type=int, default=20000)
+    p.add_argument("--steps", type=int, default=25)
+    p.add_argument("--sample-seed", type=int, default=0)
+    p.add_argument("--work", default=".work/eval")
+    p.add_argument("--figures", default="", help="folder for generated_<scene>.png pictures ('' = none)")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--out", default="", help="also write the markdown table to this file")
+    args = p.parse_args(argv)
+
+    from kinesonic.data import synth_clip
+    from kinesonic.metrics.cli import evaluate_folder
+
+    torch.set_num_threads(args.threads)
+    seeds = held_out_seeds(args.clips, args.seed, args.train_seed, args.train_clips)
+    clips = {f"clip{i:04d}": synth_clip(s, 64, 33, 16.0) for i, s in enumerate(seeds)}
+    work = Path(args.work)
+    models = [("default model", args.model)] + [tuple(a.split("=", 1)) for a in args.ablation]
+    rows, notes = [], []
+    for label, path in [("simulator ground truth", None), *models]:
+        folder = work / label.replace(" ", "_")
+        folder.mkdir(parents=True, exist_ok=True)
+        model = flags = None
+        if path is not None:
+            model, flags = load_model(path)
+        backends: dict[str, int] = {}
+        times = []
+        figs: dict[str, tuple[Any, np.ndarray, np.ndarray]] = {}
+        for name, clip in clips.items():
+            if model is None:
+                frames, audio = clip.frames, clip.audio
+            else:
+                frames, audio, sec = generate(model, flags, clip, args.steps, args.sample_seed)
+                times.append(sec)
+                if clip.kind not in figs:
+                    figs[clip.kind] = (clip, frames, audio)
+            measured, backend = measure_tracks(frames, clip.tracks)
+            backends[backend] = backends.get(backend, 0) + 1
+            write_clip(folder, name, frames, audio, clip, measured)
+        names, reports, skipped = evaluate_folder(folder)
+        summary = summarize(names, reports, clips)
+        rows.append((label, summary))
+        note = f"{label}: {len(names)} clips scored, tracker {backends}"
+        if times:
+            note += f", sampling {np.median(times):.2f} s median per clip ({args.steps} steps, CFG)"
+        if skipped:
+            note += f", skipped {len(skipped)}: {skipped[:3]}"
+        notes.append(note)
+        print(note, file=sys.stderr, flush=True)
+        if args.figures and label == "default model":
+            for kind, (clip, frames, audio) in figs.items():
+                figure(Path(args.figures) / f"generated_{kind}.png", clip, frames, audio,
+                       f"{kind} (held-out seed {clip.seed}): \"{clip.caption}\"")  # fmt: skip
+    table = format_table(rows)
+    text = table + "\n" + "\n".join(f"- {n}" for n in notes) + "\n"
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,265 @@
+"""Training nodes: a dataset node and a trainer node (autoencoders, then the twin DiT).
+
+Thin shells over ``training/`` (imported inside the functions). Relative folders are resolved in
+the output folder (ComfyUI's ``output/``, headless ``$KINESONIC_OUTPUT`` or ``./output``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import bridge
+from .base import CATEGORY_ROOT, NodeInputError
+
+CATEGORY = f"{CATEGORY_ROOT}/Train"
+TRAIN_DATA = "KINESONIC_TRAIN_DATA"
+SOURCES = ("physics_world_shards", "physics_world_on_the_fly", "annotated_clips_folder")
+ABLATION_CHOICES = ("none", "no_kinematics", "no_hybrid_flow", "no_trajectory")
+RUNS_FOLDER = "kinesonic_train"
+
+
+def _resolve(path: str) -> Path:
+    p = Path(path).expanduser()
+    return p if p.is_absolute() else bridge.output_dir() / p
+
+
+class KinesonicTrainingData:
+    DISPLAY_NAME = "Training Data (Kinesonic)"
+    CATEGORY = CATEGORY
+    DESCRIPTION = (
+        "Training clips for 'Trainer (Kinesonic)': physics-world shards (generated into the folder first "
+        "if it has none; resumable), physics-world clips made on the fly, or a folder of clips annotated "
+        "by 'kinesonic annotate'."
+    )
+    RETURN_TYPES = (TRAIN_DATA,)
+    RETURN_NAMES = ("data",)
+    OUTPUT_TOOLTIPS = ("The dataset description the trainer opens.",)
+    FUNCTION = "run"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "source": (list(SOURCES), {"default": SOURCES[0], "tooltip": "Where the clips come from."}),
+                "folder": (
+                    "STRING",
+                    {
+                        "default": f"{RUNS_FOLDER}/world64",
+                        "tooltip": "Shard or annotation folder (relative = inside the output folder). "
+                        "Unused for on-the-fly clips.",
+                    },
+                ),
+                "num_clips": (
+                    "INT",
+                    {
+                        "default": 20000,
+                        "min": 1,
+                        "max": 10_000_000,
+                        "tooltip": "Physics-world clips (shards: generated when missing).",
+                    },
+                ),
+                "seed": (
+                    "INT",
+                    {"default": 0, "min": 0, "max": 2**31 - 1, "tooltip": "Base seed of the world clips."},
+                ),
+                "size": (
+                    "INT",
+                    {"default": 64, "min": 16, "max": 1024, "step": 8, "tooltip": "Frame size (px)."},
+                ),
+                "num_frames": ("INT", {"default": 33, "min": 5, "max": 1024, "tooltip": "Frames per clip."}),
+            }
+        }
+
+    def run(self, source, folder, num_clips, seed, size, num_frames):
+        node = self.DISPLAY_NAME
+        if source not in SOURCES:
+            raise NodeInputError(node, "source", f"one of {SOURCES}", source)
+        if source == "physics_world_on_the_fly":
+            spec = f"synth:{int(num_clips)}"
+        else:
+            root = _resolve(folder)
+            if source == "physics_world_shards" and not any(root.glob("*.jsonl")):
+                from ..data import write_shards
+
+                root.mkdir(parents=True, exist_ok=True)
+                try:
+                    write_shards(root, int(num_clips), int(seed), int(size), int(num_frames))
+                except ValueError as error:
+                    raise NodeInputError.because(node, "num_clips", error) from None
+            elif not root.is_dir():
+                raise NodeInputError(node, "folder", "an existing folder of annotated clips", str(root))
+            spec = os.fspath(root)
+        return ({"spec": spec, "seed": int(seed), "size": int(size), "num_frames": int(num_frames)},)
+
+
+class KinesonicTrainer:
+    DISPLAY_NAME = "Trainer (Kinesonic)"
+    CATEGORY = CATEGORY
+    DESCRIPTION = (
+        "Train the generator: autoencoder stage, then the twin DiT (AdamW, warm-up + cosine learning rate, "
+        "gradient clipping, EMA, logit-normal flow times, condition dropout). Checkpoints are written "
+        "atomically every N steps and a re-run resumes from the last one (with the optimizer state)."
+    )
+    RETURN_TYPES = ("STRING", "IMAGE")
+    RETURN_NAMES = ("checkpoint_path", "loss_curve")
+    OUTPUT_TOOLTIPS = (
+        "The trained generator (.safetensors, EMA weights; loadable by 'Load Generator').",
+        "Loss curves of both stages.",
+    )
+    OUTPUT_NODE = True
+    FUNCTION = "run"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        def i(default, lo, hi, tip):
+            return ("INT", {"default": default, "min": lo, "max": hi, "tooltip": tip})
+
+        def f(default, lo, hi, step, tip):
+            return ("FLOAT", {"default": default, "min": lo, "max": hi, "step": step, "tooltip": tip})
+
+        return {
+            "required": {
+                "data": (TRAIN_DATA, {"tooltip": "From 'Training Data (Kinesonic)'."}),
+                "model_config": (["tiny", "micro"], {"default": "tiny", "tooltip": "Generator size."}),
+                "run_name": (
+                    "STRING",
+                    {
+                        "default": "tiny_default",
+                        "tooltip": f"Run folder: output/{RUNS_FOLDER}/<run_name> (state, log, model). "
+                        "An existing run resumes.",
+                    },
+                ),
+                "ae_steps": i(800, 0, 10_000_000, "Autoencoder stage: optimiser steps."),
+                "ae_learning_rate": f(2e-3, 1e-6, 1.0, 1e-5, "Autoencoder learning rate."),
+                "ae_batch_size": i(8, 1, 4096, "Autoencoder batch (clips)."),
+                "ae_frames": i(5, 2, 1024, "Frames per autoencoder training window."),
+                "dit_steps": i(4000, 0, 10_000_000, "Twin-DiT stage: optimiser steps."),
+                "learning_rate": f(5e-4, 1e-7, 1.0, 1e-5, "DiT peak learning rate (AdamW)."),
+                "warmup_steps": i(200, 0, 1_000_000, "Linear warm-up steps (then cosine to 10 %)."),
+                "batch_size": i(8, 1, 4096, "DiT batch (global, split over torchrun ranks)."),
+                "grad_clip": f(1.0, 0.0, 1000.0, 0.01, "Gradient norm clip."),
+                "ema_decay": f(0.999, 0.0, 0.99999, 0.0001, "EMA decay of the exported weights."),
+                "time_mean": f(0.0, -5.0, 5.0, 0.01, "Logit-normal flow time: mean."),
+                "time_std": f(1.0, 0.01, 5.0, 0.01, "Logit-normal flow time: std."),
+                "condition_dropout": f(0.1, 0.0, 1.0, 0.01, "Drop probability of text, kinematics, physics."),
+                "trajectory_dropout": f(0.1, 0.0, 1.0, 0.01, "Drop probability of the trajectory channels."),
+                "seed": ("INT", {"default": 0, "min": 0, "max": 2**31 - 1, "tooltip": "Run seed."}),
+                "checkpoint_every": i(200, 1, 10_000_000, "Steps between checkpoints."),
+                "threads": i(1, 0, 256, "torch threads (0 = leave torch's setting)."),
+                "ablation": (
+                    list(ABLATION_CHOICES),
+                    {"default": "none", "tooltip": "Train an ablation (for the evaluation table)."},
+                ),
+            },
+            "optional": {
+                "export_name": (
+                    "STRING",
+                    {
+                        "default": "",
+                        "tooltip": "Also copy the trained model to models/kinesonic/<export_name> ('' = no).",
+                    },
+                ),
+            },
+        }
+
+    def run(self, data, model_config, run_name, **kw):
+        from ..training import init_distributed, loss_curve_image, read_log, train
+
+        node = self.DISPLAY_NAME
+        if not isinstance(data, dict) or "spec" not in data:
+            raise NodeInputError(
+                node, "data", "a KINESONIC_TRAIN_DATA from 'Training Data (Kinesonic)'", data
+            )
+        if not run_name or "/" in run_name or "\\" in run_name or run_name in (".", ".."):
+            raise NodeInputError(node, "run_name", "a plain folder name", run_name)
+        ablation = kw.pop("ablation", "none")
+        if ablation not in ABLATION_CHOICES:
+            raise NodeInputError(node, "ablation", f"one of {ABLATION_CHOICES}", ablation)
+        export_name = (kw.pop("export_name", "") or "").strip()
+        out_dir = bridge.output_dir() / RUNS_FOLDER / run_name
+        try:
+            cfg = train_config(data, model_config, out_dir, ablation, **kw)
+        except ValueError as error:
+            raise NodeInputError.because(node, "data", error) from None
+        init_distributed()  # no-op unless launched under torchrun
+        total = cfg.ae_steps + cfg.dit_steps
+        callback, bar = bridge.progress_callback(max(total, 1), "Train")
+        try:
+            with bar:
+                result = train(cfg, callback=callback, log=lambda msg: print(f"[{node}] {msg}", flush=True))
+        except (ValueError, FileNotFoundError) as error:
+            raise NodeInputError.because(node, "data", error) from None
+        picture = loss_curve_image(read_log(result.log))
+        png = out_dir / "loss_curve.png"
+        from PIL import Image
+
+        tmp = png.with_name(".loss_curve.png.tmp")
+        Image.fromarray(picture).save(tmp, format="PNG")
+        tmp.replace(png)
+        path = result.checkpoint
+        if export_name:
+            import shutil
+
+            if not export_name.endswith(".safetensors"):
+                export_name += ".safetensors"
+            target = bridge.model_folders("kinesonic")[0] / export_name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp_model = target.with_name(f".{target.name}.tmp")
+            shutil.copyfile(path, tmp_model)
+            tmp_model.replace(target)
+            path = target
+        image = torch.from_numpy(picture.astype(np.float32) / 255.0)[None]
+        entry = {"filename": png.name, "subfolder": f"{RUNS_FOLDER}/{run_name}", "type": "output"}
+        return {"ui": {"images": [entry]}, "result": (os.fspath(path), image)}
+
+
+_KW_TO_FIELD = {
+    "ae_steps": "ae_steps",
+    "ae_learning_rate": "ae_lr",
+    "ae_batch_size": "ae_batch_size",
+    "ae_frames": "ae_frames",
+    "dit_steps": "dit_steps",
+    "learning_rate": "lr",
+    "warmup_steps": "warmup_steps",
+    "batch_size": "batch_size",
+    "grad_clip": "grad_clip",
+    "ema_decay": "ema_decay",
+    "time_mean": "time_mean",
+    "time_std": "time_std",
+    "condition_dropout": "cond_drop",
+    "trajectory_dropout": "trajectory_drop",
+    "seed": "seed",
+    "checkpoint_every": "checkpoint_every",
+    "threads": "threads",
+}
+
+
+def train_config(data: dict[str, Any], model_config: str, out_dir: Any, ablation: str = "none", **kw: Any):
+    """The :class:`TrainConfig` the trainer node runs (also used to compare with a shipped model)."""
+    from ..training import TrainConfig
+
+    values = {_KW_TO_FIELD[k]: v for k, v in kw.items() if k in _KW_TO_FIELD}
+    unknown = sorted(set(kw) - set(_KW_TO_FIELD))
+    if unknown:
+        raise ValueError(f"unknown trainer inputs {unknown}")
+    for k in ("ae_steps", "ae_batch_size", "ae_frames", "dit_steps", "warmup_steps", "batch_size", "seed"):
+        if _KW_TO_FIELD[k] in values:
+            values[_KW_TO_FIELD[k]] = int(values[_KW_TO_FIELD[k]])
+    if ablation != "none":
+        values[ablation] = True
+    return TrainConfig(
+        data=data["spec"],
+        data_seed=int(data.get("seed", 0)),
+        model=model_config,
+        out_dir=os.fspath(out_dir),
+        **values,
+    )
+
+
+NODE_CLASS_MAPPINGS = {"KinesonicTrainingData": KinesonicTrainingData, "KinesonicTrainer": KinesonicTrainer}
+NODE_DISPLAY_NAME_MAPPINGS = {k: v.DISPLAY_NAME for k, v in NODE_CLASS_MAPPINGS.items()}

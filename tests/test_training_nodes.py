@@ -1,0 +1,136 @@
+"""Training nodes through the headless runner, the shipped workflows and the shipped default model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from kinesonic.nodes.base import NodeInputError
+from kinesonic.nodes.train import KinesonicTrainer, KinesonicTrainingData, train_config
+from kinesonic.runner import execute, load_workflow, validate_prompt
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = ROOT / "checkpoints" / "kinesonic" / "kinesonic_tiny.safetensors"
+MICRO = dict(
+    ae_steps=2, ae_learning_rate=1e-3, ae_batch_size=2, ae_frames=5, dit_steps=3, learning_rate=1e-3,
+    warmup_steps=1, batch_size=2, grad_clip=1.0, ema_decay=0.9, time_mean=0.0, time_std=1.0,
+    condition_dropout=0.1, trajectory_dropout=0.1, seed=0, checkpoint_every=2, threads=0, ablation="none",
+)  # fmt: skip
+
+
+def test_training_data_node_sources(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("KINESONIC_OUTPUT", str(tmp_path))
+    node = KinesonicTrainingData()
+    (fly,) = node.run("physics_world_on_the_fly", "", 12, 3, 64, 33)
+    assert fly["spec"] == "synth:12" and fly["seed"] == 3
+    (shards,) = node.run("physics_world_shards", "w", 3, 5, 32, 17)
+    from kinesonic.data import ShardDataset
+
+    ds = ShardDataset(shards["spec"])
+    assert Path(shards["spec"]) == tmp_path / "w" and len(ds) == 3
+    assert ds[0]["frames"].shape == (17, 32, 32, 3) and ds.metadata(0)["seed"] != ds.metadata(1)["seed"]
+    with pytest.raises(NodeInputError, match="folder"):
+        node.run("annotated_clips_folder", "missing", 1, 0, 64, 33)
+
+
+def test_trainer_node_runs_headless_and_exports(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("KINESONIC_OUTPUT", str(tmp_path / "out"))
+    prompt = {
+        "1": {
+            "class_type": "KinesonicTrainingData",
+            "inputs": {
+                "source": "physics_world_on_the_fly",
+                "folder": "",
+                "num_clips": 4,
+                "seed": 0,
+                "size": 32,
+                "num_frames": 17,
+            },
+        },  # fmt: skip
+        "2": {
+            "class_type": "KinesonicTrainer",
+            "inputs": {
+                "data": ["1", 0],
+                "model_config": "micro",
+                "run_name": "t",
+                **MICRO,
+                "export_name": "m",
+            },
+        },
+    }
+    assert validate_prompt(prompt) == []
+    result = execute(prompt, output_dir=tmp_path / "out", progress=False)
+    path, curve = result.value("2", 0), result.value("2", 1)
+    exported = Path(path)
+    assert exported.name == "m.safetensors" and exported.is_file()
+    assert curve.shape[0] == 1 and curve.shape[-1] == 3 and float(curve.std()) > 0.01
+    run_dir = tmp_path / "out" / "kinesonic_train" / "t"
+    assert (run_dir / "loss_curve.png").is_file() and (run_dir / "train_state.pt").is_file()
+    assert result.ui("2")["images"][0]["subfolder"] == "kinesonic_train/t"
+    # the exported model loads through the generator node's loader
+    from kinesonic.nodes.generate import load_generator
+
+    model = load_generator("test", "model_name", "m.safetensors")
+    assert model.cfg.width == 32
+    # a second run resumes (nothing left to do) and gives the same file content
+    before = exported.read_bytes()
+    execute(prompt, output_dir=tmp_path / "out", progress=False)
+    assert exported.read_bytes() == before
+
+
+def test_trainer_node_rejects_bad_input(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("KINESONIC_OUTPUT", str(tmp_path))
+    data = {"spec": "synth:4", "seed": 0}
+    with pytest.raises(NodeInputError, match="run_name"):
+        KinesonicTrainer().run(data, "micro", "../x", **MICRO)
+    with pytest.raises(NodeInputError, match="data"):
+        KinesonicTrainer().run({"x": 1}, "micro", "r", **MICRO)
+    with pytest.raises(NodeInputError, match="cond_drop"):
+        KinesonicTrainer().run(data, "micro", "r", **{**MICRO, "condition_dropout": 3.0})
+
+
+def test_train_default_workflow_is_the_shipped_models_recipe() -> None:
+    from kinesonic.models import read_metadata
+
+    prompt = load_workflow(ROOT / "workflows" / "train_default.json")
+    assert validate_prompt(prompt) == []
+    data = prompt["1"]["inputs"]
+    trainer = {
+        k: v for k, v in prompt["2"]["inputs"].items() if k not in ("data", "model_config", "run_name")
+    }
+    trainer.pop("export_name")
+    cfg = train_config(
+        {"spec": "DATA", "seed": data["seed"]}, prompt["2"]["inputs"]["model_config"], "OUT", **trainer
+    )
+    if not SHIPPED.is_file():
+        pytest.skip("no shipped model")
+    shipped = json.loads(read_metadata(SHIPPED)["kinesonic_training"])["train_config"]
+    ours = cfg.to_dict()
+    ignore = {"data", "out_dir", "log_every", "checkpoint_every", "threads"}  # do not change the weights
+    assert {k: v for k, v in ours.items() if k not in ignore} == {
+        k: v for k, v in shipped.items() if k not in ignore
+    }
+    assert (data["num_clips"], data["size"], data["num_frames"]) == (20000, 64, 33)
+
+
+@pytest.mark.skipif(not SHIPPED.is_file(), reason="no shipped model")
+def test_image_to_sounding_video_workflow_runs_with_the_shipped_model(tmp_path) -> None:
+    from kinesonic.media.video import read_video
+
+    prompt = load_workflow(ROOT / "workflows" / "image_to_sounding_video.json")
+    assert prompt["3"]["inputs"]["model_name"] == "kinesonic_tiny.safetensors"
+    result = execute(prompt, output_dir=tmp_path, progress=False)
+    (mp4,) = [Path(f) for f in result.files if str(f).endswith(".mp4")]
+    video = read_video(mp4)
+    assert video.frames.shape == (33, 64, 64, 3) and video.has_audio
+    assert abs(video.audio.shape[-1] / video.sample_rate - 33 / 16) < 0.05
+    # frame 0 is the given first frame (re-imposed latent, decoded): close to the scene's picture
+    from kinesonic.data import synth_clip
+
+    first = synth_clip(12, 64, 33, 16.0, scene="drop", material="rubber").frames[0].astype(np.float32)
+    assert np.abs(video.frames[0].astype(np.float32) - first).mean() < 20
+    assert float(torch.as_tensor(video.audio).abs().max()) > 1e-3
