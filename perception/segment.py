@@ -84,7 +84,7 @@ def estimate_background(
     1. ``M`` = per-pixel median over the frames where the pixel is still (see
        :func:`_stable_median`) — wrong where an object *rests* for more than half the clip (its
        "ghost" would be foreground wherever the object is not).
-    2. A pixel that is still but differs from ``M`` in at least 10 % of the frames, always by
+    2. A pixel that is still but differs from ``M`` in at least 5 % of the frames, always by
        about the same colour, has a second candidate ``m``: its median over those frames.
     3. For each connected region of such pixels the candidate that continues the surrounding
        background more smoothly across the region's border wins: a resting object makes ``M``
@@ -101,7 +101,7 @@ def estimate_background(
     if S >= 3:
         changed &= _still_frames(sample)  # an alternative background is still, not passing by
     count = changed.sum(axis=0)
-    candidate = count >= max(2, int(np.ceil(0.1 * S)))
+    candidate = count >= max(2, int(np.ceil(0.05 * S)))
     if not candidate.any():
         return median
     values = sample[:, candidate]  # [S, P, 3]

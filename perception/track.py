@@ -185,8 +185,9 @@ def blob_track(
     and blobs of merged objects). A claimed object takes
     the component's centroid (exact for a separated rigid object) and new support points inside
     it; an object without a component (merged with another, or at rest where the background
-    model holds it) takes the LK estimate; without either it is invisible at that frame, and
-    after 3 such frames it stops moving.
+    model holds it) takes the LK estimate; without either it is invisible at that frame, coasts
+    at constant velocity for up to 3 frames and then waits at its last seen position (the search
+    gate keeps growing, so it is picked up again when it reappears).
 
     Args:
         frames: ``[T, H, W, 3]``; points: ``[N, 2]`` frame-0 centres (px); masks: ``[N, H, W]``
@@ -228,6 +229,7 @@ def blob_track(
     centre = queries.copy()
     velocity = np.zeros((N, 2))
     missed = np.zeros(N, dtype=int)
+    last_seen = queries.copy()
     for t in range(1, T):
         # 1. LK prediction from the support points, started at the constant-velocity guess
         lk_centre = np.full((N, 2), np.nan)
@@ -267,7 +269,7 @@ def blob_track(
             if area < min_area:
                 continue
             dist = np.minimum(
-                np.linalg.norm(predicted - cents[c], axis=1), np.linalg.norm(centre - cents[c], axis=1)
+                np.linalg.norm(predicted - cents[c], axis=1), np.linalg.norm(last_seen - cents[c], axis=1)
             )
             colour_diff = np.abs(colours - comp_colours[c]).max(axis=1)
             for n in range(N):
@@ -294,11 +296,12 @@ def blob_track(
                 new_centre[n] = lk_centre[n]
                 visible[t, n] = True
             else:
-                new_centre[n] = centre[n] + velocity[n] if missed[n] < 3 else centre[n]
+                new_centre[n] = centre[n] + velocity[n] if missed[n] < 3 else last_seen[n]
         for n in range(N):
             if visible[t, n]:
                 velocity[n] = new_centre[n] - centre[n]
                 missed[n] = 0
+                last_seen[n] = new_centre[n]
             else:
                 missed[n] += 1
                 if missed[n] >= 3:
