@@ -51,21 +51,60 @@ def comfy_server(comfy_dir: Path, artifacts_dir: Path, tmp_path_factory: pytest.
         server.stop()
 
 
+def _write_random_generator(path: Path, config: str, seed: int) -> None:
+    import torch
+
+    from kinesonic.models import KinesonicModel, micro_config, save_checkpoint, tiny_config
+
+    torch.manual_seed(seed)
+    cfg = tiny_config() if config == "tiny" else micro_config()
+    save_checkpoint(KinesonicModel(cfg), path)
+
+
 @pytest.fixture(scope="session")
 def micro_checkpoint(comfy_server) -> str:
     """A tiny random generator written by the real checkpoint writer into the server's models/kinesonic.
 
     Returns its file name (what the 'Load Generator' combo lists and a workflow selects).
     """
-    import torch
-
-    from kinesonic.models import KinesonicModel, micro_config, save_checkpoint
-
     path = comfy_server.server.models_dir / "kinesonic" / "itest_micro.safetensors"
     if not path.is_file():
-        torch.manual_seed(1234)
-        save_checkpoint(KinesonicModel(micro_config()), path)
+        _write_random_generator(path, "micro", 1234)
     return path.name
+
+
+@pytest.fixture(scope="session")
+def workflow_models(comfy_server, micro_checkpoint) -> dict[str, str]:
+    """Stand-ins for generator checkpoints the workflows select but the pack does not ship.
+
+    Every ``*.safetensors`` value of an input named ``model_name`` in workflows/*.json must be
+    found by the server; one that is neither in the pack's checkpoints/kinesonic nor here is
+    written with random weights (the tiny config when its name says "tiny", else micro) by the
+    real writer. Returns {file name: "shipped" | "random stand-in"} for the record.
+    """
+    from kinesonic.runner import load_workflow
+
+    found: dict[str, str] = {}
+    models = comfy_server.server.models_dir / "kinesonic"
+    for workflow in sorted((REPO / "workflows").glob("*.json")):
+        for node in load_workflow(workflow).values():
+            name = node["inputs"].get("model_name")
+            if not isinstance(name, str) or not name.endswith(".safetensors") or name in found:
+                continue
+            if (REPO / "checkpoints" / "kinesonic" / name).is_file():
+                found[name] = "shipped"
+                continue
+            if not (models / name).is_file():
+                _write_random_generator(models / name, "tiny" if "tiny" in name else "micro", 99)
+            found[name] = "random stand-in"
+    return found
+
+
+@pytest.fixture
+def runner_sees_server_folders(comfy_server, workflow_models, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The in-process runner looks at the server's input and model folders (combos agree)."""
+    monkeypatch.setenv("KINESONIC_INPUT", str(comfy_server.server.input_dir))
+    monkeypatch.setenv("KINESONIC_MODELS", str(comfy_server.server.models_dir))
 
 
 @pytest.fixture(scope="module", autouse=True)

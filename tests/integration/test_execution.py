@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +24,7 @@ import pytest
 from comfy_compare import EXACT, Tolerance, differences, ui_files
 from comfy_server import REPO, for_prompt
 
-from kinesonic.runner import execute, load_workflow
+from kinesonic.runner import apply_overrides, execute, load_workflow
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +33,51 @@ WORKFLOWS = sorted((REPO / "workflows").glob("*.json"))
 # Per workflow file name: allowed differences and why. Everything not listed must be identical.
 TOLERANCES: dict[str, Tolerance] = {}
 
+# Workflows whose defaults mean hours of CPU work run here with these `--set` overrides (the same
+# for ComfyUI and the runner), small enough for CI, while every node of the graph still runs.
+OVERRIDES: dict[str, list[str]] = {
+    "train_default.json": [
+        "1.folder=kinesonic_train/itest_world",
+        "1.num_clips=4",
+        "2.run_name=itest_train",
+        "2.ae_steps=2",
+        "2.ae_batch_size=2",
+        "2.dit_steps=2",
+        "2.batch_size=2",
+        "2.warmup_steps=0",
+        "2.checkpoint_every=1",
+        "2.export_name=itest_trained.safetensors",
+    ],
+}
+
 RUN_TIMEOUT = 600.0  # seconds for one workflow on a 2-core CPU machine
+
+# Node bugs this check found and that are not fixed yet: the workflow is expected to fail in
+# ComfyUI (strict: once fixed, the XPASS fails the run, and the entry must go).
+KNOWN_NODE_BUGS: dict[str, str] = {
+    "train_default.json": "KinesonicTrainer calls train() under ComfyUI's torch.inference_mode() "
+    "(execution.py wraps every prompt in it): backward() fails with 'element 0 of tensors does not "
+    "require grad'. Fix in nodes/train.py: run train() inside "
+    "`with torch.inference_mode(False), torch.enable_grad():`.",
+}
+
+
+def _params() -> list:
+    return [
+        pytest.param(
+            p,
+            id=p.stem,
+            marks=[pytest.mark.xfail(strict=True, reason=KNOWN_NODE_BUGS[p.name])]
+            if p.name in KNOWN_NODE_BUGS
+            else [],
+        )
+        for p in WORKFLOWS
+    ]
+
+
+def workflow_prompt(path: Path) -> dict:
+    """The runner's API-format prompt of a workflow file, with this module's overrides applied."""
+    return apply_overrides(load_workflow(path), OVERRIDES.get(path.name, []))
 
 
 def _normalise(value):
@@ -50,22 +95,25 @@ def _without_names(ui: dict) -> dict:
 
 
 @pytest.fixture(scope="module")
-def local_runs(comfy_server, micro_checkpoint, tmp_path_factory):
+def local_runs(comfy_server, workflow_models, tmp_path_factory):
     """``run(path) -> (ui outputs per node, output folder)``: each workflow run once in this process.
 
-    The runner sees the server's input and model folders, so file and model combos agree.
+    The runner sees the server's input folder and a copy of its model folder (same combo entries;
+    a model a workflow exports lands in the copy, not next to the server's).
     """
     cache: dict[Path, tuple[dict, Path]] = {}
     server = comfy_server.server
+    models = tmp_path_factory.mktemp("runner_models")
+    shutil.copytree(server.models_dir, models, dirs_exist_ok=True)
 
     def run(path: Path) -> tuple[dict, Path]:
         if path not in cache:
             saved = {k: os.environ.get(k) for k in ("KINESONIC_INPUT", "KINESONIC_MODELS")}
             os.environ["KINESONIC_INPUT"] = str(server.input_dir)
-            os.environ["KINESONIC_MODELS"] = str(server.models_dir)
+            os.environ["KINESONIC_MODELS"] = str(models)
             try:
                 out = tmp_path_factory.mktemp(f"runner_{path.stem}")
-                result = execute(load_workflow(path), output_dir=out, progress=False)
+                result = execute(workflow_prompt(path), output_dir=out, progress=False)
             finally:
                 for key, value in saved.items():
                     if value is None:
@@ -79,9 +127,9 @@ def local_runs(comfy_server, micro_checkpoint, tmp_path_factory):
     return run
 
 
-@pytest.mark.parametrize("path", WORKFLOWS, ids=[p.stem for p in WORKFLOWS])
+@pytest.mark.parametrize("path", _params())
 def test_workflow_runs_in_comfyui_like_kinesonic_run(comfy_server, local_runs, path):
-    prompt = load_workflow(path)
+    prompt = workflow_prompt(path)
     with comfy_server.websocket() as ws:
         prompt_id = comfy_server.queue(prompt, client_id=ws.client_id)
         _, end = ws.wait_for(
@@ -115,12 +163,13 @@ def test_workflow_runs_in_comfyui_like_kinesonic_run(comfy_server, local_runs, p
     assert not problems, f"{path.name}: ComfyUI and `kinesonic run` outputs differ:\n" + "\n".join(problems)
 
 
-@pytest.mark.parametrize("path", WORKFLOWS, ids=[p.stem for p in WORKFLOWS])
+@pytest.mark.parametrize("path", _params())
 def test_kinesonic_run_server_mode_downloads_the_same_files(comfy_server, local_runs, tmp_path, path):
     out = tmp_path / "downloaded"
     done = subprocess.run(
         [sys.executable, "-m", "kinesonic.runner.cli", "run", str(path), "--server", comfy_server.url]
-        + ["--output", str(out), "--quiet", "--timeout", str(RUN_TIMEOUT)],
+        + ["--output", str(out), "--quiet", "--timeout", str(RUN_TIMEOUT)]
+        + [f"--set={item}" for item in OVERRIDES.get(path.name, [])],
         capture_output=True,
         text=True,
         cwd=REPO,

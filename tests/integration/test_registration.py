@@ -23,7 +23,7 @@ TEXT_KEYS = ("display_name", "category", "description", "output_tooltips")
 
 
 @pytest.fixture(scope="module")
-def both_object_infos(comfy_server, micro_checkpoint):
+def both_object_infos(comfy_server, micro_checkpoint, workflow_models):
     """(/object_info of the server, `kinesonic nodes --json` seeing the same input/model folders).
 
     A few media files are put into the server's input folder first (and a generator checkpoint

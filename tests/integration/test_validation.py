@@ -145,11 +145,11 @@ def _same_verdict(comfy_server, prompt: dict) -> None:
 
 
 @pytest.mark.parametrize("build", [b for _, b in STRUCTURAL], ids=[n for n, _ in STRUCTURAL])
-def test_structural_case_same_verdict(comfy_server, build):
+def test_structural_case_same_verdict(comfy_server, runner_sees_server_folders, build):
     _same_verdict(comfy_server, build())
 
 
-def test_widget_values_same_verdict(comfy_server):
+def test_widget_values_same_verdict(comfy_server, runner_sees_server_folders):
     info = comfy_server.get_json("/object_info")
     cases = _widget_cases(info)
     assert len(cases) >= 5, f"only {len(cases)} widget cases: the workflows have too few widgets to test"
