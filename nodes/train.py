@@ -190,7 +190,8 @@ class KinesonicTrainer:
         total = cfg.ae_steps + cfg.dit_steps
         callback, bar = bridge.progress_callback(max(total, 1), "Train")
         try:
-            with bar:
+            # ComfyUI runs every prompt under torch.inference_mode(): training needs autograd back
+            with bar, torch.inference_mode(False), torch.enable_grad():
                 result = train(cfg, callback=callback, log=lambda msg: print(f"[{node}] {msg}", flush=True))
         except (ValueError, FileNotFoundError) as error:
             raise NodeInputError.because(node, "data", error) from None

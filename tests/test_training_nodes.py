@@ -63,7 +63,8 @@ def test_trainer_node_runs_headless_and_exports(tmp_path, monkeypatch) -> None:
         },
     }
     assert validate_prompt(prompt) == []
-    result = execute(prompt, output_dir=tmp_path / "out", progress=False)
+    with torch.inference_mode():  # as ComfyUI's executor runs every prompt
+        result = execute(prompt, output_dir=tmp_path / "out", progress=False)
     path, curve = result.value("2", 0), result.value("2", 1)
     exported = Path(path)
     assert exported.name == "m.safetensors" and exported.is_file()
