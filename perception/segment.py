@@ -217,7 +217,72 @@ def classic_segment(
     if background is None:
         background = estimate_background(frames, threshold)
     mask = foreground_mask(frames[frame_index], background, threshold)
-    return components(mask, min_area), background
+    masks = components(mask, min_area)
+    if frame_index == 0:
+        nudged = nudged_objects(frames, masks, threshold, min_area)
+        if len(nudged):
+            masks = np.concatenate([masks, nudged], axis=0)
+    return masks, background
+
+
+#: nudged_objects: flood-fill tolerance (uint8 levels between neighbouring pixels) and the largest
+#: region (fraction of the image) that still counts as an object rather than background.
+FLOOD_TOLERANCE = 10
+MAX_OBJECT_FRACTION = 0.05
+
+
+def nudged_objects(
+    frames: np.ndarray,
+    known: np.ndarray,
+    threshold: float = DEFAULT_THRESHOLD,
+    min_area: int = DEFAULT_MIN_AREA,
+) -> np.ndarray:
+    """Frame-0 masks of objects that rest for most of the clip but end up somewhere else.
+
+    Such an object is part of the background estimate, so frame 0 shows no foreground for it.
+    Where frame 0 and the last frame differ, outside the known masks, a flood fill of frame 0
+    (neighbour tolerance :data:`FLOOD_TOLERANCE` levels) from the difference region grows over
+    whatever is there: over an object it stops at the object's outline (a region of
+    ``min_area`` to 5 % of the image), over the background it leaks far and is discarded.
+
+    Args:
+        frames: ``uint8 [T, H, W, 3]``; known: ``bool [K, H, W]`` masks already found.
+
+    Returns:
+        ``bool [K', H, W]`` new masks (holes filled).
+    """
+    cv2 = require("cv2")
+    T, H, W = frames.shape[:3]
+    first, last = frames[0], frames[-1]
+    diff = difference_image(first, last.astype(np.float32))
+    thr = threshold if threshold > 0 else auto_threshold(diff)
+    changed = cv2.morphologyEx((diff > thr).astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)) > 0
+    covered = np.zeros((H, W), dtype=bool)
+    if len(known):
+        covered = cv2.dilate(known.any(axis=0).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    changed &= ~covered
+    found: list[np.ndarray] = []
+    image = np.ascontiguousarray(first)
+    tol = (FLOOD_TOLERANCE,) * 3
+    for comp in components(changed, max(4, min_area // 3)):
+        ys, xs = np.nonzero(comp)
+        for i in range(0, len(ys), max(1, len(ys) // 8)):  # up to 8 seeds spread over the region
+            fill = np.zeros((H + 2, W + 2), np.uint8)
+            flags = 4 | cv2.FLOODFILL_MASK_ONLY | (255 << 8)
+            cv2.floodFill(image.copy(), fill, (int(xs[i]), int(ys[i])), (0, 0, 0), tol, tol, flags)
+            region = fill[1:-1, 1:-1] > 0
+            area = int(region.sum())
+            if area < min_area or area > MAX_OBJECT_FRACTION * H * W or (region & covered).any():
+                continue
+            contours, _ = cv2.findContours(region.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+            solid = np.zeros((H, W), np.uint8)
+            cv2.drawContours(solid, contours, -1, 1, thickness=-1)
+            solid_mask = solid > 0
+            if any((solid_mask & f).any() for f in found):
+                continue
+            found.append(solid_mask)
+            break
+    return np.stack(found) if found else np.zeros((0, H, W), dtype=bool)
 
 
 def mask_centroids(masks: Any, min_area: int = DEFAULT_MIN_AREA) -> tuple[np.ndarray, np.ndarray]:
