@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from comfy_compare import EXACT, Tolerance, differences, ui_files
 from comfy_server import REPO, for_prompt
 
@@ -111,10 +112,12 @@ def local_runs(comfy_server, workflow_models, tmp_path_factory):
             saved = {k: os.environ.get(k) for k in ("KINESONIC_INPUT", "KINESONIC_MODELS")}
             os.environ["KINESONIC_INPUT"] = str(server.input_dir)
             os.environ["KINESONIC_MODELS"] = str(models)
+            threads = torch.get_num_threads()  # a node may set it (the trainer's `threads` input)
             try:
                 out = tmp_path_factory.mktemp(f"runner_{path.stem}")
                 result = execute(workflow_prompt(path), output_dir=out, progress=False)
             finally:
+                torch.set_num_threads(threads)
                 for key, value in saved.items():
                     if value is None:
                         os.environ.pop(key, None)
