@@ -97,6 +97,12 @@ def _train(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as error:
         print(f"kinesonic train: {error}", file=sys.stderr)
         return 2
+    import signal
+
+    def _stop(signum: int, frame: Any) -> None:  # SIGTERM: stop like Ctrl-C (the state is saved first)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
     created = init_distributed()
     try:
         result = train(cfg, log=lambda msg: print(msg, flush=True))
