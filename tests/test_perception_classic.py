@@ -131,3 +131,21 @@ def test_pipeline_recovers_synthetic_tracks(seed):
         err = np.linalg.norm(tracks.points[:, k] - clip.centres[:, n], axis=1)[tracks.visible[:, k]]
         assert np.median(err) < 1.0, (n, err)
     assert found == 3
+
+
+def test_object_resting_most_of_the_clip_then_nudged_is_found():
+    H, W, T = 64, 96, 16
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float64)
+    bg = np.stack([90 + 60 * yy / H, 140 + 0 * xx, 120 + 30 * xx / W], axis=-1)
+    frames = np.empty((T, H, W, 3), dtype=np.uint8)
+    for t in range(T):
+        cx = 40.0 if t < 12 else 48.0  # rests 12 of 16 frames, then nudged 8 px (less than its size)
+        inside = (xx - cx) ** 2 + (yy - 30) ** 2 <= 9.0**2
+        shade = 1.0 - 0.3 * ((xx - cx) + (yy - 30)) / 18.0
+        img = bg.copy()
+        img[inside] = np.array([220.0, 60.0, 40.0]) * shade[inside][:, None]
+        frames[t] = np.clip(np.rint(img), 0, 255).astype(np.uint8)
+    masks, _ = classic_segment(frames)
+    centres, _ = mask_centroids(masks)
+    assert len(centres) == 1
+    np.testing.assert_allclose(centres[0], [40.0, 30.0], atol=0.5)
