@@ -9,7 +9,14 @@ See docs/extraction.md.
 from .common import MissingDependencyError, PerceptionError
 from .filter import FilterResult, filter_tracks
 from .pipeline import Extraction, extract_tracks, segment_first_frame, track_objects
-from .segment import Prompt, classic_segment, mask_centroids, parse_prompts
+from .segment import (
+    Prompt,
+    classic_segment,
+    estimate_background,
+    mask_centroids,
+    nudged_objects,
+    parse_prompts,
+)
 from .track import blob_track, lk_track, masks_to_tracks
 
 __all__ = [
@@ -20,11 +27,13 @@ __all__ = [
     "Prompt",
     "blob_track",
     "classic_segment",
+    "estimate_background",
     "extract_tracks",
     "filter_tracks",
     "lk_track",
     "mask_centroids",
     "masks_to_tracks",
+    "nudged_objects",
     "parse_prompts",
     "segment_first_frame",
     "track_objects",
