@@ -56,9 +56,11 @@ def _write_random_generator(path: Path, config: str, seed: int) -> None:
 
     from kinesonic.models import KinesonicModel, micro_config, save_checkpoint, tiny_config
 
-    torch.manual_seed(seed)
     cfg = tiny_config() if config == "tiny" else micro_config()
-    save_checkpoint(KinesonicModel(cfg), path)
+    with torch.random.fork_rng():  # leave the global RNG of the test process as it was
+        torch.manual_seed(seed)
+        model = KinesonicModel(cfg)
+    save_checkpoint(model, path)
 
 
 @pytest.fixture(scope="session")
