@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Retrain the shipped default generator checkpoints/kinesonic/kinesonic_tiny.safetensors exactly
 # (see docs/model_card.md). Run from the repository root; re-running resumes.
-# The same recipe as a graph: kinesonic run workflows/train_default.json
-# Two processes give the same weights (DDP, per-sample seeded randomness):
-#   torchrun --nproc-per-node 2 -m kinesonic.runner.cli train <the same flags>
+# The shipped model was trained by this script with NPROC=2 (torchrun, 2 CPU processes, gloo).
+# NPROC=1 runs one process: the same weights up to float rounding (DDP with per-sample seeded
+# randomness; tests/test_training_ddp.py). The same recipe as a graph:
+#   kinesonic run workflows/train_default.json
 set -euo pipefail
 DATA=${DATA:-data/world64}
 OUT=${OUT:-runs/kinesonic_tiny}
 
 kinesonic data synth --n 20000 --out "$DATA" --size 64 --frames 33 --fps 16 --seed 0
 
-kinesonic train --data "$DATA" --out "$OUT" --model tiny --seed 0 --threads 1 \
+torchrun --nproc-per-node "${NPROC:-2}" -m kinesonic.runner.cli train --data "$DATA" --out "$OUT" --model tiny --seed 0 --threads 1 \
     --ae-steps 3000 --ae-lr 1e-3 --ae-batch-size 8 --ae-frames 5 \
     --dit-steps 4000 --lr 4e-4 --warmup-steps 50 --batch-size 8 \
     --grad-clip 1.0 --ema-decay 0.999 --time-mean 0 --time-std 1 \
