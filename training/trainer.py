@@ -467,7 +467,9 @@ def _run_stage(
             if callback is not None:
                 callback(done_before + step, total)
     except BaseException:
-        if step > saved:
+        # single process: keep the steps done since the last checkpoint. Under DDP the other ranks
+        # may be blocked in a collective, so a barrier here could hang: rely on the last checkpoint.
+        if step > saved and dist_info()[1] == 1:
             save(stage, step, opt, ema)
         raise
     return step
