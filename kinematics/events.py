@@ -1,35 +1,59 @@
 """Visual events (contacts, hits) and the clip-level motion-strength signal.
 
-Event detection (:func:`find_events`, :func:`detect_events`):
+Event detection (:func:`find_events`, :func:`detect_events`) models each track (pixels, invisible
+frames interpolated) as **piecewise-ballistic**: between contacts the acceleration is constant
+(gravity in flight, 0 at rest, friction while sliding); a contact at time ``c`` (in frames) changes
+the velocity by ``Δv`` within the contact and may switch the acceleration from ``a_L`` to ``a_R``
+(flight -> rest, flight -> sliding).
 
-1. positions (normalised by the longer image side, invisible frames interpolated) are smoothed in
-   time with a Savitzky-Golay filter of order 2 (window ``smooth_window`` frames, polynomial fit at
-   the ends). An order-2 filter leaves parabolas and straight lines unchanged, so free flight stays
-   free flight;
-2. acceleration magnitude ``|a|`` (per second², findiff order 2) of the smoothed positions;
-3. candidates are interior local maxima of each track's ``|a|`` (strictly above the previous frame,
-   not below the next) that reach the threshold
-   ``max(percentile_fraction * P95, (1 + rel_margin) * median_n, floor)``, where ``P95`` is the 95th
-   percentile of ``|a|`` over all tracks and frames of the clip (adaptive to the clip's strongest
-   motion), ``median_n`` is the median ``|a|`` of that track (the guard against constant ``|a|``:
-   a parabola has ``|a| = g`` everywhere, so nothing exceeds ``2 g``) and ``floor`` is
-   ``min_jump_px`` pixels of second difference per frame (``min_jump_px / scale * fps²``), below
-   which changes are tracking noise (also makes static points and uniform motion event-free);
-4. the peak is refined to sub-frame precision by a parabola through the three samples around it;
-5. temporal non-maximum suppression over all tracks: the strongest candidate wins, candidates
-   closer than ``max(nms_window_s, (smooth_window // 2 + 1) / fps)`` seconds to a kept one are
-   dropped (the smoothing spreads one spike, with small side lobes, over that many frames).
-   Contacts closer together than that cannot be separated.
+**Why plain second differences are exact.** ``D2[j] = p[j+1] - 2 p[j] + p[j-1]`` (px/frame²) equals
+``∫ p''(j + s) (1 - |s|) ds`` over ``s ∈ [-1, 1]``: the true acceleration seen through a triangle of
+half-width one frame. With ``p'' = a(t) + Δv δ(t - c)`` and ``c = k + φ``, ``φ ∈ [0, 1)``, only the two
+frames ``k`` and ``k + 1`` differ from the background, and with ``δ = a_L - a_R``::
 
-A contact flips the velocity within one frame interval, so ``|a|`` spikes to about
-``Δv * fps / 2`` there, far above gravity for any visible bounce. Times are seconds, frame ``i`` at
-``i / fps``. Events on the very first or last frame are not reported (no local maximum there).
+    e_k     = D2[k]   - a_L = Δv (1 - φ) - δ (1 - φ)² / 2
+    e_{k+1} = D2[k+1] - a_R = Δv φ       + δ φ² / 2
+
+(for a rebound ``δ = 0`` and ``φ = e_{k+1} / (e_k + e_{k+1})``, the centroid of the 2-frame spike).
+Eliminating ``Δv`` gives, per coordinate, ``g(φ) = φ (e_k + e_{k+1}) - e_{k+1} + δ φ (1 - φ) / 2 = 0``;
+the solver takes, among the roots in ``[0, 1]`` of each coordinate's quadratic (and of their
+``S``-weighted sum) and the ends, the ``φ`` with the least squared misfit
+``|g(φ)|² / ((1 - φ)² + φ²)``, then ``Δv`` by least squares. On clean piecewise-ballistic tracks
+this is exact for rebounds, landings and flight -> sliding alike.
+
+Steps (all per track, for every **bracket** ``(k, k + 1)`` of frames):
+
+1. ``D2`` in pixels; a sample is missing where one of its three frames is invisible.
+2. Screening residual: background ``a_L`` = median of ``D2`` at the ``background_frames`` (3)
+   frames ``k-2, k-3, ...`` and ``a_R`` = median at ``k+3, k+4, ...`` — at distance ≥ 2 from the
+   bracket, so one neighbouring contact (whose spike covers at most one of the three frames) does
+   not move them; ``J = |Δv|`` of the bracket's solution (px/frame). A background step without a
+   velocity change (a push starting, a slide stopping) gives ``J = 0`` at its bracket.
+3. Candidates: brackets where ``J`` is a local maximum (above the previous bracket, not below the
+   next) and ``J >= max(percentile_fraction * P95, min_jump_px, noise_factor * median_n)``:
+   ``P95`` = 95th percentile (``percentile``) of ``J`` over all tracks and brackets of the clip,
+   ``min_jump_px`` the absolute floor (velocity change in px/frame, i.e. px/frame² of second
+   difference summed over the contact's frames), ``median_n`` the track's median ``J`` — a noise and
+   smoothness guard (``J`` is 0 almost everywhere on piecewise-ballistic tracks, so the median
+   measures tracker jitter or a smoothly varying acceleration).
+4. Refinement: the frames of all candidates are masked; for each candidate the brackets ``k - 1``,
+   ``k``, ``k + 1`` are tried with backgrounds from the nearest (up to ``background_frames``)
+   unmasked frames on each side, not crossing a neighbouring contact; the bracket whose model fits
+   frames ``k - 1 .. k + 2`` best is kept and solved again with the nearest clean frames. A
+   segment between two contacts without any clean frame keeps the acceleration from before the
+   first one (the object is in flight between them).
+5. Temporal non-maximum suppression over all tracks: strongest ``Δv`` first, events closer than
+   ``nms_window_s`` (default 1.5 frames) to a kept one are dropped, so contacts 2 frames apart
+   both survive.
+
+Times are seconds, frame ``i`` at ``i / fps``. Contacts under 2 frames apart share a frame and
+merge into one event; contacts inside the first or last frame interval are not reported.
 
 Motion strength (:func:`motion_strength`): per track
 ``|v| / mean_t |v| + |a| / mean_t |a|`` (a term whose mean is ~0 contributes 0), averaged over the
 tracks: ``[T]``, about 2 on average for moving objects, 0 for a static clip.
 
-scipy and findiff are imported inside the functions.
+findiff is imported inside the functions (via :func:`kinematic_state`).
 """
 
 from __future__ import annotations
@@ -38,16 +62,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .features import _derivatives, _require_frames, kinematic_state
+from .features import _require_frames, kinematic_state
 from .tracks import Tracks
 
 #: Speeds / accelerations below this (normalised units per s / s²) count as zero in motion_strength.
 ZERO_TOL = 1e-9
+#: Default temporal suppression radius in frames (contacts 2 frames apart both survive).
+NMS_FRAMES = 1.5
 
 
 @dataclass(frozen=True)
 class Event:
-    """One detected event: time in seconds, sub-frame position, track index, peak |a| (1/s²)."""
+    """One detected event: time in seconds, sub-frame position, track index, strength.
+
+    ``strength`` is the velocity change ``|Δv|`` at the contact in image sizes per second (pixels per
+    second divided by ``Tracks.scale``, the units of the kinematic state).
+    """
 
     time_s: float
     frame: float
@@ -58,44 +88,51 @@ class Event:
 def find_events(
     tracks: Tracks,
     *,
-    smooth_window: int = 5,
-    nms_window_s: float = 0.1,
+    nms_window_s: float | None = None,
     percentile: float = 95.0,
-    percentile_fraction: float = 0.1,
-    rel_margin: float = 1.0,
-    min_jump_px: float = 1.0,
+    percentile_fraction: float = 0.05,
+    min_jump_px: float = 0.5,
+    noise_factor: float = 5.0,
+    background_frames: int = 3,
 ) -> list[Event]:
     """Detected events sorted by time (see the module doc for the method and parameters).
 
     Args:
         tracks: at least 4 frames; no never-visible track.
-        smooth_window: Savitzky-Golay window in frames (odd; shrunk to fit short clips; <= 2 = none).
-        nms_window_s: minimum spacing of reported events in seconds.
-        percentile: the clip-level percentile of ``|a|`` (95).
-        percentile_fraction: the peak must reach this fraction of that percentile.
-        rel_margin: the peak must exceed the track's median ``|a|`` by this relative margin.
-        min_jump_px: absolute floor as a second difference in pixels per frame².
+        nms_window_s: minimum spacing of reported events in seconds (default ``1.5 / fps``).
+        percentile: the clip-level percentile of the screening residual ``J`` (95).
+        percentile_fraction: a candidate must reach this fraction of that percentile.
+        min_jump_px: absolute floor: velocity change at the contact in px/frame (the second
+            difference summed over the contact's frames, px/frame²). With measured tracks use about
+            10x the tracker jitter (px) or more.
+        noise_factor: a candidate must reach this multiple of its track's median ``J`` (0 = off).
+        background_frames: frames per side in the background medians (>= 1).
     """
     _require_frames(tracks, "detect_events")
-    T = tracks.num_frames
-    acc = _smoothed_accel_magnitude(tracks, smooth_window)  # [T, N]
-    clip_level = float(np.percentile(acc, percentile))
-    floor = float(min_jump_px) / tracks.scale * tracks.fps**2
+    nb = int(background_frames)
+    if nb < 1:
+        raise ValueError(f"detect_events: background_frames must be >= 1, got {background_frames!r}")
+    d2 = _second_differences(tracks)  # [T, N, 2] px/frame², NaN where undefined
+    T, N = d2.shape[:2]
+    brackets = np.arange(1, T - 2)  # spike frames k, k + 1 both interior
+    jumps, phis, dvs = _screening_jumps(d2, brackets, nb)  # [B, N], [B, N], [B, N, 2]
+    clip_level = float(np.percentile(jumps, percentile)) if jumps.size else 0.0
+    base = max(float(percentile_fraction) * clip_level, float(min_jump_px))
     candidates: list[Event] = []
-    for n in range(tracks.num_tracks):
-        a = acc[:, n]
-        threshold = max(percentile_fraction * clip_level, (1.0 + rel_margin) * float(np.median(a)), floor)
-        k = np.arange(1, T - 1)
-        is_peak = (a[k] > a[k - 1]) & (a[k] >= a[k + 1]) & (a[k] >= threshold)
-        for i in k[is_peak]:
-            left, mid, right = a[i - 1], a[i], a[i + 1]
-            curvature = left - 2.0 * mid + right
-            offset = 0.0 if curvature >= 0 else float(np.clip(0.5 * (left - right) / curvature, -0.5, 0.5))
-            frame = float(i) + offset
-            candidates.append(Event(frame / tracks.fps, frame, n, float(mid)))
-    # The smoothing spreads a spike over +-(window // 2) frames (with small side lobes), so the
-    # suppression radius is never below window // 2 + 1 frames.
-    radius = max(float(nms_window_s), (max(int(smooth_window), 1) // 2 + 1) / tracks.fps)
+    for n in range(N):
+        jump = jumps[:, n]
+        threshold = base
+        if noise_factor > 0:
+            threshold = max(threshold, float(noise_factor) * _noise_level(d2[:, n]))
+        if not jump.size or jump.max() < threshold:
+            continue
+        for k, phi, dv in _track_contacts(d2[:, n], (jump, phis[:, n], dvs[:, n]), threshold, nb):
+            if np.linalg.norm(dv) < threshold:
+                continue
+            frame = k + phi
+            strength = float(np.linalg.norm(dv)) * tracks.fps / tracks.scale
+            candidates.append(Event(frame / tracks.fps, frame, n, strength))
+    radius = NMS_FRAMES / tracks.fps if nms_window_s is None else float(nms_window_s)
     kept: list[Event] = []
     for event in sorted(candidates, key=lambda e: -e.strength):
         if all(abs(event.time_s - other.time_s) >= radius for other in kept):
@@ -121,14 +158,289 @@ def motion_strength(tracks: Tracks) -> np.ndarray:
     return total
 
 
-def _smoothed_accel_magnitude(tracks: Tracks, smooth_window: int) -> np.ndarray:
-    pos = tracks.normalized()
-    T = pos.shape[0]
-    window = min(int(smooth_window), T if T % 2 else T - 1)
-    if window > 2:
-        from scipy.signal import savgol_filter
+# ----------------------------------------------------------------------------- internals
 
-        window = window if window % 2 else window - 1
-        pos = savgol_filter(pos, window, 2, axis=0, mode="interp")
-    _, acc = _derivatives(pos, tracks.dt)
-    return np.hypot(acc[..., 0], acc[..., 1])
+
+def _second_differences(tracks: Tracks) -> np.ndarray:
+    """``[T, N, 2]`` second differences in pixels (rows 0 and T-1 and invisible stencils NaN)."""
+    p = tracks.interpolated()
+    d2 = np.full(p.shape, np.nan)
+    d2[1:-1] = p[2:] - 2.0 * p[1:-1] + p[:-2]
+    vis = tracks.visible
+    ok = np.zeros(vis.shape, dtype=bool)
+    ok[1:-1] = vis[2:] & vis[1:-1] & vis[:-2]
+    d2[~ok] = np.nan
+    return d2
+
+
+def _noise_level(d2: np.ndarray) -> float:
+    """Robust scale of third differences ``D3[j] = D2[j+1] - D2[j]`` (px/frame²), ~0 on ballistic tracks.
+
+    ``median(|D3|) / 1.1774`` with ``|D3|`` the 2-D norm: the per-coordinate standard deviation of
+    ``D3`` for isotropic Gaussian jitter (the norm is Rayleigh distributed; ``D3`` of positions with
+    jitter ``σ`` has standard deviation ``σ √20``). For smooth motion it measures how fast the
+    acceleration changes. Contacts touch only three samples each.
+    """
+    d3 = np.linalg.norm(np.diff(d2, axis=0), axis=-1)
+    d3 = d3[np.isfinite(d3)]
+    return float(np.median(d3)) / 1.1774 if d3.size else 0.0
+
+
+def _nanmedian(stack: np.ndarray) -> np.ndarray:
+    """Median over axis 0 ignoring NaN (NaN where all are NaN); faster than ``np.nanmedian`` here."""
+    ordered = np.sort(stack, axis=0)  # NaN last
+    count = np.sum(np.isfinite(stack), axis=0)
+    lo = np.clip((count - 1) // 2, 0, None)[None]
+    hi = np.clip(count // 2, 0, stack.shape[0] - 1)[None]
+    med = 0.5 * (np.take_along_axis(ordered, lo, 0)[0] + np.take_along_axis(ordered, hi, 0)[0])
+    return np.where(count > 0, med, np.nan)
+
+
+def _screening_jumps(
+    d2: np.ndarray, brackets: np.ndarray, nb: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``|Δv|`` (px/frame), ``φ``, ``Δv`` of the 2-frame model per bracket (``d2`` is ``[T, ..., 2]``).
+
+    Backgrounds: medians at distance >= 2 from the bracket (module doc, step 2).
+    """
+    T = d2.shape[0]
+    tail = d2.shape[1:]
+    padded = np.concatenate([np.full((nb + 2, *tail), np.nan), d2, np.full((nb + 3, *tail), np.nan)])
+    off = nb + 2
+
+    def take(index: np.ndarray) -> np.ndarray:
+        return padded[index + off]
+
+    a_left = _nanmedian(np.stack([take(brackets - 2 - i) for i in range(nb)]))
+    a_right = _nanmedian(np.stack([take(brackets + 3 + i) for i in range(nb)]))
+    # fallbacks: the adjacent frame, then the other side's background
+    a_left = np.where(np.isnan(a_left), take(brackets - 1), a_left)
+    a_right = np.where(np.isnan(a_right), take(brackets + 2), a_right)
+    a_left = np.where(np.isnan(a_left), a_right, a_left)
+    a_right = np.where(np.isnan(a_right), a_left, a_right)
+    e0 = d2[brackets] - a_left
+    e1 = d2[np.minimum(brackets + 1, T - 1)] - a_right
+    phi, dv = _solve_contact(e0, e1, a_left - a_right)
+    jump = np.linalg.norm(dv, axis=-1)
+    # a bracket needs a measured background on both sides: none before frame 1 or after frame T - 2
+    jump[(brackets < 2) | (brackets > T - 4)] = 0.0
+    return np.where(np.isfinite(jump), jump, 0.0), phi, dv
+
+
+def _quadratic_roots(A: np.ndarray, B: np.ndarray, C: np.ndarray) -> list[np.ndarray]:
+    """Real roots of ``A x² + B x + C`` (elementwise; NaN where absent), linear where ``A`` ~ 0."""
+    with np.errstate(all="ignore"):
+        scale = np.abs(A) + np.abs(B) + np.abs(C)
+        linear = np.abs(A) <= 1e-12 * np.maximum(scale, 1e-300)
+        disc = B * B - 4.0 * A * C
+        sq = np.sqrt(np.where(disc >= 0, disc, np.nan))
+        q = -0.5 * (B + np.where(B >= 0, sq, -sq))  # numerically stable pair
+        r1 = np.where(linear, -C / B, q / A)
+        r2 = np.where(linear, np.nan, C / q)
+    return [r1, r2]
+
+
+def _misfit(phi: np.ndarray, S: np.ndarray, e1: np.ndarray, delta: np.ndarray) -> np.ndarray:
+    """Least-squares misfit of the 2-frame model at ``phi`` (Δv eliminated)."""
+    p = phi[..., None]
+    g = p * S - e1 + delta * p * (1.0 - p) / 2.0
+    return np.sum(g * g, axis=-1) / ((1.0 - phi) ** 2 + phi**2)
+
+
+def _solve_contact(e0: np.ndarray, e1: np.ndarray, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sub-frame phase ``φ`` in [0, 1] and ``Δv`` [.., 2] from the 2-frame residuals (module doc)."""
+    S = e0 + e1
+    candidates = [np.zeros(S.shape[:-1]), np.ones(S.shape[:-1])]
+    for c in range(S.shape[-1]):
+        candidates += _quadratic_roots(-delta[..., c] / 2.0, S[..., c] + delta[..., c] / 2.0, -e1[..., c])
+    sd = np.sum(S * delta, axis=-1)
+    candidates += _quadratic_roots(-sd / 2.0, np.sum(S * S, axis=-1) + sd / 2.0, -np.sum(S * e1, axis=-1))
+    stack = np.stack(candidates)  # [C, ...]
+    cost = np.stack([_misfit(np.clip(np.nan_to_num(phi, nan=0.5), 0.0, 1.0), S, e1, delta) for phi in stack])
+    usable = np.isfinite(stack) & (stack >= -1e-9) & (stack <= 1.0 + 1e-9)
+    cost = np.where(usable & np.isfinite(cost), cost, np.inf)
+    best = np.argmin(cost, axis=0)
+    phi = np.clip(np.take_along_axis(stack, best[None], axis=0)[0], 0.0, 1.0)
+    phi = np.where(np.isfinite(phi), phi, 0.5)
+    w0, w1 = (1.0 - phi)[..., None], phi[..., None]
+    u0 = e0 + delta * w0**2 / 2.0
+    u1 = e1 - delta * w1**2 / 2.0
+    dv = (w0 * u0 + w1 * u1) / (w0**2 + w1**2)
+    return phi, dv
+
+
+#: Cost of one knot in units of threshold² (a contact at the threshold lowers the misfit by at least
+#: threshold² / 2, so it always pays for itself).
+KNOT_PENALTY = 0.4
+#: At most this many knots per region in the exhaustive search.
+MAX_REGION_CONTACTS = 4
+#: A candidate region needs a bracket standing off the line through its neighbours by this
+#: fraction of the threshold (see :func:`_sharpness`).
+SHARPNESS = 0.35
+#: Candidate runs longer than this many brackets (non-ballistic motion) keep the screening peaks.
+MAX_RUN = 16
+
+
+def _track_contacts(
+    d2: np.ndarray, screen: tuple[np.ndarray, np.ndarray, np.ndarray], threshold: float, nb: int
+) -> list[tuple[int, float, np.ndarray]]:
+    """Contacts ``(bracket, phi, dv)`` of one track (module doc, steps 3-4)."""
+    T = d2.shape[0]
+    jump, screen_phi, screen_dv = screen
+    n_br = jump.size  # bracket b = index + 1
+    cand = jump >= threshold
+    cand = cand | np.concatenate([[False], cand[:-1]]) | np.concatenate([cand[1:], [False]])
+    valid = np.all(np.isfinite(d2), axis=-1)
+    brackets = np.arange(1, n_br + 1)
+    cand &= valid[1 : n_br + 1] & valid[2 : n_br + 2] & (brackets >= 2) & (brackets <= T - 4)
+    runs: list[list[int]] = []
+    for i in np.flatnonzero(cand):
+        if runs and i + 1 == runs[-1][-1] + 1:
+            runs[-1].append(int(i) + 1)
+        else:
+            runs.append([int(i) + 1])
+    in_run = np.zeros(T, dtype=bool)
+    for run in runs:
+        in_run[run[0] : run[-1] + 2] = True
+    sharp = _sharpness(d2, n_br)
+    out: list[tuple[int, float, np.ndarray]] = []
+    for run in runs:
+        if (
+            max(jump[b - 1] for b in run) < threshold
+            or max(sharp[b - 1] for b in run) < SHARPNESS * threshold
+        ):
+            continue
+        if len(run) > MAX_RUN:  # not piecewise ballistic: local maxima of the screening residual
+            for b in run:
+                i = b - 1
+                if jump[i] >= threshold and jump[i] > jump[i - 1] and jump[i] >= jump[min(i + 1, n_br - 1)]:
+                    out.append((b, float(screen_phi[i]), screen_dv[i]))
+            continue
+        left = _context(d2, run[0] - 1, -1, nb, in_run, valid)
+        right = _context(d2, run[-1] + 2, 1, nb, in_run, valid)
+        out += _best_configuration(d2, run, left, right, threshold, valid)
+    return out
+
+
+def _sharpness(d2: np.ndarray, n_br: int) -> np.ndarray:
+    """Per bracket ``k``: largest distance of ``D2[k]``, ``D2[k+1]`` from the line ``D2[k-1]`` -> ``D2[k+2]``.
+
+    A contact's 2-frame spike stands off that line by about ``|Δv| / 2`` or more; a smoothly varying
+    acceleration (non-ballistic motion, e.g. fast oscillations) stays close to it.
+    """
+    pad = np.concatenate([np.full((1, 2), np.nan), d2, np.full((2, 2), np.nan)])
+    k = np.arange(1, n_br + 1) + 1  # index into pad
+    before, a, b, after = pad[k - 1], pad[k], pad[k + 1], pad[k + 2]
+    dev_a = np.linalg.norm(a - (2.0 * before + after) / 3.0, axis=-1)
+    dev_b = np.linalg.norm(b - (before + 2.0 * after) / 3.0, axis=-1)
+    return np.nan_to_num(np.maximum(dev_a, dev_b), nan=0.0)
+
+
+def _context(
+    d2: np.ndarray, start: int, step: int, nb: int, in_run: np.ndarray, valid: np.ndarray
+) -> list[int]:
+    """Up to ``nb`` valid frames from ``start`` outward, stopping at another region or the clip end."""
+    frames = []
+    j = start
+    while 0 <= j < d2.shape[0] and len(frames) < nb and not in_run[j]:
+        if valid[j]:
+            frames.append(j)
+        j += step
+    return frames
+
+
+def _configurations(brackets: list[int], max_contacts: int):
+    """Subsets of sorted ``brackets`` with members at least 2 apart, up to ``max_contacts``."""
+
+    def extend(start: int, chosen: tuple[int, ...]):
+        yield chosen
+        if len(chosen) == max_contacts:
+            return
+        for i in range(start, len(brackets)):
+            if not chosen or brackets[i] >= chosen[-1] + 2:
+                yield from extend(i + 1, (*chosen, brackets[i]))
+
+    yield from extend(0, ())
+
+
+def _best_configuration(
+    d2: np.ndarray, run: list[int], left: list[int], right: list[int], threshold: float, valid: np.ndarray
+) -> list[tuple[int, float, np.ndarray]]:
+    """Piecewise model of one region: the set of knots with the least penalised misfit.
+
+    Frames of the region (and up to ``nb`` context frames each side) are split by the knots' 2-frame
+    supports into segments of constant background (their mean; an empty segment keeps the
+    background on its left, the first one the background on its right); each knot is solved
+    exactly from its two frames and its two neighbouring backgrounds. Cost = squared misfit of all
+    frames + ``(threshold / 2)²`` per knot. Exhaustive over knot sets up to ``MAX_REGION_CONTACTS``
+    when there are at most ``MAX_EXHAUSTIVE`` of them, else greedy insertion followed by
+    shift/removal moves. A knot whose ``|Δv|`` stays below ``threshold`` is a change of background
+    without a contact (a push starting or ending, a slide stopping) and is not reported.
+    """
+    first = left[-1] if left else run[0]
+    last = right[-1] if right else run[-1] + 1
+    frames = np.array([j for j in range(first, last + 1) if valid[j]])
+    penalty = KNOT_PENALTY * threshold**2
+
+    cache: dict = {}
+    best_cost, best = np.inf, []
+    for config in _configurations(run, MAX_REGION_CONTACTS):
+        cost, fits = _config_cost(d2, frames, first, last, config, penalty, best_cost, cache)
+        if cost < best_cost:
+            best_cost, best = cost, fits
+    return [fit for fit in best if np.linalg.norm(fit[2]) >= threshold]
+
+
+def _config_cost(
+    d2: np.ndarray,
+    frames: np.ndarray,
+    first: int,
+    last: int,
+    config: tuple[int, ...],
+    penalty: float,
+    bound: float,
+    cache: dict,
+) -> tuple[float, list[tuple[int, float, np.ndarray]]]:
+    """Penalised misfit of one knot set (see :func:`_best_configuration`); stops early above ``bound``.
+
+    ``cache`` holds segment statistics and knot solutions shared between knot sets of one region.
+    """
+    cuts = [first - 2, *config, last + 1]  # segment i lies between cuts[i] + 2 and cuts[i + 1] - 1
+    means: list[np.ndarray | None] = []
+    cost = penalty * len(config)
+    for i in range(len(cuts) - 1):
+        key = ("segment", cuts[i], cuts[i + 1])
+        if key not in cache:
+            seg = frames[(frames >= cuts[i] + 2) & (frames <= cuts[i + 1] - 1)]
+            if seg.size:
+                mean = d2[seg].mean(axis=0)
+                cache[key] = (mean, float(np.sum((d2[seg] - mean) ** 2)))
+            else:
+                cache[key] = (None, 0.0)
+        mean, sse = cache[key]
+        means.append(mean)
+        cost += sse
+    for i in range(1, len(means)):  # empty segment: the object keeps the acceleration it had
+        if means[i] is None:
+            means[i] = means[i - 1]
+    for i in range(len(means) - 2, -1, -1):
+        if means[i] is None:
+            means[i] = means[i + 1]
+    if means[0] is None:
+        means = [np.zeros(2)] * len(means)
+    if cost >= bound or not config:
+        return cost, []
+    fits = []
+    for m, k in enumerate(config):
+        a_left, a_right = means[m], means[m + 1]
+        key = ("knot", k, a_left.tobytes(), a_right.tobytes())
+        if key not in cache:
+            e0, e1, delta = (d2[k] - a_left)[None], (d2[k + 1] - a_right)[None], (a_left - a_right)[None]
+            phi, dv = _solve_contact(e0, e1, delta)
+            cache[key] = (float(_misfit(phi, e0 + e1, e1, delta)[0]), float(phi[0]), dv[0])
+        misfit, phi, dv = cache[key]
+        cost += misfit
+        if cost >= bound:
+            return cost, []
+        fits.append((k, phi, dv))
+    return cost, fits
