@@ -29,25 +29,36 @@ Steps (all per track, for every **bracket** ``(k, k + 1)`` of frames):
    bracket, so one neighbouring contact (whose spike covers at most one of the three frames) does
    not move them; ``J = |Δv|`` of the bracket's solution (px/frame). A background step without a
    velocity change (a push starting, a slide stopping) gives ``J = 0`` at its bracket.
-3. Candidates: brackets where ``J`` is a local maximum (above the previous bracket, not below the
-   next) and ``J >= max(percentile_fraction * P95, min_jump_px, noise_factor * median_n)``:
-   ``P95`` = 95th percentile (``percentile``) of ``J`` over all tracks and brackets of the clip,
-   ``min_jump_px`` the absolute floor (velocity change in px/frame, i.e. px/frame² of second
-   difference summed over the contact's frames), ``median_n`` the track's median ``J`` — a noise and
-   smoothness guard (``J`` is 0 almost everywhere on piecewise-ballistic tracks, so the median
-   measures tracker jitter or a smoothly varying acceleration).
-4. Refinement: the frames of all candidates are masked; for each candidate the brackets ``k - 1``,
-   ``k``, ``k + 1`` are tried with backgrounds from the nearest (up to ``background_frames``)
-   unmasked frames on each side, not crossing a neighbouring contact; the bracket whose model fits
-   frames ``k - 1 .. k + 2`` best is kept and solved again with the nearest clean frames. A
-   segment between two contacts without any clean frame keeps the acceleration from before the
-   first one (the object is in flight between them).
-5. Temporal non-maximum suppression over all tracks: strongest ``Δv`` first, events closer than
+3. Threshold per track: ``thr = max(percentile_fraction * P95, min_jump_px, noise_factor * σ_n)``
+   with ``P95`` the 95th percentile (``percentile``) of ``J`` over all tracks and brackets of the
+   clip (``percentile_fraction = 0.05``: later bounces are much weaker than the first impact),
+   ``min_jump_px = 0.5`` the absolute floor (a velocity change in px/frame, i.e. px/frame² of
+   second difference summed over the contact's frames) and ``σ_n = median |D3| / 1.1774`` the
+   track's robust scale of third differences ``D3[j] = D2[j+1] - D2[j]`` (2-D norm; 0 on
+   piecewise-ballistic tracks, ``σ √20`` for jitter ``σ`` px, the rate of change of a smoothly
+   varying acceleration otherwise) with ``noise_factor = 5``.
+4. Regions: brackets with ``J >= thr``, widened by one bracket each side, form runs; a run is kept
+   if some bracket in it stands off the line through its outer neighbours
+   (``max(|D2[k] - (2 D2[k-1] + D2[k+2]) / 3|, |D2[k+1] - (D2[k-1] + 2 D2[k+2]) / 3|) >= 0.35 thr``:
+   a contact is a 2-frame spike, a smoothly varying acceleration is not). The brackets at frames 1
+   and ``T - 3`` and brackets touching a missing sample are never candidates.
+5. Knot search per run: every set of up to 4 **knots** (brackets at least 2 apart) is scored.
+   The run's frames plus up to ``background_frames`` context frames each side are cut by the
+   knots' 2-frame supports into segments of constant background ``a`` = the segment's mean ``D2``
+   (an empty segment — two knots exactly 2 frames apart — keeps the background on its left: the
+   object is in flight between them); each knot is solved exactly as above from its two
+   neighbouring segment means. Cost = ``Σ |D2 - a|²`` over segment frames + the knots' misfits
+   + ``0.4 thr²`` per knot; the cheapest set wins (exact data: the true set has zero misfit).
+   Knots whose ``|Δv| < thr`` are acceleration changes without a contact (a push starting or
+   ending, a slide stopping) and are not reported. Runs longer than 16 brackets (not piecewise
+   ballistic) report the local maxima of ``J`` above ``thr`` with their screening solution.
+6. Temporal non-maximum suppression over all tracks: strongest ``|Δv|`` first, events closer than
    ``nms_window_s`` (default 1.5 frames) to a kept one are dropped, so contacts 2 frames apart
    both survive.
 
-Times are seconds, frame ``i`` at ``i / fps``. Contacts under 2 frames apart share a frame and
-merge into one event; contacts inside the first or last frame interval are not reported.
+Times are seconds, frame ``i`` at ``i / fps``. Contacts under 2 frames apart share a frame and are
+reported as one event (or two approximate ones); contacts before frame 2 or after frame ``T - 3``
+are not reported.
 
 Motion strength (:func:`motion_strength`): per track
 ``|v| / mean_t |v| + |a| / mean_t |a|`` (a term whose mean is ~0 contributes 0), averaged over the
@@ -103,9 +114,10 @@ def find_events(
         percentile: the clip-level percentile of the screening residual ``J`` (95).
         percentile_fraction: a candidate must reach this fraction of that percentile.
         min_jump_px: absolute floor: velocity change at the contact in px/frame (the second
-            difference summed over the contact's frames, px/frame²). With measured tracks use about
-            10x the tracker jitter (px) or more.
-        noise_factor: a candidate must reach this multiple of its track's median ``J`` (0 = off).
+            difference summed over the contact's frames, px/frame²). Tracker jitter is handled by
+            ``noise_factor``; raise this to ignore weak contacts.
+        noise_factor: a contact must reach this multiple of the track's robust third-difference
+            scale (tracker jitter / smooth non-ballistic motion guard; 0 = off).
         background_frames: frames per side in the background medians (>= 1).
     """
     _require_frames(tracks, "detect_events")
@@ -372,10 +384,9 @@ def _best_configuration(
     supports into segments of constant background (their mean; an empty segment keeps the
     background on its left, the first one the background on its right); each knot is solved
     exactly from its two frames and its two neighbouring backgrounds. Cost = squared misfit of all
-    frames + ``(threshold / 2)²`` per knot. Exhaustive over knot sets up to ``MAX_REGION_CONTACTS``
-    when there are at most ``MAX_EXHAUSTIVE`` of them, else greedy insertion followed by
-    shift/removal moves. A knot whose ``|Δv|`` stays below ``threshold`` is a change of background
-    without a contact (a push starting or ending, a slide stopping) and is not reported.
+    frames + ``KNOT_PENALTY * threshold²`` per knot, minimised over all knot sets of up to
+    ``MAX_REGION_CONTACTS`` knots. A knot whose ``|Δv|`` stays below ``threshold`` is a change of
+    background without a contact (a push starting or ending, a slide stopping) and is not reported.
     """
     first = left[-1] if left else run[0]
     last = right[-1] if right else run[-1] + 1
