@@ -56,10 +56,7 @@ RUN_TIMEOUT = 600.0  # seconds for one workflow on a 2-core CPU machine
 # Node bugs this check found and that are not fixed yet: the workflow is expected to fail in
 # ComfyUI (strict: once fixed, the XPASS fails the run, and the entry must go).
 KNOWN_NODE_BUGS: dict[str, str] = {
-    "train_default.json": "KinesonicTrainer calls train() under ComfyUI's torch.inference_mode() "
-    "(execution.py wraps every prompt in it): backward() fails with 'element 0 of tensors does not "
-    "require grad'. Fix in nodes/train.py: run train() inside "
-    "`with torch.inference_mode(False), torch.enable_grad():`.",
+    # "file.json": "what fails in ComfyUI, why, and the fix",
 }
 
 
