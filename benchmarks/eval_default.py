@@ -248,7 +248,7 @@ def figure(path: Path, clip: Any, frames: np.ndarray, audio: np.ndarray, title: 
 # ------------------------------------------------------------------------------------------ main
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", required=True, help="the default model (.safetensors)")
+    p.add_argument("--model", default="", help="the default model (.safetensors); '' = ground truth row only")
     p.add_argument("--ablation", action="append", default=[], help="LABEL=PATH of an ablated model")
     p.add_argument("--clips", type=int, default=100)
     p.add_argument("--seed", type=int, default=1000, help="base seed of the held-out clips")
@@ -260,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--figures", default="", help="folder for generated_<scene>.png pictures ('' = none)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", default="", help="also write the markdown table to this file")
+    p.add_argument("--reuse", action="store_true", help="keep clip files already written in a row's folder")
     args = p.parse_args(argv)
 
     from kinesonic.data import synth_clip
@@ -269,7 +270,9 @@ def main(argv: list[str] | None = None) -> int:
     seeds = held_out_seeds(args.clips, args.seed, args.train_seed, args.train_clips)
     clips = {f"clip{i:04d}": synth_clip(s, 64, 33, 16.0) for i, s in enumerate(seeds)}
     work = Path(args.work)
-    models = [("default model", args.model)] + [tuple(a.split("=", 1)) for a in args.ablation]
+    models = ([("default model", args.model)] if args.model else []) + [
+        tuple(a.split("=", 1)) for a in args.ablation
+    ]
     rows, notes = [], []
     for label, path in [("simulator ground truth", None), *models]:
         folder = work / label.replace(" ", "_")
@@ -281,6 +284,8 @@ def main(argv: list[str] | None = None) -> int:
         times = []
         figs: dict[str, tuple[Any, np.ndarray, np.ndarray]] = {}
         for name, clip in clips.items():
+            if args.reuse and (folder / f"{name}.measured.tracks.json").is_file() and model is None:
+                continue
             if model is None:
                 frames, audio = clip.frames, clip.audio
             else:
