@@ -13,6 +13,8 @@ if [ "${1:-}" = "--dev" ]; then
   "$PY" -m pip install -q "$TORCH" -e ".[dev]"
   # Test-only: torchvision (for SAM2 / ComfyUI) without letting pip replace the pinned torch.
   "$PY" -m pip install -q --no-deps "torchvision==0.28.0"
+  # Test-only: SAM2 (+ its pure-Python deps) and the CoTracker package (unpacked under .work/testdeps).
+  bash scripts/install_perception_test_deps.sh
 else
   "$PY" -m pip install -q "$TORCH" -e .
 fi
