@@ -215,7 +215,10 @@ def _run_node(
     results: list[list[Any]] = [[] for _ in range(n_outputs)]
     uis: list[dict[str, Any]] = []
     for kwargs in calls:
-        returned = function(**kwargs)
+        # ComfyUI runs every node under torch.inference_mode(); so does the runner, so a node that
+        # needs autograd (training) fails here exactly as it would in ComfyUI.
+        with _inference_mode():
+            returned = function(**kwargs)
         if isinstance(returned, dict):
             if "expand" in returned:
                 raise RunnerError("node expansion ('expand') is not supported by the headless runner")
@@ -343,3 +346,14 @@ def execute(
         if output_dir is not None:
             bridge.set_output_dir(previous_output)
     return result
+
+
+def _inference_mode() -> Any:
+    """``torch.inference_mode()`` as ComfyUI uses it around node execution (no-op without torch)."""
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a dependency
+        import contextlib
+
+        return contextlib.nullcontext()
+    return torch.inference_mode()

@@ -20,6 +20,7 @@ from kinesonic.runner import (
 
 DATA = Path(__file__).resolve().parent / "data"
 CALLS: list[tuple] = []
+MODES: list[bool] = []  # torch.is_inference_mode_enabled() seen inside FakeSource.run
 
 
 class FakeSource:
@@ -32,7 +33,10 @@ class FakeSource:
         return {"required": {"value": ("INT", {"default": 1, "min": 0, "max": 100})}}
 
     def run(self, value):
+        import torch
+
         CALLS.append(("source", value))
+        MODES.append(torch.is_inference_mode_enabled())
         return (f"img{value}", value)
 
 
@@ -142,6 +146,8 @@ def test_dependency_order_caching_and_unused_nodes(tmp_path, capsys):
     assert [(c[3], c[4]) for c in saves] == [("4", ["1", "2", "3", "4", "5", "6"])] * 1 + [
         ("5", ["1", "2", "3", "4", "5", "6"])
     ]
+    # nodes run under torch.inference_mode(), as in ComfyUI
+    assert MODES[-1] is True
     # one progress line per node on stderr, naming id and title
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 5 and lines[1].startswith("[2/5] #2 Filter A (FakeFilter)")
