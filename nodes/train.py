@@ -138,7 +138,7 @@ class KinesonicTrainer:
                 "ae_learning_rate": f(1e-3, 1e-6, 1.0, 1e-5, "Autoencoder learning rate."),
                 "ae_batch_size": i(8, 1, 4096, "Autoencoder batch (clips)."),
                 "ae_frames": i(5, 2, 1024, "Frames per autoencoder training window."),
-                "dit_steps": i(4000, 0, 10_000_000, "Twin-DiT stage: optimiser steps."),
+                "dit_steps": i(6500, 0, 10_000_000, "Twin-DiT stage: optimiser steps."),
                 "learning_rate": f(4e-4, 1e-7, 1.0, 1e-5, "DiT peak learning rate (AdamW)."),
                 "warmup_steps": i(50, 0, 1_000_000, "Linear warm-up steps (then cosine to 10 %)."),
                 "batch_size": i(8, 1, 4096, "DiT batch (global, split over torchrun ranks)."),

@@ -13,7 +13,7 @@ kinesonic data synth --n 20000 --out "$DATA" --size 64 --frames 33 --fps 16 --se
 
 torchrun --nproc-per-node "${NPROC:-2}" -m kinesonic.runner.cli train --data "$DATA" --out "$OUT" --model tiny --seed 0 --threads 1 \
     --ae-steps 3000 --ae-lr 1e-3 --ae-batch-size 8 --ae-frames 5 \
-    --dit-steps 4000 --lr 4e-4 --warmup-steps 50 --batch-size 8 \
+    --dit-steps 6500 --lr 4e-4 --warmup-steps 50 --batch-size 8 \
     --grad-clip 1.0 --ema-decay 0.999 --time-mean 0 --time-std 1 \
     --cond-drop 0.1 --trajectory-drop 0.1 --p-v2a 0.1 --p-a2v 0.1 \
     --checkpoint-every 100 --log-every 20 \
