@@ -5,6 +5,9 @@
 # NPROC=1 runs one process: the same weights up to float rounding (DDP with per-sample seeded
 # randomness; tests/test_training_ddp.py). The same recipe as a graph:
 #   kinesonic run workflows/train_default.json
+# Extra arguments are passed to kinesonic train, e.g. an ablation of the same budget:
+#   OUT=runs/no-kinematics EXPORT=checkpoints/ablations/no-kinematics.safetensors \
+#     bash scripts/train_default.sh --no-kinematics
 set -euo pipefail
 DATA=${DATA:-data/world64}
 OUT=${OUT:-runs/kinesonic_tiny}
@@ -17,4 +20,4 @@ torchrun --nproc-per-node "${NPROC:-2}" -m kinesonic.runner.cli train --data "$D
     --grad-clip 1.0 --ema-decay 0.999 --time-mean 0 --time-std 1 \
     --cond-drop 0.1 --trajectory-drop 0.1 --p-v2a 0.1 --p-a2v 0.1 \
     --checkpoint-every 100 --log-every 20 \
-    --export checkpoints/kinesonic/kinesonic_tiny.safetensors
+    --export "${EXPORT:-checkpoints/kinesonic/kinesonic_tiny.safetensors}" "$@"
