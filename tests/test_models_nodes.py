@@ -127,6 +127,9 @@ def test_input_errors_name_node_input_and_expectation(checkpoint: Path) -> None:
 def test_model_list_and_placeholder(
     checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from kinesonic.nodes import bridge
+
+    monkeypatch.setattr(bridge, "PACK_DIR", tmp_path / "pack")  # hide the shipped default model
     names = KinesonicLoadGenerator.INPUT_TYPES()["required"]["model_name"][0]
     assert names == ["micro.safetensors"]
     monkeypatch.setenv("KINESONIC_MODELS", str(tmp_path))
