@@ -106,8 +106,14 @@ class KinesonicModel(nn.Module):
         return self.audio_codec.encode(wave)
 
     def decode_audio(self, latent: torch.Tensor) -> torch.Tensor:
-        """``[B, C_a, F]`` → ``[B, F * hop]`` (Griffin-Lim or the vocoder set on ``audio_codec``)."""
-        return self.audio_codec.decode(latent)
+        """``[B, C_a, F]`` → ``[B, F * hop]`` (Griffin-Lim or the vocoder set on ``audio_codec``).
+
+        Peak-limited: a waveform whose peak exceeds 1 is scaled down to a peak of 1 (quieter ones are
+        left as they are), so the sound never clips when it is written to a file.
+        """
+        wave = self.audio_codec.decode(latent)
+        peak = wave.abs().amax(dim=-1, keepdim=True)
+        return wave / peak.clamp(min=1.0)
 
     def _check_size(self, h: int, w: int, what: str) -> None:
         if (h, w) != (self.cfg.height, self.cfg.width):

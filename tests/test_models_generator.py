@@ -396,3 +396,19 @@ def test_optional_audio_autoencoder_and_reconstruction_losses() -> None:
     assert m.video_ae.reconstruction_loss(video).item() > 0
     with pytest.raises(ValueError, match="no audio autoencoder"):
         KinesonicModel(micro_config()).audio_codec.reconstruction_loss(wave)
+
+
+def test_decoded_audio_is_peak_limited_not_rescaled_when_quiet():
+    import torch
+
+    from kinesonic.models import KinesonicModel, micro_config
+
+    model = KinesonicModel(micro_config())
+    c = model.cfg.audio_channels
+    loud_latent, quiet_latent = torch.full((1, c, 16), 0.0), torch.full((1, c, 16), -1.0)
+    raw_loud, raw_quiet = model.audio_codec.decode(loud_latent), model.audio_codec.decode(quiet_latent)
+    assert raw_loud.abs().max() > 1.0 and 0.0 < raw_quiet.abs().max() < 1.0  # both cases exist
+    limited = model.decode_audio(loud_latent)
+    assert abs(float(limited.abs().max()) - 1.0) < 1e-6
+    torch.testing.assert_close(limited, raw_loud / raw_loud.abs().max())  # scaled, not clipped
+    assert torch.equal(model.decode_audio(quiet_latent), raw_quiet)  # quiet sound untouched
