@@ -255,11 +255,12 @@ class KinesonicModel(nn.Module):
         shape_v = (b, cfg.video_channels, lf, cfg.latent_height, cfg.latent_width)
         eps_v = torch.randn(shape_v, generator=generator)
         eps_a = torch.randn((b, cfg.audio_channels, cfg.audio_latent_frames(lf)), generator=generator)
-        src = self._impose_first(hybrid_source(eps_v, cond.traj_latent, cond.traj_mask), cond)
+        src = self.impose_first(hybrid_source(eps_v, cond.traj_latent, cond.traj_mask), cond)
         return src, eps_a.clone(), eps_v, eps_a
 
     @staticmethod
-    def _impose_first(video: torch.Tensor, cond: Conditioning) -> torch.Tensor:
+    def impose_first(video: torch.Tensor, cond: Conditioning) -> torch.Tensor:
+        """``video [B,C,L,h,w]`` with latent frame 0 replaced by the first-frame latent (if any)."""
         if cond.first_latent is None:
             return video
         out = video.clone()
@@ -332,7 +333,7 @@ class KinesonicModel(nn.Module):
                 nv, na = self.velocity(v, a, tv, ta, neg, joint=False, text=neg_text)
             return nv + video_cfg * (pv - nv), na + audio_cfg * (pa - na)
 
-        project = None if mode == "v2a" else (lambda x: self._impose_first(x, cond))
+        project = None if mode == "v2a" else (lambda x: self.impose_first(x, cond))
         xv, xa = sample_ode(
             velocity,
             xv,
@@ -430,7 +431,7 @@ class KinesonicModel(nn.Module):
         t_a = torch.where(a2v, t_hold, t)
         eps_v = torch.randn(x_v.shape, generator=g)
         eps_a = torch.randn(x_a.shape, generator=g)
-        src_v = self._impose_first(hybrid_source(eps_v, full.traj_latent, full.traj_mask), full)
+        src_v = self.impose_first(hybrid_source(eps_v, full.traj_latent, full.traj_mask), full)
         src_v = torch.where(v2a.view(-1, 1, 1, 1, 1), eps_v, src_v)
         in_v = interpolate(x_v, src_v, t_v)
         in_a = interpolate(x_a, eps_a, t_a)

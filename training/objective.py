@@ -97,14 +97,6 @@ def prepare_batch(
     return {"video_latent": video_latent, "audio_latent": audio_latent, "cond": cond}
 
 
-def _impose_first(video: torch.Tensor, cond: Conditioning) -> torch.Tensor:
-    if cond.first_latent is None:
-        return video
-    out = video.clone()
-    out[:, :, 0] = cond.first_latent
-    return out
-
-
 def _per_sample_masked_mean(err: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
     w = weight.expand_as(err)
     dims = tuple(range(1, err.dim()))
@@ -190,9 +182,9 @@ class FlowObjective:
         t_a = torch.where(a2v, d["hold"], d["t"])
         eps_v, eps_a = d["eps_v"], d["eps_a"]
         if self.no_hybrid_flow:
-            src_v = _impose_first(eps_v, full)
+            src_v = KinesonicModel.impose_first(eps_v, full)
         else:
-            src_v = _impose_first(hybrid_source(eps_v, full.traj_latent, full.traj_mask), full)
+            src_v = KinesonicModel.impose_first(hybrid_source(eps_v, full.traj_latent, full.traj_mask), full)
         src_v = torch.where(v2a.view(-1, 1, 1, 1, 1), eps_v, src_v)
         return {
             "in_v": interpolate(x_v, src_v, t_v),
