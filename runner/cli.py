@@ -2,8 +2,7 @@
 
 Each subcommand lives in its own module exposing ``add_parser(subparsers)`` (which registers the
 subcommand and sets ``func``) so areas of the pack add commands without editing this file's logic.
-Modules are imported lazily only to build the parser, and a module that is not there yet is
-skipped.
+Modules are imported only to build the parser (not when the pack is imported).
 """
 
 from __future__ import annotations
@@ -30,13 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     package = __package__.rsplit(".", 1)[0]
     for name in SUBCOMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"{package}.{name}")
-        except ModuleNotFoundError as error:
-            if error.name and error.name.endswith(name.split(".")[-1]):
-                continue
-            raise
-        module.add_parser(subparsers)
+        importlib.import_module(f"{package}.{name}").add_parser(subparsers)
     return parser
 
 
