@@ -206,7 +206,7 @@ def tiny_config(**overrides: Any) -> GeneratorConfig:
 
 
 def micro_config(**overrides: Any) -> GeneratorConfig:
-    """A much smaller config for unit tests (seconds on CPU): 32x32, 9 frames, hidden 32."""
+    """A much smaller config for unit tests (seconds on CPU): 32x32, 17 frames, hidden 32."""
     base: dict[str, Any] = dict(
         height=32,
         width=32,
