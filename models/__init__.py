@@ -5,10 +5,18 @@ See docs/generator.md. Main entry points::
     from kinesonic.models import GeneratorConfig, KinesonicModel, save_checkpoint, load_checkpoint
 """
 
-from .checkpoint import CheckpointError, compare_state, load_checkpoint, read_metadata, save_checkpoint
+from .checkpoint import (
+    CheckpointError,
+    attach_vocoder,
+    compare_state,
+    load_checkpoint,
+    read_metadata,
+    save_checkpoint,
+)
 from .config import GeneratorConfig, micro_config, tiny_config
 from .flow import hybrid_source, interpolate, region_balanced_loss, sample_ode, schedule, shift_time
 from .model import GUIDANCE, MODES, Conditioning, KinesonicModel
+from .vocoder import SpectralVocoder, VocoderConfig
 
 __all__ = [
     "GUIDANCE",
@@ -17,6 +25,9 @@ __all__ = [
     "Conditioning",
     "GeneratorConfig",
     "KinesonicModel",
+    "SpectralVocoder",
+    "VocoderConfig",
+    "attach_vocoder",
     "compare_state",
     "hybrid_source",
     "interpolate",

@@ -117,8 +117,10 @@ class VideoAutoencoder(nn.Module):
 class Vocoder(Protocol):
     """Turns a linear-magnitude mel spectrogram ``[B, n_mels, frames]`` into a waveform ``[B, S]``.
 
-    ``length`` is the wanted number of samples. A neural vocoder implements this and is set with
-    ``model.vocoder = MyVocoder(...)`` (it is not part of the checkpoint).
+    ``length`` is the wanted number of samples. Set one with ``model.audio_codec.vocoder = obj``; it
+    is a plug-in, never a registered submodule (not in the codec's ``state_dict``, not moved by
+    ``model.to``). A :class:`~.vocoder.SpectralVocoder` travels inside the generator checkpoint
+    (``models.checkpoint``); other vocoders are not saved.
     """
 
     def __call__(self, mel: torch.Tensor, length: int) -> torch.Tensor: ...
@@ -164,6 +166,13 @@ class AudioCodec(nn.Module):
         self.ae = AudioAutoencoder(cfg.n_mels, cfg.audio_ae_channels) if cfg.audio_ae_channels else None
         self.vocoder: Vocoder = GriffinLim(cfg.n_fft, cfg.hop_length, cfg.griffin_lim_iters, self.mel_pinv)
 
+    def __setattr__(self, name: str, value: object) -> None:
+        if name == "vocoder":  # a plug-in (see Vocoder): kept out of the modules and the state dict
+            self._modules.pop("vocoder", None)
+            object.__setattr__(self, name, value)
+        else:
+            super().__setattr__(name, value)
+
     def stft(self, wave: torch.Tensor) -> torch.Tensor:
         """``wave [B, S]`` → complex STFT ``[B, n_fft/2+1, 1 + S//hop]``."""
         c = self.cfg
@@ -208,23 +217,40 @@ class AudioCodec(nn.Module):
 
 
 class GriffinLim:
-    """Deterministic fast Griffin-Lim (momentum 0.99, fixed seeded initial phase) in torch."""
+    """Deterministic fast Griffin-Lim (momentum 0.99, fixed seeded initial phase) in torch.
+
+    Called with a linear mel ``[B, n_mels, F]`` it first maps it to a linear magnitude with
+    ``mel_pinv`` (``[n_fft/2+1, n_mels]``, clamped ≥ 0); :meth:`from_magnitude` starts from a linear
+    magnitude ``[B, n_fft/2+1, F]`` directly (``mel_pinv`` may then be None).
+    """
 
     def __init__(
-        self, n_fft: int, hop: int, iters: int, mel_pinv: torch.Tensor, momentum: float = 0.99
+        self,
+        n_fft: int,
+        hop: int,
+        iters: int,
+        mel_pinv: torch.Tensor | None = None,
+        momentum: float = 0.99,
     ) -> None:
         self.n_fft, self.hop, self.iters, self.momentum = n_fft, hop, iters, momentum
         self.mel_pinv = mel_pinv
 
     def __call__(self, mel: torch.Tensor, length: int) -> torch.Tensor:
+        """Linear mel ``[B, n_mels, F]`` → waveform ``[B, length]`` (pseudo-inverse, then Griffin-Lim)."""
+        if self.mel_pinv is None:
+            raise ValueError("GriffinLim without mel_pinv: use from_magnitude(magnitude, length)")
         mag = torch.einsum("fm,bmt->bft", self.mel_pinv.to(mel), mel).clamp_min(0)
+        return self.from_magnitude(mag, length)
+
+    def from_magnitude(self, mag: torch.Tensor, length: int) -> torch.Tensor:
+        """Linear STFT magnitude ``[B, n_fft/2+1, F]`` (F = length // hop) → waveform ``[B, length]``."""
         mag = F.pad(mag, (0, 1), mode="replicate")  # centred STFT has 1 + S//hop frames
-        window = torch.hann_window(self.n_fft, dtype=mel.dtype, device=mel.device)
+        window = torch.hann_window(self.n_fft, dtype=mag.dtype, device=mag.device)
         gen = torch.Generator().manual_seed(0)
-        phase = torch.rand(mag.shape, generator=gen, dtype=mel.dtype) * 2 * math.pi
-        angles = torch.polar(torch.ones_like(mag), phase.to(mel.device))
+        phase = torch.rand(mag.shape, generator=gen, dtype=mag.dtype) * 2 * math.pi
+        angles = torch.polar(torch.ones_like(mag), phase.to(mag.device))
         prev = torch.zeros_like(angles)
-        wave = torch.zeros(mag.shape[0], length, dtype=mel.dtype, device=mel.device)
+        wave = torch.zeros(mag.shape[0], length, dtype=mag.dtype, device=mag.device)
         for _ in range(max(self.iters, 1)):
             wave = torch.istft(mag * angles, self.n_fft, self.hop, window=window, center=True, length=length)
             rebuilt = torch.stft(

@@ -3,6 +3,11 @@
 Metadata keys (all strings): ``kinesonic_format`` (= :data:`FORMAT_VERSION`), ``kinesonic_config``
 (:meth:`GeneratorConfig.to_json`), ``kinesonic_kinematic_stats`` (``KinematicStats.to_json``), plus
 any extra string entries the caller adds (e.g. training notes).
+
+A learned :class:`~.vocoder.SpectralVocoder` may travel in the same file: its tensors under the
+prefix ``vocoder.`` and its config JSON in ``kinesonic_vocoder``. :func:`load_checkpoint` then sets
+``model.audio_codec.vocoder`` to it; files without the key decode with Griffin-Lim as before.
+:func:`attach_vocoder` adds (or replaces) the vocoder of an existing file.
 """
 
 from __future__ import annotations
@@ -17,11 +22,14 @@ import torch
 from ..kinematics import KinematicStats
 from .config import GeneratorConfig
 from .model import KinesonicModel
+from .vocoder import SpectralVocoder, vocoder_from_state
 
 FORMAT_VERSION = "1"
 KEY_FORMAT = "kinesonic_format"
 KEY_CONFIG = "kinesonic_config"
 KEY_STATS = "kinesonic_kinematic_stats"
+KEY_VOCODER = "kinesonic_vocoder"
+VOCODER_PREFIX = "vocoder."
 
 
 class CheckpointError(ValueError):
@@ -31,12 +39,14 @@ class CheckpointError(ValueError):
 def save_checkpoint(
     model: KinesonicModel, path: str | os.PathLike, metadata: dict[str, str] | None = None
 ) -> Path:
-    """Write ``model`` to ``path`` (.safetensors) atomically (temp file in the same folder, then rename)."""
-    from safetensors.torch import save_file
+    """Write ``model`` to ``path`` (.safetensors) atomically (temp file in the same folder, then rename).
 
+    When ``model.audio_codec.vocoder`` is a :class:`SpectralVocoder` it is written too (``vocoder.*``
+    tensors, ``kinesonic_vocoder`` metadata).
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     meta = {str(k): str(v) for k, v in (metadata or {}).items()}
+    meta.pop(KEY_VOCODER, None)
     meta.update(
         {
             KEY_FORMAT: FORMAT_VERSION,
@@ -45,6 +55,24 @@ def save_checkpoint(
         }
     )
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    vocoder = getattr(model.audio_codec, "vocoder", None)
+    if isinstance(vocoder, SpectralVocoder):
+        vocoder.cfg.check_matches(model.cfg)
+        state.update(_vocoder_tensors(vocoder))
+        meta[KEY_VOCODER] = vocoder.cfg.to_json()
+    _write_atomic(state, meta, path)
+    return path
+
+
+def _vocoder_tensors(vocoder: SpectralVocoder) -> dict[str, torch.Tensor]:
+    return {VOCODER_PREFIX + k: v.detach().contiguous().cpu() for k, v in vocoder.state_dict().items()}
+
+
+def _write_atomic(state: dict[str, torch.Tensor], meta: dict[str, str], path: Path) -> None:
+    """safetensors ``state`` + ``meta`` to a temp file in ``path``'s folder, then ``os.replace``."""
+    from safetensors.torch import save_file
+
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".safetensors.tmp", dir=path.parent)
     os.close(fd)
     try:
@@ -53,7 +81,47 @@ def save_checkpoint(
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    return path
+
+
+def split_vocoder_state(
+    state: dict[str, torch.Tensor],
+) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """``(generator tensors, vocoder tensors without the 'vocoder.' prefix)`` of a checkpoint state."""
+    gen = {k: v for k, v in state.items() if not k.startswith(VOCODER_PREFIX)}
+    voc = {k[len(VOCODER_PREFIX) :]: v for k, v in state.items() if k.startswith(VOCODER_PREFIX)}
+    return gen, voc
+
+
+def attach_vocoder(
+    checkpoint_path: str | os.PathLike,
+    vocoder: SpectralVocoder,
+    out_path: str | os.PathLike | None = None,
+) -> Path:
+    """Write the generator checkpoint ``checkpoint_path`` with ``vocoder`` added (or replacing one).
+
+    The generator tensors and every other metadata entry are kept exactly; the result goes to
+    ``out_path`` (default: ``checkpoint_path`` itself) through a temp file and ``os.replace``.
+    Raises :class:`CheckpointError` if the file is not a generator checkpoint or the vocoder's audio
+    settings do not match its config.
+    """
+    from safetensors.torch import load_file
+
+    src = Path(checkpoint_path)
+    meta = read_metadata(src)
+    if meta.get(KEY_FORMAT) is None or KEY_CONFIG not in meta:
+        raise CheckpointError(
+            f"{src.name}: not a Kinesonic generator checkpoint (no '{KEY_CONFIG}' metadata)"
+        )
+    try:
+        vocoder.cfg.check_matches(GeneratorConfig.from_dict(json.loads(meta[KEY_CONFIG])))
+    except (ValueError, TypeError) as exc:
+        raise CheckpointError(f"{src.name}: {exc}") from None
+    gen, _old = split_vocoder_state(load_file(str(src)))
+    gen.update(_vocoder_tensors(vocoder))
+    meta[KEY_VOCODER] = vocoder.cfg.to_json()
+    dest = Path(out_path) if out_path is not None else src
+    _write_atomic(gen, meta, dest)
+    return dest
 
 
 def read_metadata(path: str | os.PathLike) -> dict[str, str]:
@@ -91,8 +159,9 @@ def compare_state(expected: dict[str, torch.Tensor], found: dict[str, torch.Tens
 def load_checkpoint(path: str | os.PathLike) -> KinesonicModel:
     """Build a :class:`KinesonicModel` from its config metadata and load the weights (CPU, eval mode).
 
-    Raises :class:`CheckpointError` naming the file and listing missing / unexpected / shape-
-    mismatched keys, or the metadata problem.
+    A file with a vocoder (``kinesonic_vocoder``) gets it as ``model.audio_codec.vocoder``. Raises
+    :class:`CheckpointError` naming the file and listing missing / unexpected / shape-mismatched
+    keys, or the metadata problem.
     """
     from safetensors.torch import load_file
 
@@ -117,8 +186,16 @@ def load_checkpoint(path: str | os.PathLike) -> KinesonicModel:
         state = load_file(str(path))
     except Exception as exc:
         raise CheckpointError(f"{path.name}: cannot read the weights ({exc})") from None
+    state, voc_state = split_vocoder_state(state)
     problems = compare_state(model.state_dict(), state)
     if problems:
         raise CheckpointError(f"{path.name} does not fit its config: " + " | ".join(problems))
     model.load_state_dict(state, strict=True)
+    if KEY_VOCODER in meta:
+        try:
+            model.audio_codec.vocoder = vocoder_from_state(meta[KEY_VOCODER], voc_state, cfg)
+        except (ValueError, TypeError) as exc:
+            raise CheckpointError(f"{path.name}: {exc}") from None
+    elif voc_state:
+        raise CheckpointError(f"{path.name}: has '{VOCODER_PREFIX}*' tensors but no '{KEY_VOCODER}' metadata")
     return model.eval()
