@@ -71,6 +71,101 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         p.add_argument(flag, dest=dest, action="store_true", default=None, help=text)
     p.add_argument("--export", help="copy the final model.safetensors to this path")
     p.set_defaults(func=_train)
+    _add_vocoder_parser(subparsers)
+
+
+# (flag, VocoderTrainConfig field, type, help)
+_VOCODER_FLAGS: list[tuple[str, str, Any, str]] = [
+    ("--data", "data", str, "shard folder, 'synth:N' or a folder of annotated clips"),
+    ("--data-seed", "data_seed", int, "base seed of 'synth:N' data"),
+    ("--out", "out_dir", str, "output folder (state, vocoder, log)"),
+    ("--generator", "generator", str, "audio settings: 'tiny', 'micro' or a generator checkpoint"),
+    ("--steps", "steps", int, "optimiser steps"),
+    ("--batch-size", "batch_size", int, "crops per step"),
+    ("--segment-frames", "segment_frames", int, "mel frames per crop (0 = whole clips)"),
+    ("--lr", "lr", float, "AdamW learning rate (warm-up, cosine decay to 10 %%)"),
+    ("--weight-decay", "weight_decay", float, "AdamW weight decay"),
+    ("--warmup-steps", "warmup_steps", int, "linear warm-up steps"),
+    ("--grad-clip", "grad_clip", float, "gradient norm clip"),
+    ("--sc-weight", "sc_weight", float, "weight of the spectral-convergence loss term"),
+    ("--input-noise", "input_noise", float, "largest std of the noise on the normalised log-mel input"),
+    ("--channels", "channels", int, "conv width of the vocoder"),
+    ("--layers", "layers", int, "residual conv blocks"),
+    ("--kernel", "kernel", int, "conv kernel along time (odd)"),
+    ("--seed", "seed", int, "run seed (init, batch order, crops)"),
+    ("--max-clips", "max_clips", int, "use only the first N clips (0 = all)"),
+    ("--checkpoint-every", "checkpoint_every", int, "steps between state checkpoints"),
+    ("--log-every", "log_every", int, "steps between log rows"),
+    ("--threads", "threads", int, "torch threads (0 = torch's default; default 1)"),
+]
+
+_VOCODER_DOC = """Train the learned mel -> spectrum vocoder (SpectralVocoder) on clips' audio.
+
+Examples::
+
+    kinesonic train-vocoder --data .work/world64 --out .work/vocoder_run --steps 6000 \\
+        --attach models/kinesonic/kinesonic_tiny.safetensors
+
+Re-running the same command resumes from ``OUT/vocoder_state.pt``. ``--attach CHECKPOINT`` writes
+the trained vocoder into that generator checkpoint at the end (and takes the audio settings from
+it unless ``--generator`` is given); every node that loads the generator then uses it.
+"""
+
+
+def _add_vocoder_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "train-vocoder",
+        help="train the learned mel -> spectrum vocoder; resumable; --attach writes it into a generator",
+        description=_VOCODER_DOC,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    for flag, dest, typ, text in _VOCODER_FLAGS:
+        p.add_argument(flag, dest=dest, type=typ, default=None, help=text)
+    p.add_argument("--attach", help="generator checkpoint to write the trained vocoder into")
+    p.set_defaults(func=_train_vocoder)
+
+
+def vocoder_config_from_args(args: argparse.Namespace) -> Any:
+    """The :class:`VocoderTrainConfig` of parsed ``train-vocoder`` arguments."""
+    from .vocoder import VocoderTrainConfig
+
+    values = {
+        dest: getattr(args, dest) for _, dest, _, _ in _VOCODER_FLAGS if getattr(args, dest) is not None
+    }
+    if not values.get("data") or not values.get("out_dir"):
+        raise ValueError("--data and --out are required")
+    if args.attach and "generator" not in values:
+        values["generator"] = args.attach
+    return VocoderTrainConfig(**values)
+
+
+def _train_vocoder(args: argparse.Namespace) -> int:
+    from ..models import CheckpointError, attach_vocoder
+    from .vocoder import load_vocoder, train_vocoder
+
+    try:
+        cfg = vocoder_config_from_args(args)
+        if args.attach and not Path(args.attach).is_file():
+            raise FileNotFoundError(f"--attach: no such file {args.attach}")
+    except (ValueError, OSError) as error:
+        print(f"kinesonic train-vocoder: {error}", file=sys.stderr)
+        return 2
+    import signal
+
+    def _stop(signum: int, frame: Any) -> None:  # SIGTERM: stop like Ctrl-C (the state is saved first)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        result = train_vocoder(cfg, log=lambda msg: print(msg, flush=True))
+        print(f"vocoder: {result.vocoder} ({result.steps} steps, {result.wall_s:.0f} s)")
+        if args.attach:
+            attach_vocoder(args.attach, load_vocoder(result.vocoder))
+            print(f"attached the vocoder to {args.attach}")
+    except (ValueError, FileNotFoundError, CheckpointError) as error:
+        print(f"kinesonic train-vocoder: {error}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def config_from_args(args: argparse.Namespace) -> Any:
