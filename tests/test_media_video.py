@@ -55,6 +55,22 @@ def test_flat_colour_pixel_error_is_small(tmp_path: Path) -> None:
     assert error.max() <= 4, error.max()
 
 
+def test_same_input_encodes_to_the_same_bytes(tmp_path: Path) -> None:
+    """x264's macroblock-tree rate control made identical frames + AAC encode differently from run
+    to run (2-5 distinct files in 40); the writer turns it off, so every run must give one file."""
+    import cv2
+
+    rng = np.random.default_rng(0)
+    noise = (255 * rng.random((33, 64, 64, 3))).astype(np.uint8)
+    frames = np.stack([cv2.GaussianBlur(f, (9, 9), 3) for f in noise])  # soft blobs, like the generator's
+    audio = (0.1 * rng.standard_normal((1, 32000))).astype(np.float32)
+    blobs = set()
+    for i in range(20):
+        path = write_video(tmp_path / f"run{i}.mp4", frames, 16.0, audio=audio, sample_rate=16000)
+        blobs.add(path.read_bytes())
+    assert len(blobs) == 1
+
+
 def test_float_frames_are_accepted(tmp_path: Path) -> None:
     frames = np.full((4, 32, 32, 3), 0.5, np.float32)
     clip = read_video(write_video(tmp_path / "f.mp4", frames, 8.0))
