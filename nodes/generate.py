@@ -278,6 +278,16 @@ def decode(node: str, model: Any, latent: dict[str, Any]) -> tuple[torch.Tensor,
 # --------------------------------------------------------------------------- nodes
 
 
+# Input specs shared by the step-by-step nodes and the all-in-one node (one definition each).
+STEPS_INPUT = ("INT", {"default": 25, "min": 1, "max": 1000, "tooltip": "ODE steps."})
+SEED_INPUT = ("INT", {"default": 0, "min": 0, "max": 2**31 - 1, "tooltip": "Noise seed."})
+
+
+def _model_name_input() -> tuple:
+    """The generator-file combo (listed when ComfyUI asks, so new files show up)."""
+    return (_model_names(), {"tooltip": "Generator checkpoint in models/kinesonic."})
+
+
 class KinesonicLoadGenerator:
     DISPLAY_NAME = "Load Generator (Kinesonic)"
     CATEGORY = CATEGORY
@@ -291,7 +301,7 @@ class KinesonicLoadGenerator:
     def INPUT_TYPES(cls):
         return {
             "required": {
-                "model_name": (_model_names(), {"tooltip": "Generator checkpoint in models/kinesonic."}),
+                "model_name": _model_name_input(),
             }
         }
 
@@ -369,7 +379,7 @@ class KinesonicGeneratorSampler:
                     list(MODES),
                     {"default": "image_to_sounding_video", "tooltip": "What is generated."},
                 ),
-                "steps": ("INT", {"default": 25, "min": 1, "max": 1000, "tooltip": "ODE steps."}),
+                "steps": STEPS_INPUT,
                 "solver": (
                     ["euler", "heun"],
                     {"default": "euler", "tooltip": "Heun costs 2 evaluations/step."},
@@ -411,7 +421,7 @@ class KinesonicGeneratorSampler:
                         "tooltip": "joint = JointCFG (negative also blocks cross-modal attention).",
                     },
                 ),
-                "seed": ("INT", {"default": 0, "min": 0, "max": 2**31 - 1, "tooltip": "Noise seed."}),
+                "seed": SEED_INPUT,
             },
             "optional": {
                 "frames": (
@@ -490,14 +500,14 @@ class KinesonicGenerate:
     def INPUT_TYPES(cls):
         return {
             "required": {
-                "model_name": (_model_names(), {"tooltip": "Generator checkpoint in models/kinesonic."}),
+                "model_name": _model_name_input(),
                 "first_frame": ("IMAGE", {"tooltip": "First frame at the model's size."}),
                 "prompt": (
                     "STRING",
                     {"multiline": True, "default": "", "tooltip": "What is seen and heard."},
                 ),
-                "steps": ("INT", {"default": 25, "min": 1, "max": 1000, "tooltip": "ODE steps."}),
-                "seed": ("INT", {"default": 0, "min": 0, "max": 2**31 - 1, "tooltip": "Noise seed."}),
+                "steps": STEPS_INPUT,
+                "seed": SEED_INPUT,
             },
             "optional": {"tracks": (TRACKS, {"tooltip": "Point tracks that steer motion and sound."})},
         }
