@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 import types
@@ -260,7 +261,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--figures", default="", help="folder for generated_<scene>.png pictures ('' = none)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", default="", help="also write the markdown table to this file")
-    p.add_argument("--reuse", action="store_true", help="keep clip files already written in a row's folder")
+    p.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the clip files a row's folder already has from the same model file and settings",
+    )
     args = p.parse_args(argv)
 
     from kinesonic.data import synth_clip
@@ -278,13 +283,23 @@ def main(argv: list[str] | None = None) -> int:
         folder = work / label.replace(" ", "_")
         folder.mkdir(parents=True, exist_ok=True)
         model = flags = None
+        stamp = {"model": os.fspath(path) if path else None, "steps": args.steps, "seed": args.sample_seed}
         if path is not None:
             model, flags = load_model(path)
+            st = Path(path).stat()
+            stamp.update(size=st.st_size, mtime=st.st_mtime)
+        stamp_file = folder / "source.json"
+        reuse = args.reuse and stamp_file.is_file() and json.loads(stamp_file.read_text()) == stamp
+        if not reuse:  # files of another model, settings or version of the file must not be scored
+            for old in folder.glob("clip*"):
+                old.unlink()
+            stamp_file.unlink(missing_ok=True)
+        times_file = folder / "sampling_times.json"
         backends: dict[str, int] = {}
-        times = []
+        times = json.loads(times_file.read_text()) if reuse and times_file.is_file() else []
         figs: dict[str, tuple[Any, np.ndarray, np.ndarray]] = {}
         for name, clip in clips.items():
-            if args.reuse and (folder / f"{name}.measured.tracks.json").is_file() and model is None:
+            if reuse and (folder / f"{name}.measured.tracks.json").is_file():
                 continue
             if model is None:
                 frames, audio = clip.frames, clip.audio
@@ -296,10 +311,12 @@ def main(argv: list[str] | None = None) -> int:
             measured, backend = measure_tracks(frames, clip.tracks)
             backends[backend] = backends.get(backend, 0) + 1
             write_clip(folder, name, frames, audio, clip, measured)
+        stamp_file.write_text(json.dumps(stamp))
+        times_file.write_text(json.dumps(times))
         names, reports, skipped = evaluate_folder(folder)
         summary = summarize(names, reports, clips)
         rows.append((label, summary))
-        note = f"{label}: {len(names)} clips scored, tracker {backends}"
+        note = f"{label}: {len(names)} clips scored, tracker {backends or '(clip files reused)'}"
         if times:
             note += f", sampling {np.median(times):.2f} s median per clip ({args.steps} steps, CFG)"
         if skipped:
