@@ -21,6 +21,8 @@ TRAIN_DATA = "KINESONIC_TRAIN_DATA"
 SOURCES = ("physics_world_shards", "physics_world_on_the_fly", "annotated_clips_folder")
 ABLATION_CHOICES = ("none", "no_kinematics", "no_hybrid_flow", "no_trajectory")
 RUNS_FOLDER = "kinesonic_train"
+# The shipped vocoder's recipe (docs/model_card.md); the node's defaults.
+VOCODER_DEFAULTS = {"steps": 6000, "batch_size": 16, "lr": 2e-3, "input_noise": 0.0, "checkpoint_every": 500}
 
 
 def _resolve(path: str) -> Path:
@@ -219,6 +221,119 @@ class KinesonicTrainer:
         return {"ui": {"images": [entry]}, "result": (os.fspath(path), image)}
 
 
+class KinesonicTrainVocoder:
+    DISPLAY_NAME = "Train Vocoder (Kinesonic)"
+    CATEGORY = CATEGORY
+    DESCRIPTION = (
+        "Train the learned mel-to-spectrum vocoder on the clips' sound and write it into a generator "
+        "checkpoint, which then decodes its sound with it instead of plain Griffin-Lim. Checkpoints are "
+        "written atomically every N steps and a re-run resumes from the last one."
+    )
+    RETURN_TYPES = ("STRING", "IMAGE")
+    RETURN_NAMES = ("checkpoint_path", "loss_curve")
+    OUTPUT_TOOLTIPS = ("The generator checkpoint, now carrying the vocoder.", "Vocoder loss curve.")
+    OUTPUT_NODE = True
+    FUNCTION = "run"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        def i(default, lo, hi, tip):
+            return ("INT", {"default": default, "min": lo, "max": hi, "tooltip": tip})
+
+        def f(default, lo, hi, step, tip):
+            return ("FLOAT", {"default": default, "min": lo, "max": hi, "step": step, "tooltip": tip})
+
+        return {
+            "required": {
+                "data": (TRAIN_DATA, {"tooltip": "From 'Training Data (Kinesonic)': the sound is used."}),
+                "checkpoint_path": (
+                    "STRING",
+                    {
+                        "forceInput": True,
+                        "tooltip": "Generator checkpoint (e.g. the Trainer's output) to write the vocoder "
+                        "into; its audio settings are the vocoder's.",
+                    },
+                ),
+                "run_name": (
+                    "STRING",
+                    {
+                        "default": "tiny_vocoder",
+                        "tooltip": f"Run folder: output/{RUNS_FOLDER}/<run_name>. An existing run resumes.",
+                    },
+                ),
+                "steps": i(VOCODER_DEFAULTS["steps"], 0, 10_000_000, "Optimiser steps."),
+                "batch_size": i(VOCODER_DEFAULTS["batch_size"], 1, 4096, "Crops per step."),
+                "learning_rate": f(VOCODER_DEFAULTS["lr"], 1e-7, 1.0, 1e-5, "Peak learning rate (AdamW)."),
+                "input_noise": f(
+                    VOCODER_DEFAULTS["input_noise"],
+                    0.0,
+                    10.0,
+                    0.01,
+                    "Largest noise std added to the normalised log-mel input (robustness to generated mels).",
+                ),  # fmt: skip
+                "seed": ("INT", {"default": 0, "min": 0, "max": 2**31 - 1, "tooltip": "Run seed."}),
+                "checkpoint_every": i(
+                    VOCODER_DEFAULTS["checkpoint_every"], 1, 10_000_000, "Steps between checkpoints."
+                ),
+                "threads": i(1, 0, 256, "torch threads (0 = leave torch's setting)."),
+            }
+        }
+
+    def run(self, data, checkpoint_path, run_name, **kw):
+        from ..models import CheckpointError, attach_vocoder
+        from ..training.vocoder import (
+            VocoderTrainConfig,
+            load_vocoder,
+            train_vocoder,
+            write_loss_curve,
+        )
+
+        node = self.DISPLAY_NAME
+        if not isinstance(data, dict) or "spec" not in data:
+            raise NodeInputError(
+                node, "data", "a KINESONIC_TRAIN_DATA from 'Training Data (Kinesonic)'", data
+            )
+        if not run_name or "/" in run_name or "\\" in run_name or run_name in (".", ".."):
+            raise NodeInputError(node, "run_name", "a plain folder name", run_name)
+        target = Path(str(checkpoint_path))
+        if not target.is_file():
+            raise NodeInputError(
+                node, "checkpoint_path", "an existing generator .safetensors file", str(target)
+            )
+        out_dir = bridge.output_dir() / RUNS_FOLDER / run_name
+        cfg = VocoderTrainConfig(
+            data=data["spec"],
+            data_seed=int(data.get("seed", 0)),
+            out_dir=os.fspath(out_dir),
+            generator=os.fspath(target),
+            steps=int(kw["steps"]),
+            batch_size=int(kw["batch_size"]),
+            lr=float(kw["learning_rate"]),
+            input_noise=float(kw["input_noise"]),
+            seed=int(kw["seed"]),
+            checkpoint_every=int(kw["checkpoint_every"]),
+            threads=int(kw["threads"]),
+        )
+        callback, bar = bridge.progress_callback(max(cfg.steps, 1), "Train vocoder")
+        try:
+            with bar, torch.inference_mode(False), torch.enable_grad():
+                result = train_vocoder(
+                    cfg, callback=callback, log=lambda msg: print(f"[{node}] {msg}", flush=True)
+                )
+            attach_vocoder(target, load_vocoder(result.vocoder))
+        except CheckpointError as error:
+            raise NodeInputError.because(node, "checkpoint_path", error) from None
+        except (ValueError, FileNotFoundError) as error:
+            raise NodeInputError.because(node, "data", error) from None
+        png = write_loss_curve(result.log, out_dir / "vocoder_loss_curve.png")
+        from PIL import Image
+
+        picture = np.asarray(Image.open(png).convert("RGB"))
+        image = torch.from_numpy(picture.astype(np.float32) / 255.0)[None]
+        entry = {"filename": png.name, "subfolder": f"{RUNS_FOLDER}/{run_name}", "type": "output"}
+        return {"ui": {"images": [entry]}, "result": (os.fspath(target), image)}
+
+
 _KW_TO_FIELD = {
     "ae_steps": "ae_steps",
     "ae_learning_rate": "ae_lr",
@@ -262,5 +377,9 @@ def train_config(data: dict[str, Any], model_config: str, out_dir: Any, ablation
     )
 
 
-NODE_CLASS_MAPPINGS = {"KinesonicTrainingData": KinesonicTrainingData, "KinesonicTrainer": KinesonicTrainer}
+NODE_CLASS_MAPPINGS = {
+    "KinesonicTrainingData": KinesonicTrainingData,
+    "KinesonicTrainer": KinesonicTrainer,
+    "KinesonicTrainVocoder": KinesonicTrainVocoder,
+}
 NODE_DISPLAY_NAME_MAPPINGS = {k: v.DISPLAY_NAME for k, v in NODE_CLASS_MAPPINGS.items()}

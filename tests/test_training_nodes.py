@@ -83,6 +83,67 @@ def test_trainer_node_runs_headless_and_exports(tmp_path, monkeypatch) -> None:
     assert exported.read_bytes() == before
 
 
+def test_vocoder_node_trains_and_writes_into_the_trainers_checkpoint(tmp_path, monkeypatch) -> None:
+    from kinesonic.models import SpectralVocoder, load_checkpoint
+    from kinesonic.nodes.train import KinesonicTrainVocoder
+
+    monkeypatch.setenv("KINESONIC_OUTPUT", str(tmp_path / "out"))
+    data = {"source": "physics_world_on_the_fly", "folder": "", "num_clips": 4, "seed": 0, "size": 32}
+    prompt = {
+        "1": {"class_type": "KinesonicTrainingData", "inputs": {**data, "num_frames": 17}},
+        "2": {
+            "class_type": "KinesonicTrainer",
+            "inputs": {
+                "data": ["1", 0],
+                "model_config": "micro",
+                "run_name": "t",
+                **MICRO,
+                "export_name": "m",
+            },
+        },
+        "3": {
+            "class_type": "KinesonicTrainVocoder",
+            "inputs": {
+                "data": ["1", 0],
+                "checkpoint_path": ["2", 0],
+                "run_name": "v",
+                "steps": 2,
+                "batch_size": 2,
+                "learning_rate": 1e-3,
+                "input_noise": 0.1,
+                "seed": 0,
+                "checkpoint_every": 1,
+                "threads": 0,
+            },
+        },  # fmt: skip
+    }
+    assert validate_prompt(prompt) == []
+    with torch.inference_mode():
+        result = execute(prompt, output_dir=tmp_path / "out", progress=False)
+    path, curve = Path(result.value("3", 0)), result.value("3", 1)
+    assert path == Path(result.value("2", 0)) and path.name == "m.safetensors"
+    assert curve.shape[0] == 1 and curve.shape[-1] == 3 and float(curve.std()) > 0.01
+    assert result.ui("3")["images"][0]["subfolder"] == "kinesonic_train/v"
+    assert isinstance(load_checkpoint(path).audio_codec.vocoder, SpectralVocoder)
+    # re-running resumes both runs: the trainer re-exports, the vocoder node writes the same vocoder back
+    from safetensors.torch import load_file
+
+    from kinesonic.models import read_metadata
+
+    before, meta = load_file(path), read_metadata(path)
+    execute(prompt, output_dir=tmp_path / "out", progress=False)
+    after = load_file(path)  # (bytes may differ: safetensors writes the metadata keys in any order)
+    assert read_metadata(path) == meta and sorted(after) == sorted(before)
+    assert all(torch.equal(after[k], before[k]) for k in before)
+    inputs = {
+        k: v for k, v in prompt["3"]["inputs"].items() if k not in ("data", "checkpoint_path", "run_name")
+    }
+    with pytest.raises(NodeInputError, match="checkpoint_path"):
+        KinesonicTrainVocoder().run(
+            {"spec": "synth:4", "seed": 0}, str(tmp_path / "none.safetensors"), "v", **inputs
+        )
+
+
 def test_trainer_node_rejects_bad_input(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("KINESONIC_OUTPUT", str(tmp_path))
     data = {"spec": "synth:4", "seed": 0}
