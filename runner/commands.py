@@ -31,6 +31,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     run.add_argument("--timeout", type=float, default=3600.0, help="server mode: seconds to wait")
     run.add_argument("--quiet", "-q", action="store_true", help="no per-node progress lines")
+    run.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        metavar="N",
+        help="torch CPU threads for this run (default 0: torch's own choice, one per core); "
+        "on a machine where other work holds cores, 1 can be several times faster",
+    )
     run.set_defaults(func=_guard(cmd_run))
 
     validate = subparsers.add_parser(
@@ -134,6 +142,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     """``kinesonic run WORKFLOW``: run headless (or on --server), print the files written."""
     from ..nodes import bridge
 
+    if args.threads < 0:
+        raise RunnerError(f"--threads must be 0 (torch's choice) or a positive number, got {args.threads}")
+    if args.threads and not args.server:
+        import torch
+
+        torch.set_num_threads(args.threads)
     if args.quiet:
         os.environ["KINESONIC_PROGRESS"] = "0"  # also silences the nodes' own progress bars
     if args.input:

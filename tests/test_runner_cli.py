@@ -114,3 +114,18 @@ def test_print_api_is_the_converted_prompt(capsys):
     hello = Path(__file__).resolve().parent.parent / "workflows" / "hello_sounding_video.json"
     assert main(["validate", str(hello), "--print-api"]) == 0
     assert json.loads(capsys.readouterr().out) == load_workflow(hello)
+
+
+def test_threads_option_sets_torchs_threads_and_refuses_negatives(tmp_path, capsys):
+    import torch
+
+    before = torch.get_num_threads()
+    want = 1 if before != 1 else 2
+    try:
+        # the run itself fails (no such file) after the thread count is set
+        assert main(["run", str(tmp_path / "nope.json"), "--threads", str(want)]) == 1
+        assert torch.get_num_threads() == want
+    finally:
+        torch.set_num_threads(before)
+    assert main(["run", str(tmp_path / "nope.json"), "--threads", "-1"]) == 1
+    assert "--threads must be 0 (torch's choice) or a positive number, got -1" in capsys.readouterr().err
