@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,8 +40,13 @@ class VocoderConfig:
     ``sample_rate`` Hz, ``n_fft`` and ``hop_length`` samples, ``n_mels`` mel bands between ``fmin``
     and ``fmax`` Hz (librosa filterbank), ``mel_mean`` / ``mel_std`` (normalisation of ``ln mel``).
     Net: ``channels`` conv width, ``layers`` residual blocks (kernel ``kernel`` along time, dilation
-    cycling 1, 2, 4, ...), ``floor`` the magnitude floor inside the log. ``griffin_lim_iters``
-    Griffin-Lim iterations.
+    cycling 1, 2, 4, ...), ``floor`` the magnitude floor inside the log. ``mel_floor``: linear mel
+    values below it are raised to it before anything else (recorded audio never goes below its noise
+    floor, about 7e-5 in the physics world, but a generator's mel reaches exact zeros, and a net
+    that never saw them extrapolates wildly); ``input_max``: cap of the net's normalised log-mel
+    input (the pseudo-inverse baseline keeps the full level). ``griffin_lim_iters`` Griffin-Lim
+    iterations. The predicted magnitude is capped at ``n_fft`` (a wave within ±1 has
+    ``|X| ≤ n_fft / 2`` with a Hann window).
     """
 
     sample_rate: int = 16000
@@ -55,6 +61,8 @@ class VocoderConfig:
     layers: int = 4
     kernel: int = 3
     floor: float = 1e-5
+    mel_floor: float = 1e-4
+    input_max: float = 2.5
     griffin_lim_iters: int = 32
 
     def __post_init__(self) -> None:
@@ -63,8 +71,10 @@ class VocoderConfig:
                 f"vocoder config: need channels >= 1, layers >= 0 and an odd kernel, got channels "
                 f"{self.channels}, layers {self.layers}, kernel {self.kernel}"
             )
-        if self.floor <= 0:
-            raise ValueError(f"vocoder config: floor must be > 0, got {self.floor}")
+        if self.floor <= 0 or self.mel_floor < 0:
+            raise ValueError(
+                f"vocoder config: need floor > 0 and mel_floor >= 0, got {self.floor}, {self.mel_floor}"
+            )
 
     @property
     def n_freq(self) -> int:
@@ -148,15 +158,21 @@ class SpectralVocoder(nn.Module):
         return torch.log(lin + self.cfg.floor)
 
     def log_magnitude(self, mel: torch.Tensor) -> torch.Tensor:
-        """Predicted ``ln(|STFT| + floor)`` ``[B, n_fft/2+1, F]`` for a linear mel ``[B, n_mels, F]``."""
-        h = self.inp(self.normalised_log_mel(mel))
+        """Predicted ``ln(|STFT| + floor)`` ``[B, n_fft/2+1, F]`` for a linear mel ``[B, n_mels, F]``.
+
+        The mel is first raised to ``mel_floor``; the net sees its normalised log-mel capped at
+        ``input_max``.
+        """
+        mel = mel.clamp_min(self.cfg.mel_floor)
+        h = self.inp(self.normalised_log_mel(mel).clamp_max(self.cfg.input_max))
         for block in self.blocks:
             h = h + block(F.gelu(h))
         return self.baseline_log_magnitude(mel) + self.out(F.gelu(h))
 
     def magnitude(self, mel: torch.Tensor) -> torch.Tensor:
-        """Predicted linear STFT magnitude ``[B, n_fft/2+1, F]`` (≥ 0) for a linear mel."""
-        return (torch.exp(self.log_magnitude(mel)) - self.cfg.floor).clamp_min(0)
+        """Predicted linear STFT magnitude ``[B, n_fft/2+1, F]`` (0 ≤ value ≤ n_fft) for a linear mel."""
+        log_mag = self.log_magnitude(mel).clamp_max(math.log(self.cfg.n_fft))
+        return (torch.exp(log_mag) - self.cfg.floor).clamp_min(0)
 
     def render(self, magnitude: torch.Tensor, length: int) -> torch.Tensor:
         """Griffin-Lim from a linear magnitude ``[B, n_fft/2+1, F]`` → waveform ``[B, length]``."""

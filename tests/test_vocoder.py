@@ -220,3 +220,18 @@ def test_exactly_representable_tone_is_rendered_at_its_frequency() -> None:
     assert float(spec[k - 1 : k + 2].sum() / spec.sum()) > 0.7  # 0.79 when written; noise: ~0.006
     with pytest.raises(ValueError, match="from_magnitude"):
         GriffinLim(c.n_fft, c.hop_length, 2)(mel, length)
+
+
+def test_out_of_range_mels_give_a_finite_bounded_wave(micro_model) -> None:
+    """Generated mels reach exact zeros and huge values the training audio never has: the mel floor,
+    the input cap and the magnitude cap keep the output finite (a wave within ±1 has |X| ≤ n_fft/2)."""
+    voc = random_vocoder(micro_model.cfg)
+    with torch.no_grad():
+        voc.out.bias.fill_(50.0)  # a net that extrapolates wildly
+        mel = torch.rand(1, micro_model.cfg.n_mels, 16) * 10
+        mel[..., ::3] = 0.0
+        mel[..., 5] = 1e7
+        mag = voc.magnitude(mel)
+        wave = voc(mel, 16 * micro_model.cfg.hop_length)
+    assert float(mag.max()) <= micro_model.cfg.n_fft * (1 + 1e-5)
+    assert bool(torch.isfinite(wave).all())
