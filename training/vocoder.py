@@ -24,6 +24,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import math
 import os
 import time
 from collections.abc import Callable
@@ -228,7 +229,8 @@ def vocoder_loss(
     floor = vocoder.cfg.floor
     pred_log = vocoder.log_magnitude(mel)
     log_l1 = (pred_log - torch.log(mag + floor)).abs().mean()
-    pred = torch.exp(pred_log) - floor
+    # capped like SpectralVocoder.magnitude: an overflow to inf would make even 0 × SC a NaN
+    pred = torch.exp(pred_log.clamp_max(math.log(vocoder.cfg.n_fft))) - floor
     sc = (mag - pred).norm() / mag.norm().clamp_min(1e-6)
     return {"loss": log_l1 + sc_weight * sc, "log_l1": log_l1, "spectral_convergence": sc}
 
