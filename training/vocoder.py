@@ -347,6 +347,8 @@ def train_vocoder(
             for group in opt.param_groups:
                 group["lr"] = lr
             losses = vocoder_loss(vocoder, mel, mag, cfg.sc_weight)
+            if not bool(torch.isfinite(losses["loss"])):
+                raise FloatingPointError(f"vocoder training: non-finite loss at step {step + 1}")
             opt.zero_grad(set_to_none=True)
             losses["loss"].backward()
             grad_norm = torch.nn.utils.clip_grad_norm_(vocoder.parameters(), cfg.grad_clip)
