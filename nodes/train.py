@@ -21,8 +21,14 @@ TRAIN_DATA = "KINESONIC_TRAIN_DATA"
 SOURCES = ("physics_world_shards", "physics_world_on_the_fly", "annotated_clips_folder")
 ABLATION_CHOICES = ("none", "no_kinematics", "no_hybrid_flow", "no_trajectory")
 RUNS_FOLDER = "kinesonic_train"
-# The shipped vocoder's recipe (docs/model_card.md); the node's defaults.
-VOCODER_DEFAULTS = {"steps": 6000, "batch_size": 16, "lr": 2e-3, "input_noise": 0.0, "checkpoint_every": 500}
+# The measured vocoder recipe (docs/generator.md, Learned vocoder); the node's defaults.
+VOCODER_DEFAULTS = {
+    "steps": 10000,
+    "batch_size": 16,
+    "lr": 2e-3,
+    "input_noise": 0.1,
+    "checkpoint_every": 1000,
+}
 
 
 def _resolve(path: str) -> Path:

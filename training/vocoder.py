@@ -66,22 +66,22 @@ class VocoderTrainConfig:
     data: str
     out_dir: str
     generator: str = "tiny"
-    steps: int = 6000
+    steps: int = 10000
     batch_size: int = 16
     segment_frames: int = 64
     lr: float = 2e-3
     weight_decay: float = 0.01
     warmup_steps: int = 100
     grad_clip: float = 1.0
-    sc_weight: float = 1.0
-    input_noise: float = 0.0
+    sc_weight: float = 0.0
+    input_noise: float = 0.1
     channels: int = 192
     layers: int = 4
     kernel: int = 3
     seed: int = 0
     data_seed: int = 0
     max_clips: int = 0
-    checkpoint_every: int = 500
+    checkpoint_every: int = 1000
     log_every: int = 50
     threads: int = 1
 
