@@ -178,6 +178,42 @@ def summarize(names: list[str], reports: list[Any], clips: dict[str, Any]) -> di
     return out
 
 
+def per_clip(names: list[str], reports: list[Any], clips: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """Per metric column: {clip name: value} over the clips the column counts (as :func:`summarize`)."""
+    out: dict[str, dict[str, float]] = {"te": {}, "ete": {}, "maic": {}, "onset": {}}
+    for name, rep in zip(names, reports, strict=True):
+        clip, v = clips[name], rep.values
+        out["te"][name] = v.get("te_px", math.nan)
+        if clip.events:
+            out["ete"][name] = v.get("ete_s", math.nan)
+            out["onset"][name] = v.get("onset_acc", math.nan)
+        if clip.kind in ("slide", "roll"):
+            out["maic"][name] = v.get("maic", math.nan)
+    return out
+
+
+def paired_table(base: dict[str, dict[str, float]], rows: list[tuple[str, dict]], n_boot: int = 2000) -> str:
+    """Markdown: mean paired difference (row − base) per column with a 95 % bootstrap interval over clips."""
+    head = "| row − default model | TE (px) | ETE (s) | MAIC | onset acc |\n|---|---|---|---|---|\n"
+    lines = []
+    for label, cols in rows:
+        cells = []
+        for key in ("te", "ete", "maic", "onset"):
+            common = [n for n in base[key] if n in cols[key]]
+            d = np.array([cols[key][n] - base[key][n] for n in common], dtype=np.float64)
+            d = d[np.isfinite(d)]
+            if not d.size:
+                cells.append("n/a")
+                continue
+            g = np.random.default_rng(0)
+            boot = d[g.integers(0, d.size, (n_boot, d.size))].mean(axis=1)
+            lo, hi = np.percentile(boot, [2.5, 97.5])
+            digits = 2 if key == "te" else 3
+            cells.append(f"{d.mean():+.{digits}f} [{lo:+.{digits}f}, {hi:+.{digits}f}] ({d.size})")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return head + "\n".join(lines) + "\n"
+
+
 def format_table(rows: list[tuple[str, dict[str, tuple[float, int]]]]) -> str:
     head = "| row | TE (px) ↓ | ETE (s, impact clips) ↓ | MAIC (slide/roll) ↑ | onset acc ↑ |\n"
     head += "|---|---|---|---|---|\n"
@@ -279,6 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         tuple(a.split("=", 1)) for a in args.ablation
     ]
     rows, notes = [], []
+    clip_values: list[tuple[str, dict[str, dict[str, float]]]] = []
     for label, path in [("simulator ground truth", None), *models]:
         folder = work / label.replace(" ", "_")
         folder.mkdir(parents=True, exist_ok=True)
@@ -316,6 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         names, reports, skipped = evaluate_folder(folder)
         summary = summarize(names, reports, clips)
         rows.append((label, summary))
+        clip_values.append((label, per_clip(names, reports, clips)))
         note = f"{label}: {len(names)} clips scored, tracker {backends or '(clip files reused)'}"
         if times:
             note += f", sampling {np.median(times):.2f} s median per clip ({args.steps} steps, CFG)"
@@ -328,6 +366,11 @@ def main(argv: list[str] | None = None) -> int:
                 figure(Path(args.figures) / f"generated_{kind}.png", clip, frames, audio,
                        f"{kind} (held-out seed {clip.seed}): \"{clip.caption}\"")  # fmt: skip
     table = format_table(rows)
+    base = dict(clip_values).get("default model")
+    others = [(label, v) for label, v in clip_values[1:] if label != "default model"]
+    if base is not None and others:
+        table += "\nPaired per clip, ablation minus default model (mean, 95 % bootstrap interval, clips):\n\n"
+        table += paired_table(base, others)
     text = table + "\n" + "\n".join(f"- {n}" for n in notes) + "\n"
     print(text)
     if args.out:
