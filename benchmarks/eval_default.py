@@ -282,6 +282,54 @@ def figure(path: Path, clip: Any, frames: np.ndarray, audio: np.ndarray, title: 
     tmp.replace(path)
 
 
+def ablation_figure(path: Path, clip: Any, name: str, rows: list[tuple[str, Path]]) -> None:
+    """One held-out clip across the table's rows: frames (every 8th) and the sound's log-mel per row,
+    read back from each row's ``<name>.mp4`` (what was scored)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from kinesonic.media import read_video
+
+    idx = list(range(0, clip.frames.shape[0], 8))
+    duration = clip.frames.shape[0] / clip.fps
+    fig = plt.figure(figsize=(11, 1.45 * len(rows)), dpi=110)
+    grid = fig.add_gridspec(len(rows), len(idx) + 1, width_ratios=[1] * len(idx) + [4.5])
+    for r, (label, folder) in enumerate(rows):
+        data = read_video(folder / f"{name}.mp4")
+        for c, t in enumerate(idx):
+            ax = fig.add_subplot(grid[r, c])
+            ax.imshow(data.frames[t], interpolation="nearest")
+            pts = clip.tracks.points[t]
+            ax.plot(pts[:, 0], pts[:, 1], "+", color="red", ms=5)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c == 0:
+                ax.set_ylabel(label.replace(" ", "\n", 1), fontsize=7)
+            if r == 0:
+                ax.set_title(f"{t / clip.fps:.2f} s", fontsize=7)
+        ax = fig.add_subplot(grid[r, len(idx)])
+        wave = data.audio.mean(axis=0)[: int(duration * data.sample_rate)]
+        spec = _logmel(wave, data.sample_rate)
+        ax.imshow(spec, origin="lower", aspect="auto", extent=(0, duration, 0, 64), cmap="magma")
+        for e in clip.events:
+            ax.axvline(e["time_s"], color="cyan", lw=0.8, ls="--")
+        ax.set_yticks([])
+        if r < len(rows) - 1:
+            ax.set_xticks([])
+    fig.suptitle(
+        f"{clip.kind} (held-out seed {clip.seed}): red + = conditioning track, dashed = simulated impacts",
+        fontsize=8,
+    )
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp.png")
+    fig.savefig(tmp)
+    plt.close(fig)
+    tmp.replace(path)
+
+
 # ------------------------------------------------------------------------------------------ main
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -365,6 +413,12 @@ def main(argv: list[str] | None = None) -> int:
             for kind, (clip, frames, audio) in figs.items():
                 figure(Path(args.figures) / f"generated_{kind}.png", clip, frames, audio,
                        f"{kind} (held-out seed {clip.seed}): \"{clip.caption}\"")  # fmt: skip
+    if args.figures and len(rows) > 2:
+        folders = [(label, work / label.replace(" ", "_")) for label, _ in rows]
+        for kind in ("drop", "slide"):
+            name = next((n for n, c in clips.items() if c.kind == kind), None)
+            if name is not None:
+                ablation_figure(Path(args.figures) / f"ablations_{kind}.png", clips[name], name, folders)
     table = format_table(rows)
     base = dict(clip_values).get("default model")
     others = [(label, v) for label, v in clip_values[1:] if label != "default model"]
