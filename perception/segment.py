@@ -26,6 +26,9 @@ DEFAULT_THRESHOLD = 0.0  # 0 = automatic: max(MIN_THRESHOLD, 6 * robust noise le
 MIN_THRESHOLD = 18.0  # uint8 levels
 MAX_BACKGROUND_SAMPLES = 64
 STILL_LEVEL = 3.0  # uint8 levels: a pixel changing less than this between frames is "still"
+# uint8 levels: frames that differ by no more than this hold no motion the segmenter could find (its
+# threshold is at least MIN_THRESHOLD); H.264 flickers 3-6 levels on a still scene at crf 12-19
+NO_MOTION_LEVEL = 8
 
 
 def temporal_median_background(frames: Any, max_samples: int = MAX_BACKGROUND_SAMPLES) -> np.ndarray:
@@ -208,8 +211,8 @@ def classic_segment(
         raise PerceptionError(f"frame_index {frame_index} is outside the clip's {T} frames")
     sample = frames[:: max(1, T // 32)].astype(np.int16)
     if (
-        int(np.abs(sample - sample[0]).max()) <= 2
-        and int(np.abs(frames[-1].astype(np.int16) - frames[0]).max()) <= 2
+        int(np.abs(sample - sample[0]).max()) <= NO_MOTION_LEVEL
+        and int(np.abs(frames[-1].astype(np.int16) - frames[0]).max()) <= NO_MOTION_LEVEL
     ):
         raise PerceptionError(
             f"no motion: the {T} frames are (nearly) identical, so there are no moving objects to find"
