@@ -145,6 +145,19 @@ class AudioAutoencoder(nn.Module):
         return self.decoder(z)
 
 
+def mel_filterbank(
+    sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax: float | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """librosa's mel filterbank ``[n_mels, n_fft/2+1]`` and its pseudo-inverse ``[n_fft/2+1, n_mels]``."""
+    import librosa  # heavy import kept out of module import
+
+    fb = torch.from_numpy(
+        librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
+    )
+    fb = fb.float()
+    return fb, torch.linalg.pinv(fb.double()).float()
+
+
 class AudioCodec(nn.Module):
     """Waveform ↔ audio latent at ``cfg.sample_rate`` (see module docstring for the maths).
 
@@ -153,15 +166,10 @@ class AudioCodec(nn.Module):
 
     def __init__(self, cfg: GeneratorConfig) -> None:
         super().__init__()
-        import librosa  # heavy import kept out of module import
-
         self.cfg = cfg
-        fb = librosa.filters.mel(
-            sr=cfg.sample_rate, n_fft=cfg.n_fft, n_mels=cfg.n_mels, fmin=cfg.fmin, fmax=cfg.fmax
-        )
-        fb_t = torch.from_numpy(fb).float()
-        self.register_buffer("mel_fb", fb_t, persistent=False)
-        self.register_buffer("mel_pinv", torch.linalg.pinv(fb_t.double()).float(), persistent=False)
+        fb, pinv = mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.fmin, cfg.fmax)
+        self.register_buffer("mel_fb", fb, persistent=False)
+        self.register_buffer("mel_pinv", pinv, persistent=False)
         self.register_buffer("window", torch.hann_window(cfg.n_fft), persistent=False)
         self.ae = AudioAutoencoder(cfg.n_mels, cfg.audio_ae_channels) if cfg.audio_ae_channels else None
         self.vocoder: Vocoder = GriffinLim(cfg.n_fft, cfg.hop_length, cfg.griffin_lim_iters, self.mel_pinv)

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .autoencoders import MEL_EPS, GriffinLim
+from .autoencoders import MEL_EPS, GriffinLim, mel_filterbank
 from .config import GeneratorConfig
 
 # audio settings that must equal the generator's (name in both configs)
@@ -128,15 +128,10 @@ class SpectralVocoder(nn.Module):
 
     def __init__(self, cfg: VocoderConfig) -> None:
         super().__init__()
-        import librosa  # heavy import kept out of module import
-
         self.cfg = cfg
-        fb = librosa.filters.mel(
-            sr=cfg.sample_rate, n_fft=cfg.n_fft, n_mels=cfg.n_mels, fmin=cfg.fmin, fmax=cfg.fmax
-        )
-        fb_t = torch.from_numpy(fb).float()
-        self.register_buffer("mel_fb", fb_t, persistent=False)
-        self.register_buffer("mel_pinv", torch.linalg.pinv(fb_t.double()).float(), persistent=False)
+        fb, pinv = mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.fmin, cfg.fmax)
+        self.register_buffer("mel_fb", fb, persistent=False)
+        self.register_buffer("mel_pinv", pinv, persistent=False)
         ch, k = cfg.channels, cfg.kernel
         self.inp = nn.Conv1d(cfg.n_mels, ch, k, padding=k // 2)
         self.blocks = nn.ModuleList()

@@ -36,6 +36,14 @@ def _resolve(path: str) -> Path:
     return p if p.is_absolute() else bridge.output_dir() / p
 
 
+def _int_input(default: int, lo: int, hi: int, tip: str) -> tuple:
+    return ("INT", {"default": default, "min": lo, "max": hi, "tooltip": tip})
+
+
+def _float_input(default: float, lo: float, hi: float, step: float, tip: str) -> tuple:
+    return ("FLOAT", {"default": default, "min": lo, "max": hi, "step": step, "tooltip": tip})
+
+
 class KinesonicTrainingData:
     DISPLAY_NAME = "Training Data (Kinesonic)"
     CATEGORY = CATEGORY
@@ -124,12 +132,7 @@ class KinesonicTrainer:
 
     @classmethod
     def INPUT_TYPES(cls):
-        def i(default, lo, hi, tip):
-            return ("INT", {"default": default, "min": lo, "max": hi, "tooltip": tip})
-
-        def f(default, lo, hi, step, tip):
-            return ("FLOAT", {"default": default, "min": lo, "max": hi, "step": step, "tooltip": tip})
-
+        i, f = _int_input, _float_input
         return {
             "required": {
                 "data": (TRAIN_DATA, {"tooltip": "From 'Training Data (Kinesonic)'."}),
@@ -243,12 +246,7 @@ class KinesonicTrainVocoder:
 
     @classmethod
     def INPUT_TYPES(cls):
-        def i(default, lo, hi, tip):
-            return ("INT", {"default": default, "min": lo, "max": hi, "tooltip": tip})
-
-        def f(default, lo, hi, step, tip):
-            return ("FLOAT", {"default": default, "min": lo, "max": hi, "step": step, "tooltip": tip})
-
+        i, f = _int_input, _float_input
         return {
             "required": {
                 "data": (TRAIN_DATA, {"tooltip": "From 'Training Data (Kinesonic)': the sound is used."}),

@@ -135,13 +135,18 @@ def read_log(path: str | os.PathLike) -> list[dict[str, Any]]:
     return sorted(rows.values(), key=lambda r: (order.get(r["stage"], 2), r["step"]))
 
 
-def _append_log(path: Path, row: dict[str, Any]) -> None:
+def append_csv_row(path: Path, row: dict[str, Any], fields: list[str] | tuple[str, ...]) -> None:
+    """Append ``row`` (missing fields blank) to the CSV log ``path``, writing the header to a new file."""
     new = not path.exists()
     with open(path, "a", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=LOG_FIELDS)
+        writer = csv.DictWriter(fh, fieldnames=list(fields))
         if new:
             writer.writeheader()
-        writer.writerow({k: row.get(k, "") for k in LOG_FIELDS})
+        writer.writerow({k: row.get(k, "") for k in fields})
+
+
+def _append_log(path: Path, row: dict[str, Any]) -> None:
+    append_csv_row(path, row, LOG_FIELDS)
 
 
 # ---------------------------------------------------------------------------------------- helpers

@@ -21,7 +21,6 @@ spectral_convergence, lr, grad_norm, steps_per_s, wall_s) and ``loss_curve.png``
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import json
 import math
@@ -37,7 +36,7 @@ import torch
 
 from ..models.autoencoders import MEL_EPS
 from .data import global_batch_indices, open_source, sample_seed
-from .trainer import _atomic_torch_save, learning_rate, read_log
+from .trainer import _atomic_torch_save, append_csv_row, learning_rate, read_log
 
 STATE_FILE = "vocoder_state.pt"
 VOCODER_FILE = "vocoder.safetensors"
@@ -128,12 +127,7 @@ def load_vocoder(path: str | os.PathLike) -> Any:
 
 
 def _append_log(path: Path, row: dict[str, Any]) -> None:
-    new = not path.exists()
-    with open(path, "a", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=LOG_FIELDS)
-        if new:
-            writer.writeheader()
-        writer.writerow({k: row.get(k, "") for k in LOG_FIELDS})
+    append_csv_row(path, row, LOG_FIELDS)
 
 
 def _truncate_log(path: Path, step: int) -> None:
