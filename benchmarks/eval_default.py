@@ -114,7 +114,7 @@ def load_model(path: str) -> tuple[Any, dict[str, bool]]:
 
         def noise_start(self, cond, gen):  # the ablation was trained from a pure-noise video source
             _src, a, eps_v, eps_a = KinesonicModel.start_state(self, cond, gen)
-            return self._impose_first(eps_v, cond), a, eps_v, eps_a
+            return self.impose_first(eps_v, cond), a, eps_v, eps_a
 
         model.start_state = types.MethodType(noise_start, model)
     return model, flags
