@@ -30,7 +30,6 @@ import math
 import os
 import sys
 import time
-import types
 from pathlib import Path
 from typing import Any
 
@@ -103,33 +102,19 @@ def measure_tracks(frames: np.ndarray, cond: Any) -> tuple[Any, str]:
 
 
 # ------------------------------------------------------------------------------------------ generation
-def load_model(path: str) -> tuple[Any, dict[str, bool]]:
-    from kinesonic.models import load_checkpoint, read_metadata
+def load_model(path: str) -> Any:
+    """The generator; an ablation's checkpoint samples with the conditioning and start it was trained
+    with (``model.ablations``, read from its training metadata by ``load_checkpoint``)."""
+    from kinesonic.models import load_checkpoint
 
-    model = load_checkpoint(path)
-    meta = json.loads(read_metadata(path).get("kinesonic_training", "{}") or "{}")
-    flags = {k: bool(v) for k, v in meta.get("ablations", {}).items()}
-    if flags.get("no_hybrid_flow"):
-        from kinesonic.models import KinesonicModel
-
-        def noise_start(self, cond, gen):  # the ablation was trained from a pure-noise video source
-            _src, a, eps_v, eps_a = KinesonicModel.start_state(self, cond, gen)
-            return self.impose_first(eps_v, cond), a, eps_v, eps_a
-
-        model.start_state = types.MethodType(noise_start, model)
-    return model, flags
+    return load_checkpoint(path)
 
 
 @torch.no_grad()
-def generate(
-    model: Any, flags: dict[str, bool], clip: Any, steps: int, seed: int
-) -> tuple[np.ndarray, np.ndarray, float]:
+def generate(model: Any, clip: Any, steps: int, seed: int) -> tuple[np.ndarray, np.ndarray, float]:
     """``(frames uint8 [T,H,W,3], audio float32 [S], sampling seconds)`` for one clip."""
-    from kinesonic.training import apply_ablation
-
     first = torch.from_numpy(clip.frames[0]).float().permute(2, 0, 1) / 255.0
     cond = model.build_conditioning(first, clip.caption, clip.tracks, seed=seed)
-    cond = apply_ablation(cond, flags.get("no_kinematics", False), flags.get("no_trajectory", False))
     start = time.perf_counter()
     lat = model.sample(cond, "joint", steps, "euler", 1.0, 3.0, 3.0, "cfg", seed)
     seconds = time.perf_counter() - start
@@ -367,10 +352,10 @@ def main(argv: list[str] | None = None) -> int:
     for label, path in [("simulator ground truth", None), *models]:
         folder = work / label.replace(" ", "_")
         folder.mkdir(parents=True, exist_ok=True)
-        model = flags = None
+        model = None
         stamp = {"model": os.fspath(path) if path else None, "steps": args.steps, "seed": args.sample_seed}
         if path is not None:
-            model, flags = load_model(path)
+            model = load_model(path)
             st = Path(path).stat()
             stamp.update(size=st.st_size, mtime=st.st_mtime)
         stamp_file = folder / "source.json"
@@ -389,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
             if model is None:
                 frames, audio = clip.frames, clip.audio
             else:
-                frames, audio, sec = generate(model, flags, clip, args.steps, args.sample_seed)
+                frames, audio, sec = generate(model, clip, args.steps, args.sample_seed)
                 times.append(sec)
                 if clip.kind not in figs:
                     figs[clip.kind] = (clip, frames, audio)

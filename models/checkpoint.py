@@ -2,7 +2,11 @@
 
 Metadata keys (all strings): ``kinesonic_format`` (= :data:`FORMAT_VERSION`), ``kinesonic_config``
 (:meth:`GeneratorConfig.to_json`), ``kinesonic_kinematic_stats`` (``KinematicStats.to_json``), plus
-any extra string entries the caller adds (e.g. training notes).
+any extra string entries the caller adds. ``kinesonic_training`` (written by the trainer: a JSON
+object whose ``"ablations"`` maps :data:`.config.ABLATIONS` names to booleans) tells
+:func:`load_checkpoint` which ablation switches the weights were trained with
+(``model.ablations``); :func:`save_checkpoint` writes ``{"ablations": ...}`` there for a model
+with ablations when the caller gives no such entry.
 
 A learned :class:`~.vocoder.SpectralVocoder` may travel in the same file: its tensors under the
 prefix ``vocoder.`` and its config JSON in ``kinesonic_vocoder``. :func:`load_checkpoint` then sets
@@ -20,7 +24,7 @@ from pathlib import Path
 import torch
 
 from ..kinematics import KinematicStats
-from .config import GeneratorConfig
+from .config import ABLATIONS, GeneratorConfig
 from .model import KinesonicModel
 from .vocoder import SpectralVocoder, vocoder_from_state
 
@@ -29,6 +33,7 @@ KEY_FORMAT = "kinesonic_format"
 KEY_CONFIG = "kinesonic_config"
 KEY_STATS = "kinesonic_kinematic_stats"
 KEY_VOCODER = "kinesonic_vocoder"
+KEY_TRAINING = "kinesonic_training"
 VOCODER_PREFIX = "vocoder."
 
 
@@ -47,6 +52,8 @@ def save_checkpoint(
     path = Path(path)
     meta = {str(k): str(v) for k, v in (metadata or {}).items()}
     meta.pop(KEY_VOCODER, None)
+    if model.ablations and KEY_TRAINING not in meta:
+        meta[KEY_TRAINING] = json.dumps({"ablations": {a: a in model.ablations for a in ABLATIONS}})
     meta.update(
         {
             KEY_FORMAT: FORMAT_VERSION,
@@ -156,10 +163,21 @@ def compare_state(expected: dict[str, torch.Tensor], found: dict[str, torch.Tens
     return problems
 
 
+def _ablations(meta: dict[str, str]) -> list[str]:
+    """Names of the ablation switches set in the ``kinesonic_training`` metadata (none if absent)."""
+    if KEY_TRAINING not in meta:
+        return []
+    switches = json.loads(meta[KEY_TRAINING]).get("ablations") or {}
+    if not isinstance(switches, dict):
+        raise ValueError(f"'{KEY_TRAINING}' ablations must be an object of booleans, got {switches!r}")
+    return [name for name, on in switches.items() if on]
+
+
 def load_checkpoint(path: str | os.PathLike) -> KinesonicModel:
     """Build a :class:`KinesonicModel` from its config metadata and load the weights (CPU, eval mode).
 
-    A file with a vocoder (``kinesonic_vocoder``) gets it as ``model.audio_codec.vocoder``. Raises
+    A file with a vocoder (``kinesonic_vocoder``) gets it as ``model.audio_codec.vocoder``; a file
+    trained with ablation switches gets them as ``model.ablations`` (sampled as trained). Raises
     :class:`CheckpointError` naming the file and listing missing / unexpected / shape-mismatched
     keys, or the metadata problem.
     """
@@ -179,9 +197,10 @@ def load_checkpoint(path: str | os.PathLike) -> KinesonicModel:
     try:
         cfg = GeneratorConfig.from_dict(json.loads(meta[KEY_CONFIG]))
         stats = KinematicStats.from_json(meta[KEY_STATS]) if KEY_STATS in meta else None
-    except (ValueError, TypeError) as exc:
+        ablations = _ablations(meta)
+        model = KinesonicModel(cfg, stats, ablations)
+    except (ValueError, TypeError, AttributeError) as exc:
         raise CheckpointError(f"{path.name}: bad metadata: {exc}") from None
-    model = KinesonicModel(cfg, stats)
     try:
         state = load_file(str(path))
     except Exception as exc:

@@ -16,6 +16,12 @@ from typing import Any
 CONFIG_VERSION = 1
 
 
+# Training-time ablation switches a checkpoint may carry (see KinesonicModel.ablations):
+# no_kinematics (no kinematic tokens), no_hybrid_flow (pure-noise video source), no_trajectory (no
+# trajectory information after the first frame, no kinematic tokens).
+ABLATIONS = ("no_kinematics", "no_hybrid_flow", "no_trajectory")
+
+
 @dataclass
 class GeneratorConfig:
     """All sizes of the twin-tower sounding-video generator.

@@ -18,7 +18,7 @@ from torch import nn
 
 from ..kinematics import KinematicStats, Tracks, align_to_latent, latent_kinematic_state
 from .autoencoders import AudioCodec, VideoAutoencoder
-from .config import GeneratorConfig
+from .config import ABLATIONS, GeneratorConfig
 from .flow import hybrid_source, interpolate, region_balanced_loss, sample_ode, schedule
 from .generator import TwinDiT
 from .text import HashTextEncoder
@@ -62,6 +62,24 @@ class Conditioning:
         """``[B, C + 1, L, h, w]``: trajectory latent and binary mask (the video tower's extra input)."""
         return torch.cat([self.traj_latent, self.traj_mask], dim=1)
 
+    def ablated(self, no_kinematics: bool = False, no_trajectory: bool = False) -> Conditioning:
+        """The conditioning a model trained with these ablation switches sees (self if neither).
+
+        ``no_kinematics``: no kinematic tokens. ``no_trajectory``: no kinematic tokens either, and the
+        trajectory latent, its mask and the soft mask are cleared after latent frame 0 (frame 0 keeps
+        the first frame).
+        """
+        if not (no_kinematics or no_trajectory):
+            return self
+        cond = replace(self, kin=None, kin_mask=None)
+        if no_trajectory:
+            traj, mask, soft = self.traj_latent.clone(), self.traj_mask.clone(), self.soft_mask.clone()
+            traj[:, :, 1:] = 0
+            mask[:, :, 1:] = 0
+            soft[:, :, 1:] = 0
+            cond = replace(cond, traj_latent=traj, traj_mask=mask, soft_mask=soft)
+        return cond
+
     def dropped(self) -> Conditioning:
         """The null conditioning (CFG negative): no text, trajectories, kinematics or physics.
 
@@ -80,12 +98,28 @@ class Conditioning:
 
 
 class KinesonicModel(nn.Module):
-    """Twin-tower sounding-video generator with its codecs (see module docstring)."""
+    """Twin-tower sounding-video generator with its codecs (see module docstring).
 
-    def __init__(self, cfg: GeneratorConfig, kinematic_stats: KinematicStats | None = None) -> None:
+    ``ablations`` names the training-time ablation switches (:data:`.config.ABLATIONS`) the weights
+    were trained with; :func:`.checkpoint.load_checkpoint` sets it from the file's training metadata.
+    :meth:`sample` then conditions and starts the way the model was trained: without kinematic
+    tokens (``no_kinematics``), without trajectory information after the first frame
+    (``no_trajectory``), from pure noise instead of the hybrid source (``no_hybrid_flow``).
+    """
+
+    def __init__(
+        self,
+        cfg: GeneratorConfig,
+        kinematic_stats: KinematicStats | None = None,
+        ablations: Sequence[str] = (),
+    ) -> None:
         super().__init__()
+        unknown = sorted(set(ablations) - set(ABLATIONS))
+        if unknown:
+            raise ValueError(f"unknown ablation switches {unknown}; known: {list(ABLATIONS)}")
         self.cfg = cfg
         self.kinematic_stats = kinematic_stats or KinematicStats.identity()
+        self.ablations: tuple[str, ...] = tuple(a for a in ABLATIONS if a in set(ablations))
         self.video_ae = VideoAutoencoder(cfg)
         self.audio_codec = AudioCodec(cfg)
         self.text = HashTextEncoder(cfg.text_vocab, cfg.text_dim, cfg.text_layers, cfg.text_max_tokens)
@@ -248,14 +282,18 @@ class KinesonicModel(nn.Module):
         """Sampling start ``(video_source, audio_noise, video_noise, audio_noise)`` at t = 1.
 
         The video source is the trajectory latent inside the mask and Gaussian noise outside, with
-        frame 0 = the first-frame latent when one is given.
+        frame 0 = the first-frame latent when one is given (a ``no_hybrid_flow`` model: noise with
+        the first-frame latent, as it was trained).
         """
         cfg = self.cfg
         b, lf = cond.batch, cond.latent_frames
         shape_v = (b, cfg.video_channels, lf, cfg.latent_height, cfg.latent_width)
         eps_v = torch.randn(shape_v, generator=generator)
         eps_a = torch.randn((b, cfg.audio_channels, cfg.audio_latent_frames(lf)), generator=generator)
-        src = self.impose_first(hybrid_source(eps_v, cond.traj_latent, cond.traj_mask), cond)
+        if "no_hybrid_flow" in self.ablations:
+            src = self.impose_first(eps_v, cond)
+        else:
+            src = self.impose_first(hybrid_source(eps_v, cond.traj_latent, cond.traj_mask), cond)
         return src, eps_a.clone(), eps_v, eps_a
 
     @staticmethod
@@ -287,7 +325,8 @@ class KinesonicModel(nn.Module):
         """Generate latents by integrating the flow ODE from t = 1 to 0.
 
         Args:
-            cond: from :meth:`build_conditioning`.
+            cond: from :meth:`build_conditioning` (what an ablated model was trained without is
+                dropped here, see the class docstring).
             mode: ``"joint"`` (image/text → sounding video), ``"v2a"`` (given ``video`` latent
                 ``[B, C, L, h, w]`` → audio) or ``"a2v"`` (given ``audio`` latent ``[B, C_a, F]`` → video).
             steps, solver ("euler" | "heun"), shift: the time schedule (:func:`.flow.schedule`).
@@ -304,6 +343,7 @@ class KinesonicModel(nn.Module):
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         if guidance not in GUIDANCE:
             raise ValueError(f"guidance must be one of {GUIDANCE}, got {guidance!r}")
+        cond = cond.ablated("no_kinematics" in self.ablations, "no_trajectory" in self.ablations)
         gen = torch.Generator().manual_seed(int(seed))
         xv, xa, eps_v, eps_a = self.start_state(cond, gen)
         hold_v = hold_a = None

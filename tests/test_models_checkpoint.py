@@ -94,3 +94,26 @@ def test_refuses_corrupt_file(tmp_path) -> None:
     path.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json")
     with pytest.raises(CheckpointError, match="broken.safetensors: not a readable safetensors file"):
         load_checkpoint(path)
+
+
+def test_ablations_travel_in_the_training_metadata(tmp_path) -> None:
+    m = random_model()
+    m.ablations = ("no_hybrid_flow",)
+    path = save_checkpoint(m, tmp_path / "abl.safetensors")
+    switches = json.loads(read_metadata(path)["kinesonic_training"])["ablations"]
+    assert switches == {"no_kinematics": False, "no_hybrid_flow": True, "no_trajectory": False}
+    assert load_checkpoint(path).ablations == ("no_hybrid_flow",)
+    plain = save_checkpoint(random_model(), tmp_path / "plain.safetensors")
+    assert "kinesonic_training" not in read_metadata(plain) and load_checkpoint(plain).ablations == ()
+    # the trainer's own entry (train config, ablations, steps...) is kept as given
+    given = json.dumps({"ablations": {"no_kinematics": True, "no_trajectory": False}, "step": 7})
+    path = save_checkpoint(random_model(), tmp_path / "trained.safetensors", {"kinesonic_training": given})
+    assert read_metadata(path)["kinesonic_training"] == given
+    assert load_checkpoint(path).ablations == ("no_kinematics",)
+
+
+def test_unknown_ablation_in_metadata_is_refused_naming_the_file(tmp_path) -> None:
+    meta = {"kinesonic_training": json.dumps({"ablations": {"no_text": True}})}
+    path = save_checkpoint(random_model(), tmp_path / "odd.safetensors", meta)
+    with pytest.raises(CheckpointError, match=r"odd\.safetensors: bad metadata: unknown ablation switches"):
+        load_checkpoint(path)

@@ -137,6 +137,36 @@ def test_sampling_start_is_trajectory_inside_noise_outside(model: KinesonicModel
     assert not torch.equal(src[inside], eps_v[inside])
 
 
+def test_no_hybrid_flow_model_starts_from_noise(model: KinesonicModel) -> None:
+    cfg = model.cfg
+    cond = model.build_conditioning(torch.rand(3, cfg.height, cfg.width), "", line_tracks(cfg))
+    ablated = KinesonicModel(cfg, ablations=["no_hybrid_flow"])
+    ablated.load_state_dict(model.state_dict())
+    src, _, eps_v, _ = ablated.start_state(cond, torch.Generator().manual_seed(5))
+    assert torch.equal(src[:, :, 1:], eps_v[:, :, 1:])  # no trajectory latent inside the mask
+    assert torch.equal(src[:, :, 0], cond.first_latent)
+
+
+def test_ablated_model_samples_without_what_it_was_trained_without(model: KinesonicModel) -> None:
+    cfg = model.cfg
+    plain = randomize(KinesonicModel(cfg)).eval()
+    ablated = KinesonicModel(cfg, ablations=("no_trajectory", "no_kinematics")).eval()
+    ablated.load_state_dict(plain.state_dict())
+    assert ablated.ablations == ("no_kinematics", "no_trajectory")  # canonical order
+    cond = plain.build_conditioning(torch.rand(3, cfg.height, cfg.width), "rain", line_tracks(cfg))
+    assert cond.kin is not None and cond.traj_mask[:, :, 1:].any()
+    reduced = cond.ablated(no_kinematics=True, no_trajectory=True)
+    assert reduced.kin is None and not reduced.traj_mask[:, :, 1:].any()
+    assert torch.equal(reduced.traj_latent[:, :, 0], cond.traj_latent[:, :, 0])
+    a = ablated.sample(cond, steps=2, seed=3, video_cfg=2.0)
+    b = plain.sample(reduced, steps=2, seed=3, video_cfg=2.0)
+    c = plain.sample(cond, steps=2, seed=3, video_cfg=2.0)
+    assert torch.equal(a["video"], b["video"]) and torch.equal(a["audio"], b["audio"])
+    assert not torch.equal(a["video"], c["video"])
+    with pytest.raises(ValueError, match="unknown ablation switches"):
+        KinesonicModel(cfg, ablations=["no_text"])
+
+
 def test_sampling_is_seeded(model: KinesonicModel) -> None:
     cfg = model.cfg
     m = randomize(KinesonicModel(cfg)).eval()

@@ -7,8 +7,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..models.config import ABLATIONS
+
 STAGES = ("autoencoder", "dit")
-ABLATIONS = ("no_kinematics", "no_hybrid_flow", "no_trajectory")
 
 
 @dataclass

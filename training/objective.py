@@ -33,21 +33,8 @@ LOSS_KEYS = ("loss", "video_inside", "video_outside", "audio")
 def apply_ablation(
     cond: Conditioning, no_kinematics: bool = False, no_trajectory: bool = False
 ) -> Conditioning:
-    """The conditioning an ablated model sees.
-
-    ``no_kinematics``: no kinematic tokens. ``no_trajectory``: additionally the trajectory latent,
-    its mask and the soft mask are cleared after latent frame 0 (frame 0 keeps the first frame).
-    """
-    if not (no_kinematics or no_trajectory):
-        return cond
-    cond = replace(cond, kin=None, kin_mask=None)
-    if no_trajectory:
-        traj, mask, soft = cond.traj_latent.clone(), cond.traj_mask.clone(), cond.soft_mask.clone()
-        traj[:, :, 1:] = 0
-        mask[:, :, 1:] = 0
-        soft[:, :, 1:] = 0
-        cond = replace(cond, traj_latent=traj, traj_mask=mask, soft_mask=soft)
-    return cond
+    """The conditioning an ablated model sees (:meth:`Conditioning.ablated`)."""
+    return cond.ablated(no_kinematics, no_trajectory)
 
 
 def clips_to_tensors(clips: Sequence[TrainClip], num_samples: int) -> tuple[torch.Tensor, torch.Tensor]:

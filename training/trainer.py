@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..models.checkpoint import KEY_TRAINING
 from .config import TrainConfig
 from .data import global_batch_indices, open_source, rank_slice, sample_seed
 from .objective import FlowObjective, ReconstructionModule, VelocityModule, clips_to_tensors, prepare_batch
@@ -43,7 +44,6 @@ LOG_FIELDS = (
     "stage", "step", "loss", "video_inside", "video_outside", "audio", "lr", "grad_norm", "steps_per_s",
     "wall_s",
 )  # fmt: skip
-TRAINING_META_KEY = "kinesonic_training"
 
 
 @dataclass
@@ -266,7 +266,7 @@ def train(
 
     def meta(stage: str, step: int, ema: dict[str, torch.Tensor] | None) -> dict[str, str]:
         return {
-            TRAINING_META_KEY: json.dumps(
+            KEY_TRAINING: json.dumps(
                 {
                     "train_config": cfg.to_dict(),
                     "ablations": cfg.ablations,
