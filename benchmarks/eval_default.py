@@ -222,6 +222,18 @@ def _logmel(audio: np.ndarray, sr: int) -> np.ndarray:
     return librosa.power_to_db(mel + 1e-10, ref=1.0, top_db=80)
 
 
+def save_figure(fig: Any, path: Path) -> None:
+    """Write a matplotlib figure to ``path`` atomically (temp file, then rename) and close it."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp.png")
+    fig.savefig(tmp)
+    plt.close(fig)
+    tmp.replace(path)
+
+
 def figure(path: Path, clip: Any, frames: np.ndarray, audio: np.ndarray, title: str) -> None:
     """Side by side: ground-truth vs generated frames (every 4th) and spectrograms."""
     import matplotlib
@@ -259,12 +271,7 @@ def figure(path: Path, clip: Any, frames: np.ndarray, audio: np.ndarray, title: 
         if row == 3:
             ax.set_xlabel("time (s); dashed = simulated impacts; red + = conditioning track")
     fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    fig.savefig(tmp)
-    plt.close(fig)
-    tmp.replace(path)
+    save_figure(fig, path)
 
 
 def ablation_figure(path: Path, clip: Any, name: str, rows: list[tuple[str, Path]]) -> None:
@@ -307,12 +314,7 @@ def ablation_figure(path: Path, clip: Any, name: str, rows: list[tuple[str, Path
         f"{clip.kind} (held-out seed {clip.seed}): red + = conditioning track, dashed = simulated impacts",
         fontsize=8,
     )
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    fig.savefig(tmp)
-    plt.close(fig)
-    tmp.replace(path)
+    save_figure(fig, path)
 
 
 # ------------------------------------------------------------------------------------------ main
