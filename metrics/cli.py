@@ -27,22 +27,16 @@ from typing import Any
 SUFFIXES = (".ref", ".physics", ".measured", ".tracks")
 
 
-def add_parser(subparsers: Any) -> None:
-    """Register ``eval`` on the ``kinesonic`` command line."""
-    p = subparsers.add_parser(
-        "eval",
-        help="motion-sound metrics (ETE, MAIC, AV-Align, TE, onset acc/AP, APCC) for a folder of clips",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("folder", help="folder with <name>.mp4 + <name>.tracks.json (+ optional files)")
+def add_folder_arguments(p: argparse.ArgumentParser) -> None:
+    """The folder-mode arguments of ``kinesonic eval`` (registered by :mod:`kinesonic.evaluation.cli`,
+    which also offers the held-out world table)."""
+    p.add_argument("folder", nargs="?", help="folder with <name>.mp4 + <name>.tracks.json (+ optional files)")
     p.add_argument("--tau", type=float, default=0.2, help="ETE tolerance window in seconds (default 0.2)")
     p.add_argument(
         "--match-window", type=float, default=0.1, help="onset matching window in seconds (default 0.1)"
     )
     p.add_argument("--format", choices=["markdown", "csv"], default="markdown", help="what to print")
     p.add_argument("--csv", metavar="FILE", help="also write the table as CSV to FILE")
-    p.set_defaults(func=run_eval)
 
 
 def _clip_names(folder: Path) -> list[str]:

@@ -15,7 +15,7 @@ import sys
 SUBCOMMAND_MODULES = [
     "runner.commands",  # run, validate, nodes
     "data.cli",  # data synth
-    "metrics.cli",  # eval
+    "evaluation.cli",  # eval (folder mode in metrics.cli)
     "perception.cli",  # annotate
     "training.cli",  # train
 ]

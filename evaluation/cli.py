@@ -1,0 +1,121 @@
+"""``kinesonic eval``: motion-sound metrics for a folder of clips, or the held-out world table.
+
+Two modes:
+
+- ``kinesonic eval FOLDER``: score a folder of generated clips (see :mod:`kinesonic.metrics.cli`
+  for the folder layout); one row per clip.
+- ``kinesonic eval --world --model PATH [--ablation LABEL=PATH ...] [--clips 100]``: generate
+  held-out physics-world clips with the model (and each ablation), score them with the same code
+  and print one table: simulator ground truth, the model, the ablations, then each ablation's
+  per-clip difference to the model with 95 % bootstrap intervals (see
+  :mod:`kinesonic.evaluation.world`). ``--figures DIR`` also draws generated-vs-simulator and
+  across-the-rows pictures; ``--reuse`` keeps the clip files of an earlier run of the same files
+  and settings in ``--work``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``eval`` on the ``kinesonic`` command line."""
+    from ..metrics.cli import add_folder_arguments
+
+    p = subparsers.add_parser(
+        "eval",
+        help="motion-sound metrics (ETE, MAIC, TE, onset acc, ...) for a folder of clips, or the held-out "
+        "world table of a model and its ablations (--world)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_folder_arguments(p)
+    w = p.add_argument_group("world table (--world)")
+    w.add_argument(
+        "--world", action="store_true", help="the held-out physics-world table instead of a folder"
+    )
+    w.add_argument("--model", metavar="PATH", help="the generator checkpoint (.safetensors)")
+    w.add_argument(
+        "--ablation", metavar="LABEL=PATH", action="append", default=[], help="an ablated model (repeatable)"
+    )
+    w.add_argument("--clips", type=int, default=100, help="held-out clips (default 100)")
+    w.add_argument("--seed", type=int, default=1000, help="base seed of the held-out clips (default 1000)")
+    w.add_argument("--train-seed", type=int, default=0, help="base seed of the training clips (default 0)")
+    w.add_argument(
+        "--train-clips", type=int, default=20000, help="training clips to keep out (default 20000)"
+    )
+    w.add_argument("--steps", type=int, default=25, help="sampling steps (default 25)")
+    w.add_argument("--sample-seed", type=int, default=0, help="sampling noise seed (default 0)")
+    w.add_argument("--work", default="kinesonic_eval", help="folder for the scored clips (one per row)")
+    w.add_argument("--figures", metavar="DIR", help="also write the pictures to DIR")
+    w.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    w.add_argument("--out", metavar="FILE", help="also write the table (markdown) to FILE")
+    w.add_argument(
+        "--reuse", action="store_true", help="keep clip files from the same model file and settings"
+    )
+    p.set_defaults(func=run)
+
+
+def _error(message: str) -> int:
+    print(f"kinesonic eval: {message}", file=sys.stderr)
+    return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    """Dispatch: folder mode (:func:`kinesonic.metrics.cli.run_eval`) or the world table."""
+    if not args.world:
+        if not args.folder:
+            return _error("give a FOLDER of clips, or --world --model PATH for the held-out world table")
+        from ..metrics.cli import run_eval
+
+        return run_eval(args)
+    if args.folder:
+        return _error(f"--world generates its own clips; drop the folder argument ({args.folder!r})")
+    if not args.model:
+        return _error("--world needs --model PATH (a generator .safetensors)")
+    models: list[tuple[str, str]] = [("default model", args.model)]
+    for spec in args.ablation:
+        label, sep, path = spec.partition("=")
+        if not sep or not label.strip() or not path:
+            return _error(f"--ablation expects LABEL=PATH, got {spec!r}")
+        models.append((label.strip(), path))
+    for label, path in models:
+        if not Path(path).is_file():
+            return _error(f"{label}: no checkpoint file at {path!r}")
+    if args.clips < 1 or args.steps < 1:
+        return _error(f"--clips and --steps must be >= 1, got {args.clips} and {args.steps}")
+
+    import torch
+
+    from ..models import CheckpointError
+    from .world import evaluate_world
+
+    torch.set_num_threads(max(1, args.threads))
+    try:
+        result = evaluate_world(
+            models,
+            args.work,
+            clips=args.clips,
+            seed=args.seed,
+            train_seed=args.train_seed,
+            train_clips=args.train_clips,
+            steps=args.steps,
+            sample_seed=args.sample_seed,
+            figures=args.figures,
+            reuse=args.reuse,
+            log=lambda line: print(line, file=sys.stderr, flush=True),
+        )
+    except (CheckpointError, ValueError) as error:
+        return _error(str(error))
+    print(result.text, end="")
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f".{out.name}.tmp")
+        tmp.write_text(result.text, encoding="utf-8")
+        os.replace(tmp, out)
+    return 0
