@@ -17,9 +17,11 @@ and scores it with the same code as ``kinesonic eval FOLDER``
 Columns: TE (px; tracks measured on the video by the perception pipeline, matched to the
 conditioning objects by their frame-0 position; a background-difference centroid tracker when the
 pipeline finds no match, a lost object keeping its last position), ETE (s; clips with at least one
-impact), MAIC (clips of the slide and roll scenes), onset accuracy (vs the simulator sound; clips
-with impacts). Means over clips, counts in brackets; then per-clip paired differences of each
-ablation against the first model with 95 % bootstrap intervals.
+impact), MAIC (clips of the slide and roll scenes), onset accuracy and onset AP (vs the simulator
+sound; clips with impacts; AP ranks the generated onsets by strength, so it still separates models
+when many weak spurious onsets saturate ETE and accuracy). Means over clips, counts in brackets;
+then per-clip paired differences of each ablation against the first model with 95 % bootstrap
+intervals.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ import numpy as np
 import torch
 
 GROUND_TRUTH = "simulator ground truth"
-COLUMNS = ("te", "ete", "maic", "onset")
+COLUMNS = ("te", "ete", "maic", "onset", "onset_ap")
 
 
 def held_out_seeds(n: int, base: int, train_base: int, train_n: int) -> list[int]:
@@ -142,7 +144,7 @@ def write_clip(
 # ------------------------------------------------------------------------------------------ table
 def per_clip(names: list[str], reports: list[Any], clips: dict[str, Any]) -> dict[str, dict[str, float]]:
     """Per column (:data:`COLUMNS`): ``{clip name: value}`` over the clips the column counts: TE on
-    every clip, ETE and onset accuracy on clips with impacts, MAIC on slide and roll clips."""
+    every clip, ETE and onset accuracy / AP on clips with impacts, MAIC on slide and roll clips."""
     out: dict[str, dict[str, float]] = {key: {} for key in COLUMNS}
     for name, rep in zip(names, reports, strict=True):
         clip, v = clips[name], rep.values
@@ -150,6 +152,7 @@ def per_clip(names: list[str], reports: list[Any], clips: dict[str, Any]) -> dic
         if clip.events:
             out["ete"][name] = v.get("ete_s", math.nan)
             out["onset"][name] = v.get("onset_acc", math.nan)
+            out["onset_ap"][name] = v.get("onset_ap", math.nan)
         if clip.kind in ("slide", "roll"):
             out["maic"][name] = v.get("maic", math.nan)
     return out
@@ -171,8 +174,8 @@ def _digits(key: str) -> int:
 
 def format_table(rows: list[tuple[str, dict[str, tuple[float, int]]]]) -> str:
     """Markdown: one line per row, each cell ``mean (count)``."""
-    head = "| row | TE (px) ↓ | ETE (s, impact clips) ↓ | MAIC (slide/roll) ↑ | onset acc ↑ |\n"
-    head += "|---|---|---|---|---|\n"
+    head = "| row | TE (px) ↓ | ETE (s, impact clips) ↓ | MAIC (slide/roll) ↑ | onset acc ↑ | onset AP ↑ |\n"
+    head += "|---|---|---|---|---|---|\n"
     lines = []
     for label, cells in rows:
         text = [f"{cells[k][0]:.{_digits(k)}f} ({cells[k][1]})" for k in COLUMNS]
@@ -188,7 +191,8 @@ def paired_table(
 ) -> str:
     """Markdown: per column the mean paired difference (row − ref) over the clips both have, with a
     95 % bootstrap interval (``n_boot`` resamples, seed 0) and the clip count."""
-    head = f"| row − {ref_label} | TE (px) | ETE (s) | MAIC | onset acc |\n|---|---|---|---|---|\n"
+    head = f"| row − {ref_label} | TE (px) | ETE (s) | MAIC | onset acc | onset AP |\n"
+    head += "|---|---|---|---|---|---|\n"
     lines = []
     for label, cols in rows:
         cells = []

@@ -29,17 +29,18 @@ def test_held_out_seeds_are_distinct_and_refuse_training_seeds() -> None:
 
 def test_tables_hand_computed() -> None:
     ref = {"te": {"a": 1.0, "b": 3.0}, "ete": {"a": 0.1}, "maic": {}, "onset": {"a": math.nan}}
-    row = {"te": {"a": 2.0, "b": 5.0}, "ete": {"a": 0.15}, "maic": {}, "onset": {"a": 0.5}}
+    ref["onset_ap"] = {}
+    row = {"te": {"a": 2.0, "b": 5.0}, "ete": {"a": 0.15}, "maic": {}, "onset": {"a": 0.5}, "onset_ap": {}}
     cells = world.summarize(ref)
     assert cells["te"] == (2.0, 2) and cells["ete"] == (0.1, 1) and math.isnan(cells["maic"][0])
     assert cells["onset"][1] == 0  # NaN values are not counted
     table = world.format_table([("ref", cells)])
-    assert "| ref | 2.00 (2) | 0.100 (1) | nan (0) | nan (0) |" in table
+    assert "| ref | 2.00 (2) | 0.100 (1) | nan (0) | nan (0) | nan (0) |" in table
     paired = world.paired_table(ref, [("row", row)], "ref")
     # differences +1 and +2 px: mean +1.5, every bootstrap mean lies in [1, 2]
     assert "| row − ref | TE (px)" in paired
     line = paired.splitlines()[-1]
-    assert line.startswith("| row | +1.50 [+1.00, +2.00] (2) | +0.050 [+0.050, +0.050] (1) | n/a | n/a |")
+    assert line == "| row | +1.50 [+1.00, +2.00] (2) | +0.050 [+0.050, +0.050] (1) | n/a | n/a | n/a |"
 
 
 def test_centroid_tracker_follows_a_moving_square() -> None:
