@@ -18,8 +18,8 @@ Columns: TE (px; tracks measured on the video by the perception pipeline, matche
 conditioning objects by their frame-0 position; a background-difference centroid tracker when the
 pipeline finds no match, a lost object keeping its last position), ETE (s; clips with at least one
 impact), MAIC (clips of the slide and roll scenes), onset accuracy and onset AP (vs the simulator
-sound; clips with impacts; AP ranks the generated onsets by strength, so it still separates models
-when many weak spurious onsets saturate ETE and accuracy). Means over clips, counts in brackets;
+sound; clips with impacts; AP ranks the generated onsets by strength, so weak spurious onsets,
+which saturate ETE and accuracy, cost it less). Means over clips, counts in brackets;
 then per-clip paired differences of each ablation against the first model with 95 % bootstrap
 intervals.
 """

@@ -31,6 +31,9 @@ class GeneratorConfig:
     ``spatial_factor`` → latent ``[video_channels, 1 + ceil((T-1)/stride), H/f, W/f]``.
     Audio: mono ``sample_rate`` Hz → log-mel (``n_mels`` bins, hop ``hop_length`` samples) →
     (optional 1-D autoencoder to ``audio_ae_channels``) → latent ``[audio_channels, mel_frames]``.
+    DiT: an audio token holds ``audio_channels * audio_patch`` numbers; keep that ``<= hidden``, or
+    the audio head cannot reach every direction (the tiny default, 256 > 160, is such a case; the
+    sampler removes the noise it leaves, see ``TwinDiT.audio_unreachable``).
     """
 
     # video

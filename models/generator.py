@@ -219,6 +219,27 @@ class TwinDiT(nn.Module):
         w = torch.ones(physics.shape[:2], dtype=feats.dtype) if mask is None else mask.to(feats.dtype)
         return (feats * w[..., None]).sum(1) / w.sum(1, keepdim=True).clamp_min(1)
 
+    def audio_unreachable(self, audio: torch.Tensor) -> torch.Tensor:
+        """The part of an audio latent ``[B, C_a, F]`` that the audio velocity can never change.
+
+        Per audio token (``audio_patch`` frames x ``C_a`` channels = ``C_a * audio_patch`` numbers)
+        the velocity is ``W h + b`` with the head's final ``W`` of shape ``[C_a * audio_patch,
+        hidden]``: it only moves the latent inside the column space of ``W`` (plus the constant
+        ``b``). When ``C_a * audio_patch > hidden`` (the tiny config: 64 x 4 = 256 > 160) the
+        remaining directions keep whatever the start noise put there. Returns the component of
+        ``audio`` orthogonal to that column space (same shape; zeros when ``W`` has full row rank).
+        """
+        w = self.audio_out.linear.weight.detach().double()  # [C_a * ap, hidden]
+        u, sv, _ = torch.linalg.svd(w, full_matrices=False)
+        tol = float(sv.max()) * max(w.shape) * 1e-7 if sv.numel() else 0.0
+        basis = u[:, sv > tol] if sv.numel() and float(sv.max()) > 0 else u[:, :0]
+        if basis.shape[1] == w.shape[0]:
+            return torch.zeros_like(audio)
+        ap = self.cfg.audio_patch
+        tokens = rearrange(audio, "b c (n p) -> b n (p c)", p=ap).double()
+        outside = tokens - (tokens @ basis) @ basis.T
+        return rearrange(outside.to(audio.dtype), "b n (p c) -> b c (n p)", p=ap)
+
     def patchify_video(self, x: torch.Tensor) -> torch.Tensor:
         _, ph, pw = self.cfg.video_patch
         return rearrange(x, "b c l (h p) (w q) -> b (l h w) (p q c)", p=ph, q=pw)

@@ -337,7 +337,10 @@ class KinesonicModel(nn.Module):
             cond_time: flow time at which the given modality is held (0 = clean).
             callback: ``callback(step, total)``.
         Returns:
-            ``{"video": [B, C, L, h, w], "audio": [B, C_a, F]}``.
+            ``{"video": [B, C, L, h, w], "audio": [B, C_a, F]}``. A generated audio latent has the
+            start noise removed from the directions the audio head cannot reach
+            (:meth:`.generator.TwinDiT.audio_unreachable`): there the ODE only adds the head's
+            constant bias, so what is left is that learned constant instead of unit noise.
         """
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -389,6 +392,8 @@ class KinesonicModel(nn.Module):
             xv = video
         if mode == "a2v":
             xa = audio
+        else:  # the start noise the audio head cannot reach is still there: remove it
+            xa = xa - self.dit.audio_unreachable(eps_a)
         return {"video": xv, "audio": xa}
 
     # ------------------------------------------------------------------ training

@@ -167,6 +167,24 @@ def test_ablated_model_samples_without_what_it_was_trained_without(model: Kineso
         KinesonicModel(cfg, ablations=["no_text"])
 
 
+def test_generated_audio_keeps_no_noise_the_head_cannot_reach() -> None:
+    cfg = micro_config()
+    assert cfg.audio_channels * cfg.audio_patch > cfg.hidden  # a head of rank < token size
+    m = randomize(KinesonicModel(cfg)).eval()
+    cond = m.build_conditioning(torch.rand(3, cfg.height, cfg.width), "rain", line_tracks(cfg))
+    bias = m.dit.audio_out.linear.bias.detach()  # the head's constant, per token (p c)
+    b = bias.view(cfg.audio_patch, cfg.audio_channels).T  # [c, p]
+    for seed in (7, 8):
+        out = m.sample(cond, steps=4, seed=seed, audio_cfg=2.0)["audio"]
+        n_tok = out.shape[-1] // cfg.audio_patch
+        const = b.repeat(1, n_tok)[None]  # the bias as an audio latent [1, C_a, F]
+        # unreachable directions: the ODE adds -1 x the bias over t = 1 -> 0 and nothing else
+        torch.testing.assert_close(m.dit.audio_unreachable(out), -m.dit.audio_unreachable(const))
+    full = KinesonicModel(micro_config(audio_patch=1))
+    randomize(full)
+    assert not full.dit.audio_unreachable(torch.randn(1, cfg.audio_channels, 8)).any()
+
+
 def test_sampling_is_seeded(model: KinesonicModel) -> None:
     cfg = model.cfg
     m = randomize(KinesonicModel(cfg)).eval()
