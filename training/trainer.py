@@ -253,6 +253,13 @@ def train(
             torch.set_rng_state(state["rng"])
         say(f"resuming {state_path} at stage {state['stage']} step {state['step']}")
     say(f"data: {cfg.data} ({len(source)} clips); model {cfg.model}; world size {world}")
+    token = gcfg.audio_channels * gcfg.audio_patch
+    if token > gcfg.hidden:
+        say(
+            f"note: an audio token holds {token} numbers but the DiT hidden size is {gcfg.hidden}: "
+            f"the audio head cannot reach {token - gcfg.hidden} of them (a floor on the audio loss; "
+            "the sampler removes their noise). audio_patch or hidden can fix it (docs/generator.md)"
+        )
 
     total = cfg.ae_steps + cfg.dit_steps
     res = TrainResult(model_path, state_path, log_path)
