@@ -55,7 +55,10 @@ def add_parser(subparsers: Any) -> None:
     w.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     w.add_argument("--out", metavar="FILE", help="also write the table (markdown) to FILE")
     w.add_argument(
-        "--reuse", action="store_true", help="keep clip files from the same model file and settings"
+        "--reuse",
+        action="store_true",
+        help="keep clip files from the same model file and settings (not keyed on the code: use a fresh "
+        "--work after changing Kinesonic)",
     )
     p.set_defaults(func=run)
 
