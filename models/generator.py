@@ -229,16 +229,16 @@ class TwinDiT(nn.Module):
         remaining directions keep whatever the start noise put there. Returns the component of
         ``audio`` orthogonal to that column space (same shape; zeros when ``W`` has full row rank).
         """
-        w = self.audio_out.linear.weight.detach().double()  # [C_a * ap, hidden]
+        w = self.audio_out.linear.weight.detach().cpu().double()  # [C_a * ap, hidden]; SVD on CPU
         u, sv, _ = torch.linalg.svd(w, full_matrices=False)
-        tol = float(sv.max()) * max(w.shape) * 1e-7 if sv.numel() else 0.0
-        basis = u[:, sv > tol] if sv.numel() and float(sv.max()) > 0 else u[:, :0]
+        basis = u[:, sv > sv.max() * max(w.shape) * 1e-7]  # none when W = 0 (an untrained head)
         if basis.shape[1] == w.shape[0]:
             return torch.zeros_like(audio)
+        basis = basis.to(device=audio.device, dtype=audio.dtype)
         ap = self.cfg.audio_patch
-        tokens = rearrange(audio, "b c (n p) -> b n (p c)", p=ap).double()
+        tokens = rearrange(audio, "b c (n p) -> b n (p c)", p=ap)
         outside = tokens - (tokens @ basis) @ basis.T
-        return rearrange(outside.to(audio.dtype), "b n (p c) -> b c (n p)", p=ap)
+        return rearrange(outside, "b n (p c) -> b c (n p)", p=ap)
 
     def patchify_video(self, x: torch.Tensor) -> torch.Tensor:
         _, ph, pw = self.cfg.video_patch
