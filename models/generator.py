@@ -229,16 +229,17 @@ class TwinDiT(nn.Module):
         remaining directions keep whatever the start noise put there. Returns the component of
         ``audio`` orthogonal to that column space (same shape; zeros when ``W`` has full row rank).
         """
-        w = self.audio_out.linear.weight.detach().cpu().double()  # [C_a * ap, hidden]; SVD on CPU
+        w = self.audio_out.linear.weight.detach().cpu().double()  # [C_a * ap, hidden]
         u, sv, _ = torch.linalg.svd(w, full_matrices=False)
         basis = u[:, sv > sv.max() * max(w.shape) * 1e-7]  # none when W = 0 (an untrained head)
         if basis.shape[1] == w.shape[0]:
             return torch.zeros_like(audio)
-        basis = basis.to(device=audio.device, dtype=audio.dtype)
         ap = self.cfg.audio_patch
-        tokens = rearrange(audio, "b c (n p) -> b n (p c)", p=ap)
+        # float64 on the CPU (small): float32 sums would depend on the thread count, and so would
+        # the sound that runs of the same graph write (ComfyUI vs the headless runner)
+        tokens = rearrange(audio, "b c (n p) -> b n (p c)", p=ap).detach().cpu().double()
         outside = tokens - (tokens @ basis) @ basis.T
-        return rearrange(outside, "b n (p c) -> b c (n p)", p=ap)
+        return rearrange(outside, "b n (p c) -> b c (n p)", p=ap).to(device=audio.device, dtype=audio.dtype)
 
     def patchify_video(self, x: torch.Tensor) -> torch.Tensor:
         _, ph, pw = self.cfg.video_patch
