@@ -10,6 +10,11 @@ renamed, the metadata last (so a ``.jsonl`` present means the shard is complete)
 Clip ``i`` of a dataset with base seed ``B`` has seed :func:`clip_seed(B, i) <.world.clip_seed>` and
 belongs to rank ``i % world_size``; rank r writes ``shard-r{r:03d}-{j:05d}`` files holding its
 clips in index order, ``shard_size`` per file.
+
+The folder's ``dataset.json`` records the settings the shards were made with; a re-run with other
+settings (size, seed, frames, fps, scene, shard size, ranks, options, or fewer clips) is refused
+instead of mixing old shards into the new dataset. Temporary files left by a killed run of this
+rank are removed when it starts again.
 """
 
 from __future__ import annotations
@@ -30,11 +35,14 @@ MAX_OBJECTS = 2
 _INDEX = re.compile(rb'\{"index": (\d+),')
 
 
+MANIFEST = "dataset.json"
+
+
 def _atomic_save_npy(path: Path, array: np.ndarray) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "wb") as fh:
+    from ..media.files import atomic_output
+
+    with atomic_output(path) as tmp, open(tmp, "wb") as fh:
         np.save(fh, array)
-    os.replace(tmp, path)
 
 
 def write_shard(
@@ -52,12 +60,73 @@ def write_shard(
     _atomic_save_npy(prefix.with_name(prefix.name + ".frames.npy"), np.stack([c.frames for c in clips]))
     _atomic_save_npy(prefix.with_name(prefix.name + ".audio.npy"), np.stack([c.audio for c in clips]))
     meta_path = prefix.with_name(prefix.name + ".jsonl")
-    tmp = meta_path.with_name(f".{meta_path.name}.tmp{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        for index, clip in zip(indices, clips, strict=True):
-            fh.write(json.dumps({"index": int(index), **clip.metadata()}) + "\n")
-    os.replace(tmp, meta_path)
+    from ..media.files import atomic_write_text
+
+    lines = [
+        json.dumps({"index": int(index), **c.metadata()}) + "\n"
+        for index, c in zip(indices, clips, strict=True)
+    ]
+    atomic_write_text(meta_path, "".join(lines))
     return meta_path
+
+
+def _settings_differ(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """Human-readable differences that make the shards of ``old`` unusable for ``new``."""
+    diffs = [
+        f"{k}: folder has {old.get(k)!r}, asked {v!r}" for k, v in new.items() if k != "n" and old.get(k) != v
+    ]
+    if int(old.get("n", 0)) > int(new["n"]):
+        diffs.append(f"n: folder has {old['n']} clips, asked {new['n']} (fewer)")
+    return diffs
+
+
+def _check_folder(out: Path, settings: dict[str, Any], rank: int) -> None:
+    """Refuse a folder made with other settings; record the settings; drop this rank's stale temp files."""
+    from ..media.files import atomic_write_text
+
+    manifest = out / MANIFEST
+    old: dict[str, Any] | None = None
+    if manifest.is_file():
+        try:
+            old = json.loads(manifest.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise ValueError(
+                f"{manifest}: unreadable dataset settings ({error}); use another folder"
+            ) from None
+    else:
+        old = _legacy_settings(out, settings)
+    if old is not None:
+        diffs = _settings_differ(old, settings)
+        if diffs:
+            raise ValueError(
+                f"{out} holds shards made with other settings ({'; '.join(diffs)}); "
+                "use another output folder or delete this one"
+            )
+    if rank == 0 and (old is None or int(old.get("n", 0)) != settings["n"]):
+        atomic_write_text(manifest, json.dumps(settings, indent=1) + "\n")
+    for stale in out.glob(f".shard-r{rank:03d}-*"):
+        if stale.is_file() and (".tmp" in stale.name or stale.name.endswith(".part")):
+            stale.unlink(missing_ok=True)
+
+
+def _legacy_settings(out: Path, settings: dict[str, Any]) -> dict[str, Any] | None:
+    """Settings of a folder written before ``dataset.json`` existed, from its first shard (or None)."""
+    for meta in sorted(out.glob("shard-r*.jsonl")):
+        with open(meta, encoding="utf-8") as fh:
+            line = fh.readline()
+        try:
+            first = json.loads(line)
+        except ValueError:
+            continue
+        same_seed = first.get("seed") == clip_seed(settings["seed"], int(first.get("index", -1)))
+        return {
+            **settings,
+            "seed": settings["seed"] if same_seed else f"another (clip seed {first.get('seed')})",
+            "size": first.get("size"),
+            "num_frames": first.get("num_frames"),
+            "fps": first.get("fps"),
+        }
+    return None
 
 
 def rank_and_world(env: dict[str, str] | None = None) -> tuple[int, int]:
@@ -95,6 +164,19 @@ def write_shards(
         raise ValueError(f"write_shards: bad rank {rank} for world size {world_size}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    settings = {
+        "format": "kinesonic.world_shards",
+        "n": int(n),
+        "seed": int(base_seed),
+        "size": int(size),
+        "num_frames": int(num_frames),
+        "fps": float(fps),
+        "scene": scene,
+        "shard_size": int(shard_size),
+        "world_size": int(world_size),
+        "options": {k: options[k] for k in sorted(options)},
+    }
+    _check_folder(out, settings, rank)
     mine = list(range(rank, n, world_size))
     paths = []
     done = 0

@@ -16,7 +16,6 @@ Two modes:
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -116,9 +115,7 @@ def run(args: argparse.Namespace) -> int:
         return _error(str(error))
     print(result.text, end="")
     if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f".{out.name}.tmp")
-        tmp.write_text(result.text, encoding="utf-8")
-        os.replace(tmp, out)
+        from ..media.files import atomic_write_text
+
+        atomic_write_text(Path(args.out), result.text)
     return 0

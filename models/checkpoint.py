@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import torch
@@ -79,15 +78,10 @@ def _write_atomic(state: dict[str, torch.Tensor], meta: dict[str, str], path: Pa
     """safetensors ``state`` + ``meta`` to a temp file in ``path``'s folder, then ``os.replace``."""
     from safetensors.torch import save_file
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".safetensors.tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file(state, tmp, metadata=meta)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    from ..media.files import atomic_output
+
+    with atomic_output(path) as tmp:
+        save_file(state, str(tmp), metadata=meta)
 
 
 def split_vocoder_state(

@@ -8,7 +8,12 @@ tqdm progress, no interruption, and local folders:
 - models: ``$KINESONIC_MODELS/<kind>`` (default ``./models/<kind>``), plus the pack's own
   ``checkpoints/<kind>`` folder for files that ship with Kinesonic;
 - outputs: ``$KINESONIC_OUTPUT`` (default ``./output``), or what the runner sets;
-- inputs: ``$KINESONIC_INPUT`` (default ``./input``); absolute paths are always accepted.
+- inputs: ``$KINESONIC_INPUT`` (default ``./input``), the pack folder, then the working folder.
+
+Confinement (docs/files.md): load nodes read only inside the input folder (and, headless, the pack
+and working folders; inside ComfyUI the pack's ``assets/`` folder); writers stay inside the output
+folder or the model folders. Headless runs may opt in to free paths with ``kinesonic run
+--allow-any-path`` or ``KINESONIC_ALLOW_ANY_PATH=1``; inside ComfyUI that opt-in is ignored.
 
 Lower layers (models, data, perception) never import this module: nodes pass them a plain
 ``callback(done, total)`` made by :func:`progress_callback`.
@@ -25,6 +30,8 @@ PACK_DIR = Path(__file__).resolve().parent.parent
 
 _output_override: Path | None = None
 _input_override: Path | None = None
+_allow_any_path_override: bool | None = None
+ALLOW_ANY_PATH_ENV = "KINESONIC_ALLOW_ANY_PATH"
 
 
 def in_comfyui() -> bool:
@@ -200,20 +207,107 @@ def temp_dir() -> Path:
     return output_dir() / "temp"
 
 
+def set_allow_any_path(flag: bool | None) -> None:
+    """Headless opt-in to read and write paths outside the allowed folders (None: use the env var)."""
+    global _allow_any_path_override
+    _allow_any_path_override = None if flag is None else bool(flag)
+
+
+def allow_any_path() -> bool:
+    """True when free paths are allowed: headless only, after ``--allow-any-path`` or the env var."""
+    if in_comfyui():
+        return False
+    if _allow_any_path_override is not None:
+        return _allow_any_path_override
+    return os.environ.get(ALLOW_ANY_PATH_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _opt_in_hint() -> str:
+    if in_comfyui():
+        return "put the file in ComfyUI's input folder (or upload it) and pick it in 'file'"
+    return f"or run with --allow-any-path / {ALLOW_ANY_PATH_ENV}=1 to use any path"
+
+
+def input_roots() -> list[tuple[Path, Path]]:
+    """(base, fence) pairs for relative input names: looked up in base, allowed inside fence.
+
+    Inside ComfyUI: the input folder, and the pack's shipped ``assets/`` (named relative to the
+    pack, as the shipped workflows do). Headless: the input folder, the pack and the working folder.
+    """
+    root = input_dir()
+    if in_comfyui():
+        return [(root, root), (PACK_DIR, PACK_DIR / "assets")]
+    cwd = Path.cwd()
+    return [(root, root), (PACK_DIR, PACK_DIR), (cwd, cwd)]
+
+
 def resolve_input_file(name: str, node: str, input_name: str, what: str = "file") -> Path:
-    """Find an input file: absolute path, then the input folder, then the pack, then the cwd."""
+    """Find an input file inside the folders loaders may read (see :func:`input_roots`).
+
+    Raises FileNotFoundError when it is not there and :class:`PathOutsideError` (a ValueError)
+    when the name leaves those folders; that check never touches the disk, so the error does not
+    tell whether a file outside exists. With :func:`allow_any_path` absolute paths and ``../`` work.
+    """
+    from ..media.paths import PathOutsideError, is_inside
+
     raw = str(name).strip()
     if not raw:
         raise FileNotFoundError(f"[{node}] input '{input_name}': expected a {what} path, got an empty string")
     candidate = Path(raw).expanduser()
-    tries = [candidate] if candidate.is_absolute() else [input_dir() / raw, PACK_DIR / raw, Path.cwd() / raw]
+    if allow_any_path():
+        tries = [candidate] if candidate.is_absolute() else [base / raw for base, _ in input_roots()]
+    else:
+        tries = []
+        for base, fence in input_roots():
+            path = Path(os.path.normpath(os.path.join(base, os.path.expanduser(raw))))
+            if is_inside(path, fence) and path not in tries:
+                tries.append(path)
+        if not tries:
+            fences = ", ".join(str(f) for _, f in input_roots())
+            raise PathOutsideError(
+                f"[{node}] input '{input_name}': {what} {raw!r} is outside the folders Kinesonic reads "
+                f"from ({fences}); {_opt_in_hint()}"
+            )
     for path in tries:
         if path.is_file():
-            return path.resolve()
+            return Path(os.path.abspath(path))
     looked = ", ".join(str(p) for p in tries)
     raise FileNotFoundError(
         f"[{node}] input '{input_name}': {what} {raw!r} was not found (looked at: {looked})"
     )
+
+
+def writable_model_folders(kind: str) -> list[Path]:
+    """Model folders of ``kind`` that nodes may write into (the pack's shipped folder is not one)."""
+    shipped = PACK_DIR / "checkpoints" / kind
+    return [f for f in model_folders(kind) if Path(os.path.abspath(f)) != Path(os.path.abspath(shipped))]
+
+
+def confined_write_path(
+    name: str, roots: Iterable[Path], node: str, input_name: str, what: str = "file"
+) -> Path:
+    """Where a writer may put ``name``: relative to the first root, and inside one of ``roots``.
+
+    Raises :class:`PathOutsideError` for a name that leaves every root (or names a root itself);
+    with :func:`allow_any_path` an absolute path is taken as given.
+    """
+    from ..media.paths import PathOutsideError, is_inside
+
+    raw = os.path.expanduser(str(name).strip())
+    folders = [Path(os.path.abspath(r)) for r in roots]
+    if not raw or not folders:
+        raise PathOutsideError(f"[{node}] input '{input_name}': expected a {what} name, got {name!r}")
+    target = Path(os.path.normpath(os.path.join(folders[0], raw)))
+    if allow_any_path() and target not in folders:
+        return target
+    if target in folders or not any(is_inside(target, f) for f in folders):
+        where = ", ".join(str(f) for f in folders)
+        hint = "" if in_comfyui() else f" (or run with --allow-any-path / {ALLOW_ANY_PATH_ENV}=1)"
+        raise PathOutsideError(
+            f"[{node}] input '{input_name}': {what} {str(name)!r} must name a file or folder inside "
+            f"{where}{hint}"
+        )
+    return target
 
 
 def list_input_files(extensions: Iterable[str]) -> list[str]:

@@ -1,16 +1,20 @@
 """Media nodes: load video / image / audio, save audio, save a sounding video (mp4).
 
 Thin shells over :mod:`kinesonic.media` (imported inside the node functions, so importing the
-pack stays cheap). Loaders take a file either from the input-folder combo ``file`` or from the
-``path`` text (which wins when not empty; absolute, or relative to the input folder, the pack
-folder, then the working directory). Save nodes write ``<output>/<prefix>_NNNNN.<ext>`` through a
-temporary file, so a failed save leaves nothing behind.
+pack stays cheap). Loaders take a file either from the input-folder combo ``file`` (with ComfyUI's
+upload button and preview, as core LoadImage / LoadVideo / LoadAudio declare it) or from the
+``path`` text (which wins when not empty; relative to the input folder, the pack folder, then the
+working directory; confined to those folders, see docs/files.md). Save nodes reserve
+``<output>/<prefix>_NNNNN.<ext>`` (no two saves share a number) and write it through a temporary
+file, so a failed save leaves nothing behind.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +37,18 @@ AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".m4a", ".
 # --------------------------------------------------------------------------- helpers
 
 
+# The combo flag ComfyUI's frontend turns into an upload button and a preview (core LoadImage,
+# LoadVideo and LoadAudio declare the same ones).
+UPLOAD_FLAG = {"image": "image_upload", "video": "video_upload", "audio": "audio_upload"}
+
+
 def _file_inputs(extensions: tuple[str, ...], what: str, default_path: str = "") -> dict[str, tuple]:
     return {
         "file": (
             [USE_PATH, *bridge.list_input_files(extensions)],
             {
                 "default": USE_PATH,
+                UPLOAD_FLAG[what]: True,
                 "tooltip": f"A {what} file from the input folder (ignored if 'path' is set).",
             },
         ),
@@ -46,8 +56,9 @@ def _file_inputs(extensions: tuple[str, ...], what: str, default_path: str = "")
             "STRING",
             {
                 "default": default_path,
-                "tooltip": f"Path of the {what} file; wins over 'file' when not empty. Absolute, or relative "
-                "to the input folder, the Kinesonic pack folder, then the working directory.",
+                "tooltip": f"Path of the {what} file; wins over 'file' when not empty. Relative to the input "
+                "folder (headless also the Kinesonic pack folder, then the working directory); paths "
+                "outside are refused unless a headless run opts in (--allow-any-path).",
             },
         ),
     }
@@ -60,13 +71,23 @@ def _resolve(node: str, file: str, path: str, what: str) -> Path:
     raw = text or ("" if file in (None, "", USE_PATH) else str(file))
     if not raw:
         raise NodeInputError(node, "path", f"a {what} file: pick one in 'file' or type a path", path)
+    from ..media import PathOutsideError
+
     try:
         return bridge.resolve_input_file(raw, node, input_name, what)
+    except PathOutsideError:
+        raise NodeInputError(
+            node,
+            input_name,
+            f"a {what} file inside the folders Kinesonic reads from (the input folder "
+            f"{bridge.input_dir()}; see docs/files.md; {bridge._opt_in_hint()})",
+            raw,
+        ) from None
     except FileNotFoundError:
         raise NodeInputError(
             node,
             input_name,
-            f"an existing {what} file (absolute, or relative to the input folder {bridge.input_dir()}, "
+            f"an existing {what} file (relative to the input folder {bridge.input_dir()}, "
             "the pack folder or the working directory)",
             raw,
         ) from None
@@ -79,8 +100,30 @@ def _fingerprint(file: str, path: str) -> str:
         found = bridge.resolve_input_file(raw, "", "", "file")
         stat = found.stat()
         return f"{found}:{stat.st_mtime_ns}:{stat.st_size}"
-    except (FileNotFoundError, OSError):
+    except (FileNotFoundError, OSError, ValueError):
         return f"missing:{raw}"
+
+
+def _reserve(node: str, root: Path, prefix: str, extension: str) -> tuple[Path, str, str]:
+    """Reserve ``<root>/<prefix>_NNNNN.<extension>`` (see media.reserve_numbered_path)."""
+    from ..media import MediaError, reserve_numbered_path
+
+    try:
+        return reserve_numbered_path(root, prefix, extension)
+    except MediaError as error:
+        raise NodeInputError.because(node, "filename_prefix", error) from None
+
+
+@contextlib.contextmanager
+def _released_on_error(target: Path) -> Iterator[None]:
+    """Give a reserved name back when the write inside the block fails."""
+    from ..media import release_reserved
+
+    try:
+        yield
+    except BaseException:
+        release_reserved(target)
+        raise
 
 
 def _audio_dict(waveform: np.ndarray, sample_rate: int) -> dict[str, Any]:
@@ -347,7 +390,7 @@ class KinesonicSaveAudio:
         }
 
     def run(self, audio, filename_prefix="kinesonic/audio", format="flac"):
-        from ..media import MediaError, numbered_output_path, write_audio
+        from ..media import MediaError, write_audio
 
         node = self.DISPLAY_NAME
         if format not in ("wav", "flac"):
@@ -360,14 +403,12 @@ class KinesonicSaveAudio:
             item, rate = _audio_array(
                 node, "audio", {"waveform": waveform[index : index + 1], "sample_rate": audio["sample_rate"]}
             )
-            try:
-                target, name, subfolder = numbered_output_path(root, filename_prefix, format)
-            except MediaError as error:
-                raise NodeInputError.because(node, "filename_prefix", error) from None
-            try:
-                write_audio(target, item, rate, format)
-            except MediaError as error:
-                raise NodeInputError.because(node, "audio", error) from None
+            target, name, subfolder = _reserve(node, root, filename_prefix, format)
+            with _released_on_error(target):
+                try:
+                    write_audio(target, item, rate, format)
+                except MediaError as error:
+                    raise NodeInputError.because(node, "audio", error) from None
             entries.append({"filename": name, "subfolder": subfolder, "type": "output"})
             paths.append(str(target))
         return {"ui": {"audio": entries}, "result": (paths[0],)}
@@ -443,7 +484,7 @@ class KinesonicSaveSoundingVideo:
     def run(
         self, images, fps=16.0, filename_prefix="kinesonic/clip", duration_from="video", crf=19, audio=None
     ):
-        from ..media import MediaError, match_audio_to_frames, numbered_output_path, write_video
+        from ..media import MediaError, match_audio_to_frames, write_video
 
         node = self.DISPLAY_NAME
         frames = _image_array(node, "images", images)  # uint8 before any padding / holding
@@ -456,13 +497,10 @@ class KinesonicSaveSoundingVideo:
         if wave is not None and wave.shape[0] not in (1, 2):
             raise NodeInputError(node, "audio", "1 (mono) or 2 (stereo) channels", audio["waveform"])
         frames, wave = match_audio_to_frames(frames, wave, fps, rate or 1, duration_from)
-        try:
-            target, name, subfolder = numbered_output_path(bridge.output_dir(), filename_prefix, "mp4")
-        except MediaError as error:
-            raise NodeInputError.because(node, "filename_prefix", error) from None
+        target, name, subfolder = _reserve(node, bridge.output_dir(), filename_prefix, "mp4")
         callback, bar = bridge.progress_callback(frames.shape[0], "Save video")
         try:
-            with bar:
+            with _released_on_error(target), bar:
                 write_video(target, frames, fps, wave, rate, crf=int(crf), callback=callback)
         except MediaError as error:
             raise NodeInputError.because(node, "images", error) from None

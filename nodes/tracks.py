@@ -7,10 +7,6 @@ TRACKS values produced here are ComfyUI core's dict with torch tensors (``track_
 
 from __future__ import annotations
 
-import os
-import re
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -196,8 +192,20 @@ class KinesonicSaveTracks:
 
     def run(self, tracks, filename_prefix: str = "kinesonic/tracks"):
         data = tracks_in(tracks, self.DISPLAY_NAME, "tracks")
-        path = _next_path(self.DISPLAY_NAME, filename_prefix)
-        _atomic_write(path, data.to_json(indent=1))
+        from ..media import MediaError, atomic_write_text, release_reserved, reserve_numbered_path
+
+        node = self.DISPLAY_NAME
+        try:
+            path, _, _ = reserve_numbered_path(
+                bridge.output_dir(), str(filename_prefix).strip() or "tracks", "json"
+            )
+        except MediaError as error:
+            raise NodeInputError.because(node, "filename_prefix", error) from None
+        try:
+            atomic_write_text(path, data.to_json(indent=1), reserved=True)
+        except BaseException:
+            release_reserved(path)
+            raise
         return {"ui": {"text": [str(path)]}, "result": (str(path),)}
 
 
@@ -333,33 +341,6 @@ def _parse(node: str, input_name: str, text: str, fps: float, width: int, height
         return Tracks.from_json(text, fps=fps, width=width or None, height=height or None)
     except ValueError as exc:
         raise NodeInputError.because(node, input_name, exc) from exc
-
-
-def _next_path(node: str, prefix: str) -> Path:
-    root = bridge.output_dir().resolve()
-    clean = str(prefix).strip().replace("\\", "/").strip("/") or "tracks"
-    target = (root / clean).resolve()
-    if root != target and root not in target.parents:
-        raise NodeInputError(node, "filename_prefix", "a path inside the output folder", prefix)
-    folder, stem = target.parent, target.name
-    folder.mkdir(parents=True, exist_ok=True)
-    pattern = re.compile(rf"^{re.escape(stem)}_(\d+)\.json$")
-    numbers = [int(m.group(1)) for p in folder.iterdir() if (m := pattern.match(p.name))]
-    return folder / f"{stem}_{max(numbers, default=0) + 1:05d}.json"
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 NODE_CLASS_MAPPINGS = {

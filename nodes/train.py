@@ -1,7 +1,9 @@
 """Training nodes: a dataset node and a trainer node (autoencoders, then the twin DiT).
 
-Thin shells over ``training/`` (imported inside the functions). Relative folders are resolved in
-the output folder (ComfyUI's ``output/``, headless ``$KINESONIC_OUTPUT`` or ``./output``).
+Thin shells over ``training/`` (imported inside the functions). Folders are resolved in the output
+folder (ComfyUI's ``output/``, headless ``$KINESONIC_OUTPUT`` or ``./output``) and must stay inside
+it (annotated clips may also come from the input folder); exports and vocoder writes stay inside
+the model folders or the output folder (docs/files.md; headless ``--allow-any-path`` lifts this).
 """
 
 from __future__ import annotations
@@ -31,9 +33,15 @@ VOCODER_DEFAULTS = {
 }
 
 
-def _resolve(path: str) -> Path:
-    p = Path(path).expanduser()
-    return p if p.is_absolute() else bridge.output_dir() / p
+def _confined(node: str, input_name: str, name: str, roots: list[Path], what: str) -> Path:
+    """``name`` inside one of ``roots`` (relative to the first), or a NodeInputError."""
+    from ..media import PathOutsideError
+
+    try:
+        return bridge.confined_write_path(name, roots, node, input_name, what)
+    except PathOutsideError:
+        where = ", ".join(str(r) for r in roots)
+        raise NodeInputError(node, input_name, f"a {what} inside {where} (see docs/files.md)", name) from None
 
 
 def _int_input(default: int, lo: int, hi: int, tip: str) -> tuple:
@@ -98,7 +106,10 @@ class KinesonicTrainingData:
         if source == "physics_world_on_the_fly":
             spec = f"synth:{int(num_clips)}"
         else:
-            root = _resolve(folder)
+            roots = [bridge.output_dir()]
+            if source == "annotated_clips_folder":
+                roots.append(bridge.input_dir())
+            root = _confined(node, "folder", folder, roots, "folder")
             if source == "physics_world_shards" and not any(root.glob("*.jsonl")):
                 from ..data import write_shards
 
@@ -210,20 +221,21 @@ class KinesonicTrainer:
         png = out_dir / "loss_curve.png"
         from PIL import Image
 
-        tmp = png.with_name(".loss_curve.png.tmp")
-        Image.fromarray(picture).save(tmp, format="PNG")
-        tmp.replace(png)
+        from ..media import atomic_output
+
+        with atomic_output(png) as tmp:
+            Image.fromarray(picture).save(tmp, format="PNG")
         path = result.checkpoint
         if export_name:
             import shutil
 
             if not export_name.endswith(".safetensors"):
                 export_name += ".safetensors"
-            target = bridge.model_folders("kinesonic")[0] / export_name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp_model = target.with_name(f".{target.name}.tmp")
-            shutil.copyfile(path, tmp_model)
-            tmp_model.replace(target)
+            folders = bridge.writable_model_folders("kinesonic")[:1]
+            target = _confined(node, "export_name", export_name, folders, "file name")
+            with atomic_output(target) as tmp_model:
+                shutil.copyfile(path, tmp_model)
+            print(f"[{node}] exported {target}", flush=True)
             path = target
         image = torch.from_numpy(picture.astype(np.float32) / 255.0)[None]
         entry = {"filename": png.name, "subfolder": f"{RUNS_FOLDER}/{run_name}", "type": "output"}
@@ -299,7 +311,8 @@ class KinesonicTrainVocoder:
             )
         if not run_name or "/" in run_name or "\\" in run_name or run_name in (".", ".."):
             raise NodeInputError(node, "run_name", "a plain folder name", run_name)
-        target = Path(str(checkpoint_path))
+        roots = [bridge.output_dir(), *bridge.writable_model_folders("kinesonic")]
+        target = _confined(node, "checkpoint_path", str(checkpoint_path), roots, "generator checkpoint")
         if not target.is_file():
             raise NodeInputError(
                 node, "checkpoint_path", "an existing generator .safetensors file", str(target)
@@ -325,6 +338,7 @@ class KinesonicTrainVocoder:
                     cfg, callback=callback, log=lambda msg: print(f"[{node}] {msg}", flush=True)
                 )
             attach_vocoder(target, load_vocoder(result.vocoder))
+            print(f"[{node}] wrote the vocoder into {target}", flush=True)
         except CheckpointError as error:
             raise NodeInputError.because(node, "checkpoint_path", error) from None
         except (ValueError, FileNotFoundError) as error:
@@ -335,7 +349,8 @@ class KinesonicTrainVocoder:
         picture = np.asarray(Image.open(png).convert("RGB"))
         image = torch.from_numpy(picture.astype(np.float32) / 255.0)[None]
         entry = {"filename": png.name, "subfolder": f"{RUNS_FOLDER}/{run_name}", "type": "output"}
-        return {"ui": {"images": [entry]}, "result": (os.fspath(target), image)}
+        written = {"text": [f"vocoder written into {target}"]}
+        return {"ui": {"images": [entry], **written}, "result": (os.fspath(target), image)}
 
 
 _KW_TO_FIELD = {

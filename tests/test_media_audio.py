@@ -86,12 +86,13 @@ def test_atomic_output_cleans_up_on_error(tmp_path: Path) -> None:
 def test_numbered_output_path_counts_and_stays_inside(tmp_path: Path) -> None:
     path, name, sub = numbered_output_path(tmp_path, "kinesonic/clip", "mp4")
     assert (path, name, sub) == (tmp_path / "kinesonic" / "clip_00001.mp4", "clip_00001.mp4", "kinesonic")
-    path.parent.mkdir()
+    assert path.is_file() and path.stat().st_size == 0  # reserved: the next caller gets 00002
+    assert numbered_output_path(tmp_path, "kinesonic/clip", "mp4")[1] == "clip_00002.mp4"
     (path.parent / "clip_00007.mp4").write_bytes(b"")
     (path.parent / "clip_00009.wav").write_bytes(b"")  # other extension: ignored
     assert numbered_output_path(tmp_path, "kinesonic/clip", "mp4")[1] == "clip_00008.mp4"
     assert numbered_output_path(tmp_path, "solo", ".wav")[1:] == ("solo_00001.wav", "")
-    for bad in ("../escape", "", "  /  "):
+    for bad in ("../escape", "", "  /  ", ".", "./", "sub/.."):
         with pytest.raises(MediaError):
             numbered_output_path(tmp_path, bad, "mp4")
 

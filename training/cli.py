@@ -205,10 +205,10 @@ def _train(args: argparse.Namespace) -> int:
 
         if args.export and dist_info()[0] == 0:
             dest = Path(args.export)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            tmp = dest.with_name(f".{dest.name}.tmp")
-            shutil.copyfile(result.checkpoint, tmp)
-            tmp.replace(dest)
+            from ..media.files import atomic_output
+
+            with atomic_output(dest) as tmp:
+                shutil.copyfile(result.checkpoint, tmp)
             print(f"exported {dest}")
     except (ValueError, FileNotFoundError) as error:
         print(f"kinesonic train: {error}", file=sys.stderr)

@@ -160,9 +160,10 @@ def write_loss_curve(log_path: str | os.PathLike, png_path: str | os.PathLike) -
         ax.legend(fontsize=8)
         fig.tight_layout()
         png = Path(png_path)
-        tmp = png.with_name(f".{png.name}.tmp.png")
-        fig.savefig(tmp)
-        os.replace(tmp, png)
+        from ..media.files import atomic_output
+
+        with atomic_output(png) as tmp:
+            fig.savefig(tmp, format="png")
     finally:
         plt.close(fig)
     return png
