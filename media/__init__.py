@@ -15,6 +15,7 @@ from .files import (
     numbered_output_path,
     record_writes,
     release_reserved,
+    reserve_free_path,
     reserve_numbered_path,
 )
 from .image import IMAGE_EXTENSIONS, read_image
@@ -62,6 +63,7 @@ __all__ = [
     "record_writes",
     "resample_audio",
     "release_reserved",
+    "reserve_free_path",
     "reserve_numbered_path",
     "rms",
     "samples_for_frames",

@@ -194,6 +194,24 @@ def reserve_numbered_path(root: str | os.PathLike, prefix: str, extension: str) 
     return folder / name, name, "" if subfolder == "." else subfolder
 
 
+def reserve_free_path(path: str | os.PathLike) -> Path:
+    """Reserve ``path``, or ``<stem>-1<suffix>``, ``-2``, ... if taken (``O_CREAT | O_EXCL``).
+
+    Never overwrites: an existing file keeps its content. Write the returned path with
+    ``atomic_output(..., reserved=True)``; give it back with :func:`release_reserved` on failure.
+    """
+    wanted = Path(path)
+    _make_parents(wanted.parent)
+    candidate, k = wanted, 0
+    while True:
+        try:
+            os.close(os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return candidate
+        except FileExistsError:
+            k += 1
+            candidate = wanted.with_name(f"{wanted.stem}-{k}{wanted.suffix}")
+
+
 # The historical name: every caller now reserves.
 numbered_output_path = reserve_numbered_path
 

@@ -29,6 +29,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="URL",
         help="submit the workflow to a running ComfyUI (e.g. http://127.0.0.1:8188) instead of running here",
     )
+    run.add_argument(
+        "--allow-any-path",
+        action="store_true",
+        help="let nodes read and write files outside the input/output/model folders (absolute and ../ "
+        "paths; also KINESONIC_ALLOW_ANY_PATH=1; never inside ComfyUI; see docs/files.md)",
+    )
     run.add_argument("--timeout", type=float, default=3600.0, help="server mode: seconds to wait")
     run.add_argument("--quiet", "-q", action="store_true", help="no per-node progress lines")
     run.add_argument(
@@ -152,6 +158,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         os.environ["KINESONIC_PROGRESS"] = "0"  # also silences the nodes' own progress bars
     if args.input:
         bridge.set_input_dir(args.input)
+    if getattr(args, "allow_any_path", False):
+        bridge.set_allow_any_path(True)
+        try:
+            return _run(args)
+        finally:
+            bridge.set_allow_any_path(None)
+    return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.server:
         from .server import fetch_object_info, submit_to_server
 

@@ -256,20 +256,6 @@ def _ui_files(ui: Mapping[str, Any]) -> list[Path]:
     return files
 
 
-def _snapshot(folder: Path) -> dict[Path, tuple[int, int]]:
-    if not folder.is_dir():
-        return {}
-    found: dict[Path, tuple[int, int]] = {}
-    for path in folder.rglob("*"):
-        try:
-            if path.is_file():
-                stat = path.stat()
-                found[path] = (stat.st_mtime_ns, stat.st_size)
-        except OSError:
-            continue
-    return found
-
-
 # --------------------------------------------------------------------------- execute
 
 
@@ -314,31 +300,15 @@ def execute(
         Path(output_dir).mkdir(parents=True, exist_ok=True)
         bridge.set_output_dir(output_dir)
     result = RunResult(order=order)
+    from ..media.files import record_writes
+
     try:
-        out_folder = bridge.output_dir()
-        before = _snapshot(out_folder)
-        for position, node_id in enumerate(order, start=1):
-            node = prompt[node_id]
-            class_type = node["class_type"]
-            title = title_of(prompt, node_id, info)
-            start = time.perf_counter()
-            try:
-                cls, definition = node_classes[class_type], info[class_type]
-                result.outputs[node_id] = _run_node(
-                    node_id, node, cls, definition, result.outputs, prompt, extra_pnginfo
-                )
-            except KeyboardInterrupt:
-                raise
-            except Exception as error:
-                if progress:
-                    _log(f"[{position}/{len(order)}] #{node_id} {title} ({class_type}) failed")
-                raise NodeExecutionError(node_id, title, class_type, error) from error
-            result.seconds[node_id] = time.perf_counter() - start
-            if progress:
-                seconds = result.seconds[node_id]
-                _log(f"[{position}/{len(order)}] #{node_id} {title} ({class_type}) {seconds:.2f} s")
-        after = _snapshot(out_folder)
-        files = {p for p, stamp in after.items() if before.get(p) != stamp}
+        # This run's files: what its nodes wrote through the atomic writer (recorded per context,
+        # so another run saving into the same folder at the same time is not listed) and what
+        # they report in their ui dicts.
+        with record_writes() as written:
+            _run_all(prompt, order, node_classes, info, result, extra_pnginfo, progress)
+        files = {p for p in written if p.is_file()}
         for node_id in order:
             files.update(p for p in _ui_files(result.ui(node_id)) if p.is_file())
         result.files = sorted(files)
@@ -346,6 +316,38 @@ def execute(
         if output_dir is not None:
             bridge.set_output_dir(previous_output)
     return result
+
+
+def _run_all(
+    prompt: Mapping[str, Any],
+    order: list[str],
+    node_classes: Mapping[str, type],
+    info: Mapping[str, Any],
+    result: RunResult,
+    extra_pnginfo: Any,
+    progress: bool,
+) -> None:
+    """Run the nodes of ``order`` one by one into ``result`` (see :func:`execute`)."""
+    for position, node_id in enumerate(order, start=1):
+        node = prompt[node_id]
+        class_type = node["class_type"]
+        title = title_of(prompt, node_id, info)
+        start = time.perf_counter()
+        try:
+            cls, definition = node_classes[class_type], info[class_type]
+            result.outputs[node_id] = _run_node(
+                node_id, node, cls, definition, result.outputs, prompt, extra_pnginfo
+            )
+        except KeyboardInterrupt:
+            raise
+        except Exception as error:
+            if progress:
+                _log(f"[{position}/{len(order)}] #{node_id} {title} ({class_type}) failed")
+            raise NodeExecutionError(node_id, title, class_type, error) from error
+        result.seconds[node_id] = time.perf_counter() - start
+        if progress:
+            seconds = result.seconds[node_id]
+            _log(f"[{position}/{len(order)}] #{node_id} {title} ({class_type}) {seconds:.2f} s")
 
 
 def _inference_mode() -> Any:

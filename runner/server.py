@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -106,17 +105,25 @@ def _download(base: str, entry: Mapping[str, Any], output_dir: Path, timeout: fl
     target = (output_dir / subfolder / Path(str(entry["filename"])).name).resolve()
     if output_dir.resolve() not in target.parents:
         raise ServerError(f"refusing to write {entry['filename']!r} outside {output_dir}")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=".part-", dir=target.parent)
+    from ..media.files import atomic_output, release_reserved, reserve_free_path
+
+    wanted = target
+    target = reserve_free_path(wanted)  # an existing local file is never overwritten
     try:
         url = f"{base}/view?{query}"
-        with os.fdopen(handle, "wb") as sink, urllib.request.urlopen(url, timeout=timeout) as src:
+        with (
+            atomic_output(target, reserved=True) as temp_name,
+            open(temp_name, "wb") as sink,
+            urllib.request.urlopen(url, timeout=timeout) as src,
+        ):
             while chunk := src.read(1 << 20):
                 sink.write(chunk)
-        os.replace(temp_name, target)
     except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
+        release_reserved(target)
         raise
+    if target != wanted:
+        note = f"note: {wanted} already exists; saved the server's file as {target}"
+        print(note, file=sys.stderr, flush=True)
     return target
 
 
