@@ -65,25 +65,24 @@ def evaluate_folder(
         if not tracks_path.is_file():
             skipped.append(f"{name}: no {tracks_path.name}")
             continue
-        video = read_video(folder / f"{name}.mp4")
-        tracks = Tracks.from_json(
-            _load_json(tracks_path), fps=video.fps, width=video.frames.shape[2], height=video.frames.shape[1]
-        )
-        ref = ref_rate = None
-        if (folder / f"{name}.ref.wav").is_file():
-            ref, ref_rate = read_audio(folder / f"{name}.ref.wav")
-        physics = None
-        if (folder / f"{name}.physics.json").is_file():
-            physics = _load_json(folder / f"{name}.physics.json")
-        measured = None
-        if (folder / f"{name}.measured.tracks.json").is_file():
-            measured = Tracks.from_json(
-                _load_json(folder / f"{name}.measured.tracks.json"),
-                fps=tracks.fps,
-                width=tracks.width,
-                height=tracks.height,
-            )
-        try:
+        try:  # one unreadable or malformed clip is reported and skipped, the folder goes on
+            video = read_video(folder / f"{name}.mp4")
+            height, width = video.frames.shape[1:3]
+            tracks = Tracks.from_json(_load_json(tracks_path), fps=video.fps, width=width, height=height)
+            ref = ref_rate = None
+            if (folder / f"{name}.ref.wav").is_file():
+                ref, ref_rate = read_audio(folder / f"{name}.ref.wav")
+            physics = None
+            if (folder / f"{name}.physics.json").is_file():
+                physics = _load_json(folder / f"{name}.physics.json")
+            measured = None
+            if (folder / f"{name}.measured.tracks.json").is_file():
+                measured = Tracks.from_json(
+                    _load_json(folder / f"{name}.measured.tracks.json"),
+                    fps=tracks.fps,
+                    width=tracks.width,
+                    height=tracks.height,
+                )
             report = evaluate_clip(
                 tracks,
                 video.audio,
@@ -97,7 +96,7 @@ def evaluate_folder(
                 tau=tau,
                 match_window_s=match_window_s,
             )
-        except ValueError as error:
+        except (ValueError, OSError) as error:
             skipped.append(f"{name}: {error}")
             continue
         names.append(name)

@@ -110,14 +110,17 @@ class KinesonicTrainingData:
             if source == "annotated_clips_folder":
                 roots.append(bridge.input_dir())
             root = _confined(node, "folder", folder, roots, "folder")
-            if source == "physics_world_shards" and not any(root.glob("*.jsonl")):
+            if source == "physics_world_shards":
+                # Always through the writer: complete shards are skipped (resume), and a folder made
+                # with another size / seed / frame count is refused instead of used silently.
                 from ..data import write_shards
 
                 root.mkdir(parents=True, exist_ok=True)
                 try:
                     write_shards(root, int(num_clips), int(seed), int(size), int(num_frames))
                 except ValueError as error:
-                    raise NodeInputError.because(node, "num_clips", error) from None
+                    blamed = "folder" if "other settings" in str(error) else "num_clips"
+                    raise NodeInputError.because(node, blamed, error) from None
             elif not root.is_dir():
                 raise NodeInputError(node, "folder", "an existing folder of annotated clips", str(root))
             spec = os.fspath(root)

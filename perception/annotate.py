@@ -1,6 +1,8 @@
 """Batch annotation of a folder of videos: one JSON per clip (tracks, kinematic state, events, scene facts).
 
 - Resumable: a clip whose JSON exists, parses and says ``"complete": true`` is skipped.
+- One JSON per video: ``x.mp4`` gives ``x.json``; when two videos share a name but not an
+  extension (``x.mp4`` and ``x.mov``), each keeps its extension (``x.mp4.json``, ``x.mov.json``).
 - Atomic: each JSON is written to a temporary name in the output folder and renamed.
 - Robust: a clip that cannot be read or annotated (unreadable file, one frame, no motion, no
   objects) is reported and the run goes on; the per-rank report lists it.
@@ -82,9 +84,27 @@ def find_videos(video_dir: str | Path, extensions: tuple[str, ...] | None = None
     )
 
 
-def output_path(video: Path, video_dir: Path, out_dir: Path) -> Path:
-    """``out_dir/<relative video path with .json>``."""
-    return out_dir / video.relative_to(video_dir).with_suffix(".json")
+def output_path(video: Path, video_dir: Path, out_dir: Path, keep_extension: bool = False) -> Path:
+    """``out_dir/<relative video path with .json>`` (``<name>.<ext>.json`` with ``keep_extension``)."""
+    relative = video.relative_to(video_dir)
+    if keep_extension:
+        return out_dir / relative.with_name(relative.name + ".json")
+    return out_dir / relative.with_suffix(".json")
+
+
+def output_paths(videos: list[Path], video_dir: Path, out_dir: Path) -> dict[Path, Path]:
+    """The JSON of every video; videos that would share one (``x.mp4``, ``x.mov``) keep their extension.
+
+    Decided on the whole list (before sharding by rank), so every rank names files alike.
+    """
+    plain = {video: output_path(video, video_dir, out_dir) for video in videos}
+    counts: dict[Path, int] = {}
+    for target in plain.values():
+        counts[target] = counts.get(target, 0) + 1
+    return {
+        video: output_path(video, video_dir, out_dir, keep_extension=True) if counts[target] > 1 else target
+        for video, target in plain.items()
+    }
 
 
 def is_complete(path: Path) -> bool:
@@ -199,11 +219,13 @@ def annotate_videos(
     r, w = rank_and_world(rank, world_size)
     root = Path(video_dir)
     out = Path(out_dir)
-    videos = find_videos(root)[r::w]
+    every = find_videos(root)
+    targets = output_paths(every, root, out)
+    videos = every[r::w]
     report = AnnotationReport(rank=r, world_size=w)
     for i, video in enumerate(videos):
         name = video.relative_to(root).as_posix()
-        target = output_path(video, root, out)
+        target = targets[video]
         if not overwrite and is_complete(target):
             report.skipped.append(name)
             continue
