@@ -206,6 +206,12 @@ class KinesonicTrainer:
         if ablation not in ABLATION_CHOICES:
             raise NodeInputError(node, "ablation", f"one of {ABLATION_CHOICES}", ablation)
         export_name = (kw.pop("export_name", "") or "").strip()
+        export_target = None
+        if export_name:  # checked before training, so a bad name does not cost a run
+            if not export_name.endswith(".safetensors"):
+                export_name += ".safetensors"
+            folders = bridge.writable_model_folders("kinesonic")[:1]
+            export_target = _confined(node, "export_name", export_name, folders, "file name")
         out_dir = bridge.output_dir() / RUNS_FOLDER / run_name
         try:
             cfg = train_config(data, model_config, out_dir, ablation, **kw)
@@ -229,17 +235,13 @@ class KinesonicTrainer:
         with atomic_output(png) as tmp:
             Image.fromarray(picture).save(tmp, format="PNG")
         path = result.checkpoint
-        if export_name:
+        if export_target is not None:
             import shutil
 
-            if not export_name.endswith(".safetensors"):
-                export_name += ".safetensors"
-            folders = bridge.writable_model_folders("kinesonic")[:1]
-            target = _confined(node, "export_name", export_name, folders, "file name")
-            with atomic_output(target) as tmp_model:
+            with atomic_output(export_target) as tmp_model:
                 shutil.copyfile(path, tmp_model)
-            print(f"[{node}] exported {target}", flush=True)
-            path = target
+            print(f"[{node}] exported {export_target}", flush=True)
+            path = export_target
         image = torch.from_numpy(picture.astype(np.float32) / 255.0)[None]
         entry = {"filename": png.name, "subfolder": f"{RUNS_FOLDER}/{run_name}", "type": "output"}
         return {"ui": {"images": [entry]}, "result": (os.fspath(path), image)}

@@ -185,6 +185,18 @@ def test_submit_waits_and_downloads_outputs(tmp_path):
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["clip_00001.mp4", "kinesonic"]
 
 
+def test_download_never_overwrites_a_local_file(tmp_path, capsys):
+    mine = tmp_path / "kinesonic" / "clip_00001.mp4"
+    mine.parent.mkdir()
+    mine.write_bytes(b"my own clip")
+    with FakeComfy() as server:
+        result = submit_to_server(server.url, PROMPT, tmp_path, 30, poll_interval=0.01, progress=False)
+    (saved,) = result.files
+    assert saved.name == "clip_00001-1.mp4" and saved.read_bytes() == VIDEO_BYTES
+    assert mine.read_bytes() == b"my own clip"
+    assert "already exists" in capsys.readouterr().err
+
+
 def test_refused_prompt_lists_node_errors(tmp_path):
     with FakeComfy("refuse") as server, pytest.raises(ServerError) as caught:
         submit_to_server(server.url, PROMPT, tmp_path, timeout=30, poll_interval=0.01, progress=False)
