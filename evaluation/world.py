@@ -132,12 +132,13 @@ def write_clip(
     folder: Path, name: str, frames: np.ndarray, audio: np.ndarray, clip: Any, measured: Any
 ) -> None:
     from ..media.audio import write_audio
+    from ..media.files import atomic_write_text
     from ..media.video import write_video
 
     write_video(folder / f"{name}.mp4", frames, clip.fps, audio[None], clip.sample_rate)
-    (folder / f"{name}.tracks.json").write_text(clip.tracks.to_json(), encoding="utf-8")
-    (folder / f"{name}.measured.tracks.json").write_text(measured.to_json(), encoding="utf-8")
-    (folder / f"{name}.physics.json").write_text(json.dumps(physics_json(clip)), encoding="utf-8")
+    atomic_write_text(folder / f"{name}.tracks.json", clip.tracks.to_json())
+    atomic_write_text(folder / f"{name}.measured.tracks.json", measured.to_json())
+    atomic_write_text(folder / f"{name}.physics.json", json.dumps(physics_json(clip)))
     write_audio(folder / f"{name}.ref.wav", clip.audio[None], clip.sample_rate)
 
 
@@ -267,8 +268,10 @@ def _fill_row(
         write_clip(folder, name, frames, audio, clip, measured)
         if (k + 1) % 10 == 0:
             log(f"{folder.name}: {k + 1}/{len(world)} clips")
-    stamp_file.write_text(json.dumps(stamp))
-    times_file.write_text(json.dumps(times))
+    from ..media.files import atomic_write_text
+
+    atomic_write_text(stamp_file, json.dumps(stamp))
+    atomic_write_text(times_file, json.dumps(times))
     return backends, times, figs
 
 
