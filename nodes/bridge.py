@@ -150,13 +150,15 @@ def list_models(kind: str, extensions: Iterable[str]) -> list[str]:
 
 def resolve_model(kind: str, name: str, node: str, input_name: str) -> Path:
     """Full path of model file ``name`` of ``kind``; a clear error says where it should go."""
+    from ..media.paths import is_inside
+
     candidate = Path(name).expanduser()
-    if candidate.is_absolute() and candidate.is_file():
+    if allow_any_path() and candidate.is_absolute() and candidate.is_file():
         return candidate
     folders = model_folders(kind)
     for folder in folders:
-        path = folder / name
-        if path.is_file():
+        path = Path(os.path.normpath(os.path.join(folder, os.path.expanduser(name))))
+        if is_inside(path, folder) and path.is_file():  # no ../ or absolute path out of the folder
             return path
     where = ", ".join(str(f) for f in folders) or f"models/{kind}"
     raise FileNotFoundError(
@@ -222,7 +224,8 @@ def allow_any_path() -> bool:
     return os.environ.get(ALLOW_ANY_PATH_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def _opt_in_hint() -> str:
+def opt_in_hint() -> str:
+    """How to use a file the confinement refused (upload inside ComfyUI, the opt-in headless)."""
     if in_comfyui():
         return "put the file in ComfyUI's input folder (or upload it) and pick it in 'file'"
     return f"or run with --allow-any-path / {ALLOW_ANY_PATH_ENV}=1 to use any path"
@@ -266,7 +269,7 @@ def resolve_input_file(name: str, node: str, input_name: str, what: str = "file"
             fences = ", ".join(str(f) for _, f in input_roots())
             raise PathOutsideError(
                 f"[{node}] input '{input_name}': {what} {raw!r} is outside the folders Kinesonic reads "
-                f"from ({fences}); {_opt_in_hint()}"
+                f"from ({fences}); {opt_in_hint()}"
             )
     for path in tries:
         if path.is_file():

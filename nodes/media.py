@@ -79,16 +79,17 @@ def _resolve(node: str, file: str, path: str, what: str) -> Path:
         raise NodeInputError(
             node,
             input_name,
-            f"a {what} file inside the folders Kinesonic reads from (the input folder "
-            f"{bridge.input_dir()}; see docs/files.md; {bridge._opt_in_hint()})",
+            f"{'an' if what[0] in 'aeiou' else 'a'} {what} file inside the folders Kinesonic reads from "
+            f"(the input folder "
+            f"{bridge.input_dir()}; see docs/files.md; {bridge.opt_in_hint()})",
             raw,
         ) from None
     except FileNotFoundError:
         raise NodeInputError(
             node,
             input_name,
-            f"an existing {what} file (relative to the input folder {bridge.input_dir()}, "
-            "the pack folder or the working directory)",
+            f"an existing {what} file (relative to the input folder {bridge.input_dir()}"
+            + (")" if bridge.in_comfyui() else ", the pack folder or the working directory)"),
             raw,
         ) from None
 

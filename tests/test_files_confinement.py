@@ -8,6 +8,7 @@ one annotation, one bad clip aborted an evaluation.
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
@@ -352,3 +353,15 @@ def test_numbered_names_refuse_the_output_folder_itself(tmp_path: Path) -> None:
             reserve_numbered_path(tmp_path / "out", bad, "mp4")
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
     assert not any(p.suffix == ".mp4" for p in tmp_path.rglob("*"))
+
+
+def test_an_annotation_cannot_point_at_a_video_outside_its_folder(tmp_path: Path) -> None:
+    from kinesonic.training.data import AnnotatedFolderSource
+
+    folder = tmp_path / "annotations"
+    folder.mkdir()
+    record = {"format": "kinesonic.annotation", "complete": True, "video": "../secret.mp4"}
+    (folder / "x.json").write_text(json.dumps(record))
+    source = AnnotatedFolderSource(folder, (16, 16), 5, 8.0, 16000)
+    with pytest.raises(PathOutsideError, match="outside"):
+        source[0]

@@ -164,7 +164,9 @@ class AnnotatedFolderSource:
 
         data = json.loads(self.items[i].read_text(encoding="utf-8"))
         w, h = self.size
-        video = read_video(self.video_dir / data["video"], size=(w, h), fps=self.fps)
+        from ..media.paths import inside  # an annotation may not point at a video outside video_dir
+
+        video = read_video(inside(self.video_dir, data["video"], what="video"), size=(w, h), fps=self.fps)
         frames = fit_frames(video.frames, self.num_frames)
         audio = np.asarray(video.audio, dtype=np.float32).mean(axis=0)
         if video.sample_rate != self.sample_rate:
