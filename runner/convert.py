@@ -20,14 +20,14 @@ be resolved otherwise keeps its stored value.
 from __future__ import annotations
 
 import copy
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import WorkflowFormatError
+from .errors import ValidationFailed, WorkflowFormatError
+from .shape import api_shape_errors, read_workflow_text, ui_shape_errors
 from .spec import InputSpec, input_specs, object_info
 
 MODE_ALWAYS = 0
@@ -43,7 +43,11 @@ PRIMITIVE_TYPES = frozenset({"PrimitiveNode"})
 
 
 def read_json(path: str | os.PathLike) -> Any:
-    """Parse a JSON file; a missing file or bad JSON raises :class:`WorkflowFormatError`."""
+    """Parse a JSON file; a missing or unreadable file or bad JSON raises :class:`WorkflowFormatError`.
+
+    ``NaN``, ``Infinity`` and out-of-range floats are read as floats (validation rejects them where a
+    finite number is needed); see :func:`shape.read_workflow_text` for over-long integers and nesting.
+    """
     path = Path(path)
     if not path.exists():
         raise WorkflowFormatError(f"workflow file not found: {path}")
@@ -53,26 +57,33 @@ def read_json(path: str | os.PathLike) -> Any:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as error:
         raise WorkflowFormatError(f"{path}: not a UTF-8 text file ({error.reason})") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise WorkflowFormatError(
-            f"{path}: invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}"
-        ) from None
+    except OSError as error:
+        raise WorkflowFormatError(f"cannot read {path}: {error.strerror or error}") from None
+    return read_workflow_text(text, str(path))
 
 
 def is_api_format(data: Any) -> bool:
-    """True for ``{id: {"class_type": ..., "inputs": {...}}}``."""
+    """True for ``{id: {"class_type": ..., "inputs": {...}}}`` (at least one such node, no ``nodes`` list).
+
+    Entries that are not nodes are reported by the shape check, naming the entry.
+    """
     return (
         isinstance(data, dict)
         and bool(data)
-        and all(isinstance(node, dict) and "class_type" in node for node in data.values())
+        and not is_ui_format(data)
+        and any(isinstance(node, dict) and "class_type" in node for node in data.values())
     )
 
 
 def is_ui_format(data: Any) -> bool:
-    """True for the editor's format (a ``nodes`` list)."""
-    return isinstance(data, dict) and isinstance(data.get("nodes"), list)
+    """True for the editor's format: a ``nodes`` entry that is not itself an API node.
+
+    A ``nodes`` value of the wrong type is reported by the shape check.
+    """
+    if not isinstance(data, dict) or "nodes" not in data:
+        return False
+    nodes = data["nodes"]
+    return not (isinstance(nodes, dict) and "class_type" in nodes)
 
 
 def workflow_kind(data: Any) -> str:
@@ -112,6 +123,9 @@ def load_workflow(
         return ui_to_api(data, node_classes, info=info)
     if kind == "api":
         prompt = data if is_api_format(data) else data["prompt"]
+        errors = api_shape_errors(prompt, info)
+        if errors:
+            raise ValidationFailed(errors)
         return _normalise_api(copy.deepcopy(dict(prompt)), source)
     raise WorkflowFormatError(
         f"{source}: not a ComfyUI workflow: expected the UI format (an object with 'nodes' and 'links') "
@@ -170,7 +184,7 @@ def _parse_links(raw: Any) -> dict[Any, _Link]:
             kind = entry.get("type", "*")
         else:
             continue
-        links[link_id] = _Link(origin_id, int(origin_slot or 0), target_id, int(target_slot or 0), kind)
+        links[link_id] = _Link(origin_id, origin_slot, target_id, target_slot, kind)
     return links
 
 
@@ -253,51 +267,58 @@ class _Converter:
 
     # ----------------------------------------------------------------- resolution
 
-    def resolve(self, link_id: Any, target_type: Any, seen: frozenset = frozenset()) -> Any:
-        """Follow a link to a real output (``[id, slot]``), a primitive value, or a drop reason."""
-        if link_id in seen:
-            return _Dropped("links loop through Reroute/bypassed nodes")
-        seen = seen | {link_id}
-        link = self.links.get(link_id)
-        if link is None:
-            return _Dropped(f"link {link_id} is not in the workflow's link list")
-        origin = self.nodes.get(link.origin_id)
-        if origin is None:
-            return _Dropped(f"linked to node #{link.origin_id}, which is not in the workflow")
-        kind = origin.get("type")
-        if kind in PRIMITIVE_TYPES:
-            values = origin.get("widgets_values")
-            if isinstance(values, list) and values:
-                return _Value(values[0])
-            return _Dropped(f"{self.label(origin)} (PrimitiveNode) has no value")
-        if kind in REROUTE_TYPES:
-            inputs = origin.get("inputs") or []
-            upstream = inputs[0].get("link") if inputs and isinstance(inputs[0], dict) else None
-            if upstream is None:
-                return _Dropped(f"{self.label(origin)} (Reroute) has nothing connected")
-            return self.resolve(upstream, target_type, seen)
-        if kind in NOTE_TYPES:
-            return _Dropped(f"{self.label(origin)} is a note")
-        mode = origin.get("mode", MODE_ALWAYS)
-        if mode == MODE_NEVER:
-            return _Dropped(f"{self.label(origin)} is muted (mode 2)", muted=True)
-        if mode == MODE_BYPASS:
-            index = self.bypass_slot(origin, link.origin_slot, target_type)
-            inputs = self.live_inputs(origin)
-            if index < 0 or index >= len(inputs):
-                return _Dropped(
-                    f"{self.label(origin)} is bypassed (mode 4) and has no input of type {target_type!r} "
-                    "to pass through"
-                )
-            upstream = inputs[index].get("link")
-            if upstream is None:
-                return _Dropped(
-                    f"{self.label(origin)} is bypassed (mode 4) and its input "
-                    f"'{inputs[index].get('name')}' is not connected"
-                )
-            # like the frontend, continue with the chosen input's own type
-            return self.resolve(upstream, inputs[index].get("type"), seen)
-        return [str(link.origin_id), link.origin_slot]
+    def resolve(self, link_id: Any, target_type: Any) -> Any:
+        """Follow a link to a real output (``[id, slot]``), a primitive value, or a drop reason.
+
+        A loop (not recursion), so a long chain of Reroute / bypassed nodes cannot exhaust the stack.
+        """
+        seen: set[Any] = set()
+        while True:
+            if link_id in seen:
+                return _Dropped("links loop through Reroute/bypassed nodes")
+            seen.add(link_id)
+            link = self.links.get(link_id)
+            if link is None:
+                return _Dropped(f"link {link_id} is not in the workflow's link list")
+            origin = self.nodes.get(link.origin_id)
+            if origin is None:
+                return _Dropped(f"linked to node #{link.origin_id}, which is not in the workflow")
+            kind = origin.get("type")
+            if kind in PRIMITIVE_TYPES:
+                values = origin.get("widgets_values")
+                if isinstance(values, list) and values:
+                    return _Value(values[0])
+                return _Dropped(f"{self.label(origin)} (PrimitiveNode) has no value")
+            if kind in REROUTE_TYPES:
+                inputs = origin.get("inputs") or []
+                upstream = inputs[0].get("link") if inputs and isinstance(inputs[0], dict) else None
+                if upstream is None:
+                    return _Dropped(f"{self.label(origin)} (Reroute) has nothing connected")
+                link_id = upstream
+                continue
+            if kind in NOTE_TYPES:
+                return _Dropped(f"{self.label(origin)} is a note")
+            mode = origin.get("mode", MODE_ALWAYS)
+            if mode == MODE_NEVER:
+                return _Dropped(f"{self.label(origin)} is muted (mode 2)", muted=True)
+            if mode == MODE_BYPASS:
+                index = self.bypass_slot(origin, link.origin_slot, target_type)
+                inputs = self.live_inputs(origin)
+                if index < 0 or index >= len(inputs):
+                    return _Dropped(
+                        f"{self.label(origin)} is bypassed (mode 4) and has no input of type "
+                        f"{target_type!r} to pass through"
+                    )
+                upstream = inputs[index].get("link")
+                if upstream is None:
+                    return _Dropped(
+                        f"{self.label(origin)} is bypassed (mode 4) and its input "
+                        f"'{inputs[index].get('name')}' is not connected"
+                    )
+                # like the frontend, continue with the chosen input's own type
+                link_id, target_type = upstream, inputs[index].get("type")
+                continue
+            return [str(link.origin_id), link.origin_slot]
 
     # ----------------------------------------------------------------- widgets
 
@@ -456,9 +477,12 @@ def ui_to_api(
     """
     if not is_ui_format(ui_workflow):
         raise WorkflowFormatError("not a UI-format workflow (no 'nodes' list)")
-    _check_supported(ui_workflow)
     if info is None:
         info = object_info(node_classes)
+    errors = ui_shape_errors(ui_workflow, info)
+    if errors:
+        raise ValidationFailed(errors)
+    _check_supported(ui_workflow)
     converter = _Converter(ui_workflow, info)
     prompt = converter.convert()
     if warnings is not None:

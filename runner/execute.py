@@ -63,9 +63,11 @@ class RunResult:
 
 def parse_value(text: str) -> Any:
     """A ``--set`` value: JSON when it parses (5, 0.5, true, "x", [1,2]), else the raw string."""
+    from .shape import parse_int
+
     try:
-        return json.loads(text)
-    except (json.JSONDecodeError, ValueError):
+        return json.loads(text, parse_int=parse_int)  # an over-long integer is reported by validation
+    except (ValueError, RecursionError):
         return text
 
 

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .errors import WorkflowError
+from .shape import api_shape_errors, is_finite_number, short
 from .spec import InputSpec, default_node_classes, input_specs, object_info, types_match
 
 
@@ -44,6 +45,7 @@ def title_of(prompt: Mapping[str, Any], node_id: str, info: Mapping[str, Any] | 
     if isinstance(meta, dict) and meta.get("title"):
         return str(meta["title"])
     class_type = node.get("class_type") if isinstance(node, dict) else None
+    class_type = class_type if isinstance(class_type, str) else None
     definition = (info or {}).get(class_type) if class_type else None
     if definition and definition.get("display_name"):
         return str(definition["display_name"])
@@ -56,9 +58,18 @@ def convert_value(spec: InputSpec, value: Any) -> Any:
     if kind == "INT":
         if isinstance(value, str):
             value = value.strip()
+        if isinstance(value, (dict, list)):  # int() would name the container type only
+            raise TypeError(f"cannot convert {type(value).__name__} to INT")
+        if isinstance(value, float) and not is_finite_number(value):
+            raise ValueError(f"{value!r} is not a finite number")
         return int(value)
     if kind == "FLOAT":
-        return float(value)
+        if isinstance(value, (dict, list)):
+            raise TypeError(f"cannot convert {type(value).__name__} to FLOAT")
+        converted = float(value)
+        if not is_finite_number(converted):  # NaN would pass every min/max comparison
+            raise ValueError(f"{value!r} is not a finite number")
+        return converted
     if kind == "STRING":
         return str(value)
     if kind == "BOOLEAN":
@@ -73,8 +84,10 @@ def check_value(spec: InputSpec, value: Any) -> tuple[Any, str | None, str | Non
     value = unwrap(value)
     try:
         converted = convert_value(spec, value)
-    except (TypeError, ValueError):
-        return value, "invalid_input_type", f"cannot convert {value!r} to {spec.type_name}"
+    except (TypeError, ValueError, OverflowError):
+        expected = {"INT": " (expected a whole number)", "FLOAT": " (expected a finite number)"}
+        message = f"cannot convert {short(value)} to {spec.type_name}{expected.get(spec.type_name, '')}"
+        return value, "invalid_input_type", message
     if spec.type_name in ("INT", "FLOAT"):
         low, high = spec.options.get("min"), spec.options.get("max")
         if low is not None and converted < low:
@@ -85,7 +98,11 @@ def check_value(spec: InputSpec, value: Any) -> tuple[Any, str | None, str | Non
     if options is not None and not spec.options.get("multi_select"):
         if converted not in options:
             shown = ", ".join(repr(o) for o in options[:12]) + (", ..." if len(options) > 12 else "")
-            return converted, "value_not_in_list", f"{converted!r} is not one of: {shown or '(empty list)'}"
+            return (
+                converted,
+                "value_not_in_list",
+                f"{short(converted)} is not one of: {shown or '(empty list)'}",
+            )
     return converted, None, None
 
 
@@ -94,7 +111,9 @@ def output_nodes(prompt: Mapping[str, Any], info: Mapping[str, Mapping[str, Any]
     return [
         node_id
         for node_id, node in prompt.items()
-        if isinstance(node, dict) and (info.get(node.get("class_type")) or {}).get("output_node")
+        if isinstance(node, dict)
+        and isinstance(node.get("class_type"), str)
+        and (info.get(node["class_type"]) or {}).get("output_node")
     ]
 
 
@@ -197,6 +216,9 @@ def validate_prompt(
 
     if not isinstance(prompt, Mapping) or not prompt:
         return [WorkflowError(None, None, None, "the workflow has no nodes", kind="invalid_prompt")]
+    shape_errors = api_shape_errors(prompt, info)
+    if shape_errors:  # everything below reads these shapes
+        return shape_errors
 
     for node_id, node in prompt.items():
         if not isinstance(node, dict) or not isinstance(node.get("class_type"), str):
@@ -328,7 +350,7 @@ def _validate_node(
         if not spec.is_widget and spec.type_name not in ("INT", "FLOAT", "STRING", "BOOLEAN"):
             error(
                 spec.name,
-                f"expects a link from a {spec.type_name} output, got the constant {unwrap(value)!r}",
+                f"expects a link from a {spec.type_name} output, got the constant {short(unwrap(value))}",
                 "invalid_input_type",
             )
             continue
