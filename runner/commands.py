@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import traceback
@@ -12,6 +13,49 @@ from pathlib import Path
 from typing import Any
 
 from .errors import RunnerError, ValidationFailed
+
+#: Largest ``--threads`` accepted: four per CPU, at most 256 (torch crashes on absurd counts).
+MAX_THREADS = min(256, 4 * (os.cpu_count() or 1))
+
+
+def _timeout(text: str) -> float:
+    """argparse type of ``--timeout``: a finite number of seconds > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds > 0, got {text!r}")
+    return value
+
+
+def _threads(text: str) -> int:
+    """argparse type of ``--threads``: 0 (torch's choice) or 1..MAX_THREADS."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 0 <= value <= MAX_THREADS:
+        raise argparse.ArgumentTypeError(
+            f"must be 0 (torch's choice) or 1..{MAX_THREADS} (4 per CPU, at most 256), got {value}"
+        )
+    return value
+
+
+def check_output_dir(path: str | os.PathLike) -> Path:
+    """Check ``--output`` before anything runs (nothing is created here): a file there, a file in
+    the way, or a folder that cannot be written to raises :class:`RunnerError`."""
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise RunnerError(f"--output {folder}: this is a file, not a folder")
+    existing = folder.absolute()
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise RunnerError(f"--output {folder}: {existing} is a file, so the folder cannot be created")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise RunnerError(f"--output {folder}: {existing} is not writable")
+    return folder
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -35,15 +79,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="let nodes read and write files outside the input/output/model folders (absolute and ../ "
         "paths; also KINESONIC_ALLOW_ANY_PATH=1; never inside ComfyUI; see docs/files.md)",
     )
-    run.add_argument("--timeout", type=float, default=3600.0, help="server mode: seconds to wait")
+    run.add_argument("--timeout", type=_timeout, default=3600.0, help="server mode: seconds to wait (> 0)")
     run.add_argument("--quiet", "-q", action="store_true", help="no per-node progress lines")
     run.add_argument(
         "--threads",
-        type=int,
+        type=_threads,
         default=0,
         metavar="N",
-        help="torch CPU threads for this run (default 0: torch's own choice, one per core); "
-        "on a machine where other work holds cores, 1 can be several times faster",
+        help=f"torch CPU threads for this run, 1..{MAX_THREADS} (default 0: torch's own choice, one per "
+        "core); on a machine where other work holds cores, 1 can be several times faster",
     )
     run.set_defaults(func=_guard(cmd_run))
 
@@ -148,8 +192,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     """``kinesonic run WORKFLOW``: run headless (or on --server), print the files written."""
     from ..nodes import bridge
 
-    if args.threads < 0:
-        raise RunnerError(f"--threads must be 0 (torch's choice) or a positive number, got {args.threads}")
+    if not 0 <= args.threads <= MAX_THREADS:  # also when called without the parser's check
+        raise RunnerError(f"--threads must be 0 (torch's choice) or 1..{MAX_THREADS}, got {args.threads}")
+    timeout = getattr(args, "timeout", 3600.0)
+    if not (isinstance(timeout, (int, float)) and math.isfinite(timeout) and timeout > 0):
+        raise RunnerError(f"--timeout must be a finite number of seconds > 0, got {timeout!r}")
+    if args.output:
+        check_output_dir(args.output)
     if args.threads and not args.server:
         import torch
 

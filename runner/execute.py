@@ -299,7 +299,10 @@ def execute(
     order = execution_order(prompt, needed_nodes(prompt, outputs))
     previous_output = getattr(bridge, "_output_override", None)
     if output_dir is not None:
-        Path(output_dir).mkdir(parents=True, exist_ok=True)
+        try:
+            Path(output_dir).mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise RunnerError(f"output folder {output_dir}: {error.strerror or error}") from None
         bridge.set_output_dir(output_dir)
     result = RunResult(order=order)
     from ..media.files import record_writes

@@ -8,7 +8,9 @@ each output entry ``{"filename", "subfolder", "type"}`` is fetched from ``GET /v
 
 from __future__ import annotations
 
+import http.client
 import json
+import math
 import os
 import sys
 import time
@@ -33,13 +35,58 @@ class ServerResult:
     files: list[Path] = field(default_factory=list)
 
 
+#: Largest JSON answer read from a server (bytes); ComfyUI's /object_info is a few MB at most.
+MAX_ANSWER_BYTES = 256 * 1024 * 1024
+
+
 def _request(url: str, data: Any = None, timeout: float = 30.0) -> Any:
+    """The JSON answer of ``url`` (None when empty); an answer that is not JSON raises ServerError."""
     body = None if data is None else json.dumps(data).encode("utf-8")
     headers = {"Content-Type": "application/json"} if body is not None else {}
     request = urllib.request.Request(url, data=body, headers=headers, method="POST" if body else "GET")
     with urllib.request.urlopen(request, timeout=timeout) as response:
-        payload = response.read()
-    return json.loads(payload.decode("utf-8")) if payload else None
+        payload = response.read(MAX_ANSWER_BYTES + 1)
+    if len(payload) > MAX_ANSWER_BYTES:
+        raise ServerError(f"{url}: the answer is larger than {MAX_ANSWER_BYTES} bytes")
+    if not payload:
+        return None
+    try:
+        return json.loads(payload.decode("utf-8"))
+    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        preview = payload[:80].decode("utf-8", "replace")
+        raise ServerError(f"{url}: the answer is not JSON (starts with {preview!r})") from None
+
+
+def _expect_object(answer: Any, what: str) -> dict[str, Any]:
+    """``answer`` when it is a JSON object, else a ServerError naming what was expected."""
+    if answer is None:
+        return {}
+    if not isinstance(answer, dict):
+        kind = {list: "a list", str: "a string"}.get(type(answer), type(answer).__name__)
+        raise ServerError(f"{what}: expected a JSON object, got {kind}")
+    return answer
+
+
+def check_object_info(info: Any, source: str) -> dict[str, Any]:
+    """A server's ``/object_info`` with every entry checked for the fields the runner reads."""
+    info = _expect_object(info, source)
+    for name, entry in info.items():
+        problem = None
+        if not isinstance(entry, dict):
+            problem = "the entry is not an object"
+        elif not isinstance(entry.get("input", {}), dict):
+            problem = "'input' is not an object"
+        elif any(not isinstance(v, dict) for v in (entry.get("input") or {}).values() if v is not None):
+            problem = "an 'input' section is not an object"
+        elif not isinstance(entry.get("input_order", {}), dict) or any(
+            not isinstance(v, list) for v in (entry.get("input_order") or {}).values()
+        ):
+            problem = "'input_order' is not an object of lists"
+        elif not isinstance(entry.get("output", []), list):
+            problem = "'output' is not a list"
+        if problem:
+            raise ServerError(f"{source}: node type {name!r}: {problem}")
+    return info
 
 
 def _base(url: str) -> str:
@@ -51,6 +98,8 @@ def _base(url: str) -> str:
 def format_node_errors(answer: Mapping[str, Any]) -> str:
     """A readable text of ComfyUI's ``{"error": ..., "node_errors": ...}`` answer."""
     lines: list[str] = []
+    if not isinstance(answer, Mapping):
+        return f"the server refused the workflow: {str(answer)[:200]}"
     error = answer.get("error")
     if isinstance(error, dict):
         text = error.get("message") or error.get("type") or "error"
@@ -59,10 +108,16 @@ def format_node_errors(answer: Mapping[str, Any]) -> str:
         lines.append(text)
     elif error:
         lines.append(str(error))
-    for node_id, entry in (answer.get("node_errors") or {}).items():
+    node_errors = answer.get("node_errors")
+    for node_id, entry in (node_errors if isinstance(node_errors, dict) else {}).items():
         class_type = entry.get("class_type", "?") if isinstance(entry, dict) else "?"
-        for item in (entry.get("errors") or []) if isinstance(entry, dict) else []:
-            input_name = (item.get("extra_info") or {}).get("input_name")
+        items = entry.get("errors") if isinstance(entry, dict) else None
+        for item in items if isinstance(items, list) else []:
+            if not isinstance(item, dict):
+                lines.append(f"  - node #{node_id} ({class_type}): {str(item)[:200]}")
+                continue
+            extra = item.get("extra_info")
+            input_name = extra.get("input_name") if isinstance(extra, dict) else None
             where = f"node #{node_id} ({class_type})" + (f", input '{input_name}'" if input_name else "")
             message = item.get("message") or item.get("type") or "error"
             if item.get("details"):
@@ -73,19 +128,22 @@ def format_node_errors(answer: Mapping[str, Any]) -> str:
 
 def fetch_object_info(url: str, timeout: float = 30.0) -> dict[str, Any]:
     """The server's ``/object_info`` (node definitions, used to convert UI workflows for it)."""
+    source = f"{_base(url)}/object_info"
     try:
-        return _request(f"{_base(url)}/object_info", timeout=timeout)
-    except (urllib.error.URLError, OSError, ValueError) as error:
-        raise ServerError(f"cannot read {_base(url)}/object_info: {error}") from None
+        answer = _request(source, timeout=timeout)
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as error:
+        raise ServerError(f"cannot read {source}: {error}") from None
+    return check_object_info(answer, source)
 
 
 def _execution_error(history: Mapping[str, Any]) -> str | None:
     status = history.get("status") or {}
-    if status.get("status_str") != "error":
+    if not isinstance(status, Mapping) or status.get("status_str") != "error":
         return None
-    for message in status.get("messages") or []:
+    messages = status.get("messages")
+    for message in messages if isinstance(messages, list) else []:
         if isinstance(message, (list, tuple)) and len(message) == 2 and message[0] == "execution_error":
-            data = message[1] or {}
+            data = message[1] if isinstance(message[1], dict) else {}
             return (
                 f"node #{data.get('node_id')} ({data.get('node_type')}) failed on the server: "
                 f"{data.get('exception_type', 'error')}: {data.get('exception_message', '')}".rstrip()
@@ -146,6 +204,8 @@ def submit_to_server(
     execution error, or does not finish within ``timeout`` seconds.
     """
     base = _base(url)
+    if not (isinstance(timeout, (int, float)) and math.isfinite(timeout) and timeout > 0):
+        raise ServerError(f"timeout must be a finite number of seconds > 0, got {timeout!r}")
     client_id = uuid.uuid4().hex
     body: dict[str, Any] = {"prompt": dict(prompt), "client_id": client_id}
     if extra_pnginfo is not None:
@@ -154,28 +214,31 @@ def submit_to_server(
         answer = _request(f"{base}/prompt", body, timeout=min(timeout, 60.0))
     except urllib.error.HTTPError as error:
         try:
-            details = json.loads(error.read().decode("utf-8"))
-        except (ValueError, OSError):
+            details = json.loads(error.read(1 << 20).decode("utf-8"))
+        except (ValueError, OSError, RecursionError, http.client.HTTPException):
             details = {"error": f"HTTP {error.code} {error.reason}"}
         raise ServerError(f"{base} refused the workflow:\n{format_node_errors(details)}") from None
-    except (urllib.error.URLError, OSError) as error:
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
         raise ServerError(f"cannot reach ComfyUI at {base}: {getattr(error, 'reason', error)}") from None
-    prompt_id = (answer or {}).get("prompt_id")
-    if not prompt_id:
-        raise ServerError(f"{base} did not return a prompt_id (answer: {answer!r})")
+    prompt_id = _expect_object(answer, f"{base}/prompt").get("prompt_id")
+    if not isinstance(prompt_id, (str, int)) or isinstance(prompt_id, bool) or not str(prompt_id):
+        raise ServerError(f"{base} did not return a prompt_id (answer: {str(answer)[:200]})")
+    prompt_id = str(prompt_id)
     if progress:
         print(f"queued on {base} as {prompt_id}", file=sys.stderr, flush=True)
 
     deadline = time.monotonic() + timeout
     history: dict[str, Any] | None = None
     while True:
+        where = f"{base}/history/{urllib.parse.quote(prompt_id)}"
         try:
-            answer = _request(f"{base}/history/{prompt_id}", timeout=30.0) or {}
-        except (urllib.error.URLError, OSError, ValueError) as error:
+            answer = _expect_object(_request(where, timeout=min(timeout, 30.0)), where)
+        except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as error:
             raise ServerError(f"lost contact with {base}: {getattr(error, 'reason', error)}") from None
         entry = answer.get(prompt_id)
         if entry is not None:
-            status = entry.get("status") or {}
+            entry = _expect_object(entry, f"{where}: entry {prompt_id!r}")
+            status = _expect_object(entry.get("status"), f"{where}: 'status'")
             if status.get("completed") or status.get("status_str") in ("success", "error") or not status:
                 history = entry
                 break
@@ -186,19 +249,23 @@ def submit_to_server(
     problem = _execution_error(history)
     if problem:
         raise ServerError(problem)
-    outputs = history.get("outputs") or {}
+    outputs = _expect_object(history.get("outputs"), f"{base}/history: 'outputs'")
     target_dir = Path(output_dir) if output_dir is not None else Path("output")
     result = ServerResult(prompt_id=prompt_id, outputs=outputs)
     for node_output in outputs.values():
-        for entries in (node_output or {}).values():
+        for entries in (node_output if isinstance(node_output, dict) else {}).values():
             for item in entries if isinstance(entries, list) else []:
-                if not isinstance(item, dict) or "filename" not in item:
+                if not isinstance(item, dict) or not isinstance(item.get("filename"), str):
+                    continue
+                if not isinstance(item.get("subfolder") or "", str) or not isinstance(
+                    item.get("type", ""), str
+                ):
                     continue
                 if item.get("type", "output") not in download_types:
                     continue
                 try:
                     result.files.append(_download(base, item, target_dir, timeout=min(timeout, 300.0)))
-                except (urllib.error.URLError, OSError) as error:
+                except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
                     name = item["filename"]
                     raise ServerError(f"cannot download {name!r} from {base}: {error}") from None
     return result

@@ -483,8 +483,10 @@ def _check_ui_link(
         if is_slot(target_slot) and target_slot < len(inputs) and isinstance(inputs[target_slot], dict):
             name = inputs[target_slot].get("name")
             input_name = name if isinstance(name, str) else None
-    elif is_id(link_id) and link_id in consumers:
-        node_id, title, class_type, input_name = consumers[link_id]
+    if input_name is None and is_id(link_id) and link_id in consumers:
+        consumer = consumers[link_id]
+        if node_id is None or _id_key(consumer[0]) == _id_key(node_id):
+            node_id, title, class_type, input_name = consumer
     where = f"link {link_id!r}" if is_id(link_id) else f"link entry {position}"
     problems = []
     if not is_id(link_id):

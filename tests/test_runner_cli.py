@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+import pytest
+
 from kinesonic.nodes import NODE_CLASS_MAPPINGS
 from kinesonic.runner import commands, object_info
 from kinesonic.runner.cli import main as real_main
@@ -127,5 +129,10 @@ def test_threads_option_sets_torchs_threads_and_refuses_negatives(tmp_path, caps
         assert torch.get_num_threads() == want
     finally:
         torch.set_num_threads(before)
-    assert main(["run", str(tmp_path / "nope.json"), "--threads", "-1"]) == 1
-    assert "--threads must be 0 (torch's choice) or a positive number, got -1" in capsys.readouterr().err
+    for bad in ("-1", "100000"):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["run", str(tmp_path / "nope.json"), "--threads", bad])
+        assert exit_info.value.code == 2
+        assert (
+            f"--threads: must be 0 (torch's choice) or 1..{commands.MAX_THREADS}" in capsys.readouterr().err
+        )
