@@ -8,8 +8,9 @@ Alignment conventions:
 
 - Visual events and motion strength come from the conditioning tracks
   (``kinematics.detect_events`` / ``kinematics.motion_strength``), unless given explicitly.
-- The audio is taken to start with frame 0. For MAIC it is cut to the clip span
-  ``round(T / fps * sr)`` samples when longer (encoders pad audio), then split into T segments.
+- The audio is taken to start with frame 0. For MAIC it is mixed to mono, resampled to 16 kHz,
+  cut to the clip span ``round(T / fps * 16000)`` samples when longer (encoders pad audio), then
+  split into T segments; audio more than half a frame shorter than the clip is a ValueError.
 - PHYSICS (optional): a dict with ``"events"`` (or ``"impacts"``): a list of dicts with
   ``time_s`` and either ``delta_ke_J`` or ``mass_kg`` + ``v_pre`` + ``v_post`` (see
   :func:`metrics.apcc.impact_delta_ke`); and optionally ``"kind"`` (the class for APCC-Δ).
@@ -30,7 +31,7 @@ from ..kinematics import Tracks, detect_events, motion_strength
 from .apcc import DEFAULT_WINDOW_S, apcc, apcc_delta, impact_delta_ke
 from .av_align import av_align
 from .ete import DEFAULT_TAU, event_timing_error_detail
-from .maic import DEFAULT_EPS, frame_log_energy, pearson
+from .maic import DEFAULT_EPS, maic_detail
 from .onset_match import DEFAULT_DELTA_S, match_onsets
 from .onsets import (
     DEFAULT_ONSET_PARAMS,
@@ -154,12 +155,9 @@ def evaluate_clip(
     if motion is None:
         motion = motion_strength(tracks)
     motion = np.asarray(motion, dtype=np.float64).reshape(-1)
-    span = int(round(motion.size / fps * sample_rate))
-    clip_audio = mono[:span] if mono.size > span else mono
-    log_e = frame_log_energy(clip_audio, motion.size, eps) if clip_audio.size >= motion.size else np.zeros(0)
-    if log_e.size == motion.size and motion.size >= 2:
-        keep = np.isfinite(motion)
-        values["maic"] = pearson(motion[keep], log_e[keep])
+    log_e = np.zeros(0)
+    if motion.size >= 2:  # 16 kHz, cut to the clip; audio shorter than the clip is an error
+        values["maic"], log_e = maic_detail(motion, mono, eps, sample_rate=sample_rate, fps=fps)
 
     # --- AV-Align
     flow = None
@@ -240,13 +238,9 @@ def ete_from_tracks(
 
 
 def maic_from_tracks(tracks: Tracks, audio: np.ndarray, sample_rate: int, eps: float = DEFAULT_EPS) -> float:
-    """MAIC between ``motion_strength(tracks)`` and ``audio`` cut to the clip span ``T / fps`` s."""
+    """MAIC between ``motion_strength(tracks)`` and ``audio`` (16 kHz mono, cut to the clip span)."""
     motion = np.asarray(motion_strength(tracks), dtype=np.float64)
-    mono = to_mono(audio)
-    span = int(round(motion.size / tracks.fps * sample_rate))
-    clip_audio = mono[:span] if mono.size > span else mono
-    keep = np.isfinite(motion)
-    return pearson(motion[keep], frame_log_energy(clip_audio, motion.size, eps)[keep])
+    return maic_detail(motion, audio, eps, sample_rate=sample_rate, fps=tracks.fps)[0]
 
 
 def trajectory_error_tracks(conditioning: Tracks, measured: Tracks) -> tuple[float, float]:
