@@ -32,6 +32,13 @@ import numpy as np
 
 FORMAT_NAME = "kinesonic.tracks"
 FORMAT_VERSION = 1
+
+#: Bounds of tracks read from JSON text (docs/runner.md, "Limits"): text size, frames, tracks,
+#: points. One KJNodes coordinate is one frame, so a long list would otherwise make a long clip.
+MAX_JSON_CHARS = 16 * 1024 * 1024
+MAX_JSON_FRAMES = 10_000
+MAX_JSON_TRACKS = 1024
+MAX_JSON_POINTS = 2_000_000
 DEFAULT_FPS = 16.0
 #: Visible points may lie at most this fraction of the image size outside the image.
 OUTSIDE_TOLERANCE = 0.5
@@ -286,20 +293,28 @@ class Tracks:
         if isinstance(data, bytes):
             data = data.decode("utf-8")
         if isinstance(data, str):
+            if len(data) > MAX_JSON_CHARS:
+                raise ValueError(
+                    f"tracks JSON text has {len(data):,} characters, more than the {MAX_JSON_CHARS:,} read"
+                )
             data = _parse_text(data)
         if isinstance(data, dict):
             if "track_path" in data:
-                return cls.from_comfy(data, fps=fps, width=width, height=height)
-            fmt = data.get("format")
-            if fmt != FORMAT_NAME and "tracks" not in data:
-                raise ValueError(
-                    f"unknown tracks JSON object: expected 'format': {FORMAT_NAME!r} or a 'track_path' key, "
-                    f"got keys {sorted(data)}"
-                )
-            return cls._from_kinesonic(data, fps=fps, width=width, height=height)
-        if isinstance(data, (list, tuple)):
-            return cls._from_kjnodes(list(data), fps=fps, width=width, height=height)
-        raise ValueError(f"tracks JSON must be an object or a list, got {type(data).__name__}")
+                tracks = cls.from_comfy(data, fps=fps, width=width, height=height)
+            else:
+                fmt = data.get("format")
+                if fmt != FORMAT_NAME and "tracks" not in data:
+                    raise ValueError(
+                        f"unknown tracks JSON object: expected 'format': {FORMAT_NAME!r} or a 'track_path' "
+                        f"key, got keys {sorted(data)}"
+                    )
+                tracks = cls._from_kinesonic(data, fps=fps, width=width, height=height)
+        elif isinstance(data, (list, tuple)):
+            tracks = cls._from_kjnodes(list(data), fps=fps, width=width, height=height)
+        else:
+            raise ValueError(f"tracks JSON must be an object or a list, got {type(data).__name__}")
+        _check_json_size(tracks.num_frames, tracks.num_tracks)
+        return tracks
 
     def to_dict(self) -> dict[str, Any]:
         """The Kinesonic file format as a JSON-ready dict (invisible points written as ``null``)."""
@@ -476,6 +491,22 @@ def _fast_xy(column: list[Any]) -> np.ndarray | None:
     if arr.dtype.kind not in "iuf" or arr.ndim != 2 or arr.shape[1] != 2 or not np.isfinite(arr).all():
         return None
     return arr.astype(np.float64)
+
+
+def _check_json_size(frames: int, tracks: int) -> None:
+    """ValueError when tracks read from JSON exceed the documented bounds (frames, tracks, points)."""
+    if frames > MAX_JSON_FRAMES:
+        raise ValueError(
+            f"{frames:,} frames (each KJNodes coordinate is one frame) is more than the {MAX_JSON_FRAMES:,} "
+            "frames tracks JSON may have; resample the path to the clip's frame count"
+        )
+    if tracks > MAX_JSON_TRACKS:
+        raise ValueError(f"{tracks:,} tracks is more than the {MAX_JSON_TRACKS:,} tracks JSON may have")
+    if frames * tracks > MAX_JSON_POINTS:
+        raise ValueError(
+            f"{frames:,} frames x {tracks:,} tracks is more than the {MAX_JSON_POINTS:,} points tracks JSON "
+            "may have"
+        )
 
 
 def _parse_text(text: str) -> Any:

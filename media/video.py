@@ -90,9 +90,12 @@ def read_video(
     callback(done, total) is called per output frame (total is an estimate).
 
     Raises FileNotFoundError (missing file) or :class:`MediaError` (not a media file, no video
-    stream, no decodable frames).
+    stream, no decodable frames), and :class:`~.limits.ResourceLimitError` before decoding when the
+    frames as a float32 IMAGE batch would exceed the memory budget (``media/limits.py``).
     """
     import av
+
+    from .limits import check_image_budget
 
     path = Path(path)
     if fps is not None and fps != 0 and (not math.isfinite(fps) or fps < 0):
@@ -112,6 +115,7 @@ def read_video(
         estimate = stream.frames or 0
         if fps and estimate:
             estimate = math.ceil(estimate * out_fps / source_fps)
+        known = min(estimate, max_frames) if max_frames else estimate  # 0 when the header does not say
         if max_frames:
             estimate = min(estimate, max_frames) if estimate else max_frames
 
@@ -124,6 +128,7 @@ def read_video(
 
         def emit(frame) -> None:
             nonlocal prev_array
+            check_image_budget(len(frames) + 1, height, width, f"{path.name!r}")  # never past the budget
             if prev_array is None:
                 prev_array = frame.to_ndarray(format="rgb24", width=width, height=height)
             frames.append(prev_array)
@@ -138,6 +143,8 @@ def read_video(
             for index, frame in enumerate(container.decode(stream)):
                 if width is None:
                     width, height = _target_size(frame.width, frame.height, size)
+                    if known:  # frame count in the header: refuse before decoding anything more
+                        check_image_budget(known, height, width, f"{path.name!r}")
                 time = frame.time if frame.time is not None else index / source_fps
                 if t0 is None:
                     t0 = time

@@ -28,6 +28,15 @@ MODES = ("joint", "v2a", "a2v")
 GUIDANCE = ("none", "cfg", "joint")
 
 
+#: Longest clip a model generates, as a multiple of the frames it was trained on (docs/runner.md).
+MAX_CLIP_FACTOR = 4
+
+
+def max_clip_frames(cfg: Any) -> int:
+    """Most video frames :meth:`build_conditioning` accepts for a model of config ``cfg``."""
+    return MAX_CLIP_FACTOR * int(cfg.num_frames)
+
+
 @dataclass
 class Conditioning:
     """Everything the generator is conditioned on, batch-first.
@@ -186,6 +195,12 @@ class KinesonicModel(nn.Module):
 
         cfg = self.cfg
         frames = tracks.num_frames if tracks is not None else (num_frames or cfg.num_frames)
+        limit = max_clip_frames(cfg)
+        if frames > limit:  # memory and time grow with the clip (attention: quadratically)
+            raise ValueError(
+                f"a clip of {frames} frames is longer than this model makes: at most {limit} frames "
+                f"({MAX_CLIP_FACTOR} x the {cfg.num_frames} frames it was trained on); shorten the tracks"
+            )
         lf = cfg.latent_frames(frames)
         h, w, c = cfg.latent_height, cfg.latent_width, cfg.video_channels
         first_latent = None

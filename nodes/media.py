@@ -254,6 +254,7 @@ class KinesonicLoadVideo:
 
     def run(self, file, path, max_frames=0, width=0, height=0, fps=0.0):
         from ..media import MediaError, read_video
+        from ..media.limits import ResourceLimitError
 
         node = self.DISPLAY_NAME
         source = _resolve(node, file, path, "video")
@@ -271,6 +272,8 @@ class KinesonicLoadVideo:
                 clip = read_video(
                     source, max_frames=int(max_frames), size=size, fps=float(fps) or None, callback=callback
                 )
+        except ResourceLimitError as error:  # checked before the frames are decoded
+            raise NodeInputError.because(node, "width/height/max_frames", error) from None
         except MediaError as error:
             raise NodeInputError.because(node, input_name, error) from None
         images = torch.from_numpy(clip.frames).float().div_(255.0)

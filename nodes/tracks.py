@@ -279,6 +279,12 @@ class KinesonicDrawTracks:
         T = tr.num_frames
         if B not in (1, T):
             raise NodeInputError(node, "image", f"1 frame or as many frames as the tracks ({T})", image)
+        from ..media.limits import ResourceLimitError, check_image_budget
+
+        try:  # the drawn clip is T frames of the image's size: bounded before anything is allocated
+            check_image_budget(T, H, W, f"drawing {tr.num_tracks} track(s) over {T} frames")
+        except ResourceLimitError as error:
+            raise NodeInputError.because(node, "tracks", error) from None
         import cv2
 
         frames = (image.detach().cpu().float().clamp(0, 1).numpy() * 255.0 + 0.5).astype(np.uint8)
