@@ -24,6 +24,14 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--budget", type=float, default=1800.0, help="stop after this many seconds")
     parser.add_argument("--examples", action="store_true", help="print one example per traceback kind")
+    parser.add_argument(
+        "--run",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also N mutations of workflows/hello_sounding_video.json through `kinesonic run` (valid "
+        "mutants execute: load image + audio, write an mp4)",
+    )
     args = parser.parse_args()
     corpus = default_corpus()
     start = time.perf_counter()
@@ -45,7 +53,22 @@ def main() -> int:
     if args.examples:
         for kind, (name, ops, text) in stats.examples.items():
             print(f"\n{kind}: {name} {ops}\n  {text[:300]}")
-    return 1 if stats.traceback_count else 0
+    failed = stats.traceback_count
+    if args.run:
+        hello = [p for p in corpus if p.name == "hello_sounding_video.json"]
+        start = time.perf_counter()
+        run = fuzz_validate(args.seed, args.run, corpus=hello, time_budget_s=args.budget, command="run")
+        print(f"\nkinesonic run on {hello[0].name}: {time.perf_counter() - start:.1f} s")
+        print("| outcome | count |\n|---|---:|")
+        print(f"| mutations | {run.mutations} |\n| ran to the end | {run.valid} |")
+        print(f"| clean errors | {run.errors} |\n| tracebacks | {run.traceback_count} |")
+        for kind, n in sorted(run.tracebacks.items(), key=lambda kv: -kv[1]):
+            print(f"| {kind} | {n} |")
+        if args.examples:
+            for kind, (name, ops, text) in run.examples.items():
+                print(f"\n{kind}: {name} {ops}\n  {text[:300]}")
+        failed += run.traceback_count
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

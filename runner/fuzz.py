@@ -328,15 +328,19 @@ def _validate_parser() -> argparse.ArgumentParser:
 
 
 def check_validate(
-    text: str, parser: argparse.ArgumentParser, folder: Path
+    text: str, parser: argparse.ArgumentParser, folder: Path, command: str = "validate"
 ) -> tuple[str, str, BaseException | None]:
-    """Run ``kinesonic validate`` on ``text``: ``(outcome, stderr, exception)``.
+    """Run ``kinesonic validate`` (or ``run``, writing under ``folder``) on ``text``.
 
-    ``outcome`` is ``valid``, ``error`` or ``traceback:<Type>`` (an exception escaped the command).
+    Returns ``(outcome, stderr, exception)``; ``outcome`` is ``valid`` (exit 0), ``error`` or
+    ``traceback:<Type>`` (an exception escaped the command).
     """
     path = folder / "mutant.json"
     path.write_text(text, encoding="utf-8")
-    args = parser.parse_args(["validate", str(path)])
+    argv = [command, str(path)]
+    if command == "run":
+        argv += ["--output", str(folder / "out"), "--quiet"]
+    args = parser.parse_args(argv)
     out, err = io.StringIO(), io.StringIO()
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -348,6 +352,8 @@ def check_validate(
     message = err.getvalue()
     if "Traceback" in message:
         return "traceback:printed", message, None
+    if "an unexpected error inside the node" in message:  # a node crashed (not a ValueError/OSError)
+        return "traceback:inside-node", message, None
     return "error", message, None
 
 
@@ -358,8 +364,12 @@ def fuzz_validate(
     corpus: list[Path] | None = None,
     time_budget_s: float | None = None,
     on_case: Callable[[int, str], None] | None = None,
+    command: str = "validate",
 ) -> FuzzStats:
-    """Run ``count`` seeded mutations through ``kinesonic validate`` (stops early at the time budget)."""
+    """Run ``count`` seeded mutations through ``kinesonic validate`` (stops early at the time budget).
+
+    ``command="run"`` runs them instead (use a corpus of cheap workflows: valid mutants execute).
+    """
     import time
 
     files = corpus or default_corpus()
@@ -378,7 +388,7 @@ def fuzz_validate(
                 break
             base = bases[index % len(bases)]
             text, names = mutator.mutate(base)
-            outcome, message, _ = check_validate(text, parser, folder)
+            outcome, message, _ = check_validate(text, parser, folder, command)
             stats.mutations += 1
             if outcome == "valid":
                 stats.valid += 1
