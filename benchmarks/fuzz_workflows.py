@@ -46,7 +46,7 @@ def main() -> int:
     print(f"| mutations | {stats.mutations} |")
     print(f"| valid | {stats.valid} |")
     print(f"| clean errors | {stats.errors} |")
-    print(f"| validation errors without a node | {stats.unlocated} |")
+    print(f"| ...of which a problem names no node (e.g. 'links' is not a list) | {stats.unlocated} |")
     print(f"| tracebacks | {stats.traceback_count} |")
     for kind, n in sorted(stats.tracebacks.items(), key=lambda kv: -kv[1]):
         print(f"| {kind} | {n} |")

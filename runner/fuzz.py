@@ -312,7 +312,7 @@ class FuzzStats:
     errors: int = 0
     tracebacks: dict[str, int] = field(default_factory=dict)
     examples: dict[str, tuple[str, list[str], str]] = field(default_factory=dict)
-    unlocated: int = 0  # validation errors (not format errors) without a node id
+    unlocated: int = 0  # invalid workflows with a listed problem that names no node (document-level)
 
     @property
     def traceback_count(self) -> int:
@@ -394,9 +394,15 @@ def fuzz_validate(
                 stats.valid += 1
             elif outcome == "error":
                 stats.errors += 1
-                if "workflow is invalid" in message and "  - node #" not in message:
-                    if not any(k in message for k in ("no output node", "has no nodes")):
-                        stats.unlocated += 1
+                lines = [line for line in message.splitlines() if line.startswith("  - ")]
+                whole = ("no output node", "has no nodes", "more problem(s)")
+                if any(
+                    "node #" not in line
+                    and "node at position" not in line
+                    and not any(w in line for w in whole)
+                    for line in lines
+                ):
+                    stats.unlocated += 1
             else:
                 stats.tracebacks[outcome] = stats.tracebacks.get(outcome, 0) + 1
                 stats.examples.setdefault(outcome, (files[index % len(files)].name, names, text[:300]))

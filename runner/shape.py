@@ -457,12 +457,15 @@ def _check_ui_link(
 ) -> None:
     if isinstance(link, list):
         if len(link) < 5:
+            consumer = consumers.get(link[0]) if link and is_id(link[0]) else None
+            node_id, title, class_type, input_name = consumer or (None, None, None, None)
             c.add(
-                None,
-                None,
-                None,
+                node_id,
+                title,
+                input_name,
                 f"link entry {position} must be [id, origin_id, origin_slot, target_id, target_slot, type], "
                 f"got {describe(link)}",
+                class_type,
             )
             return
         link_id, origin_id, origin_slot, target_id, target_slot = link[:5]
