@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import signal
 import sys
 
@@ -35,6 +36,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _interrupted(signum: int, frame: object) -> None:
+    """Ctrl-C: KeyboardInterrupt (writers clean up), except while a module is being imported.
+
+    Unwinding an import from inside it can print "Exception ignored" tracebacks or abort the
+    process (torch's C++ start-up calls back into Python); nothing has been written yet then, so
+    the process ends at once with exit code 130.
+    """
+    import importlib._bootstrap as bootstrap  # already loaded: part of the interpreter
+
+    if getattr(bootstrap, "_module_locks", None):  # an import is running
+        os.write(2, b"kinesonic: interrupted\n")
+        os._exit(130)
     raise KeyboardInterrupt
 
 
