@@ -13,18 +13,93 @@ import numpy as np
 import torch
 
 from ..kinematics import Tracks
+from ..kinematics.tracks import MissingSizeError
 from . import bridge
 from .base import CATEGORY_ROOT, TRACKS, NodeInputError
 
 CATEGORY = f"{CATEGORY_ROOT}/Tracks"
 
 
+SIZE_HELP = "connect 'image' (a frame of the clip the tracks were made for) or set 'width' and 'height'"
+UNITS = ["pixels", "normalized"]
+SCALES = ["pixels", "rescale"]
+
+
+def track_size_inputs(image: bool = True) -> dict[str, tuple]:
+    """Optional inputs of a TRACKS consumer, for tracks that carry no fps or image size.
+
+    ComfyUI core's TRACKS (and whatever passed through a core or KJNodes track node) hold only
+    ``track_path`` and ``track_visibility``; these inputs say what the pixels refer to. Read them with
+    :func:`tracks_in`.
+    """
+    out: dict[str, tuple] = {}
+    if image:
+        out["image"] = (
+            "IMAGE",
+            {
+                "tooltip": "Only its size is used: the image size for tracks that carry none (ComfyUI "
+                "core / KJNodes TRACKS), when width and height are 0."
+            },
+        )
+    out["width"] = (
+        "INT",
+        {
+            "default": 0,
+            "min": 0,
+            "max": 16384,
+            "tooltip": "Width in pixels of the image the tracks refer to, for tracks that carry no size "
+            "(0 = the tracks' own, else the image's). If the tracks carry a size it must agree.",
+        },
+    )
+    out["height"] = (
+        "INT",
+        {
+            "default": 0,
+            "min": 0,
+            "max": 16384,
+            "tooltip": "Height in pixels, as width.",
+        },
+    )
+    out["fps"] = (
+        "FLOAT",
+        {
+            "default": 0.0,
+            "min": 0.0,
+            "max": 240.0,
+            "step": 0.1,
+            "tooltip": "Frames per second for tracks that carry none (0 = the tracks' own, else 16, "
+            "ComfyUI core's and Wan's rate). If the tracks carry an fps it must agree.",
+        },
+    )
+    return out
+
+
+def image_size(value: Any, node: str, input_name: str = "image") -> tuple[int, int] | None:
+    """``(width, height)`` of an IMAGE ``[B,H,W,C]`` input, None if not connected."""
+    if value is None:
+        return None
+    shape = tuple(getattr(value, "shape", ()))
+    if len(shape) != 4 or shape[1] < 1 or shape[2] < 1:
+        raise NodeInputError(node, input_name, "an IMAGE tensor [B,H,W,C]", value)
+    return int(shape[2]), int(shape[1])
+
+
 def tracks_in(
-    value: Any, node: str, input_name: str, width: int | None = None, height: int | None = None
+    value: Any,
+    node: str,
+    input_name: str,
+    width: int | None = None,
+    height: int | None = None,
+    fps: float | None = None,
+    image: Any = None,
+    size_help: str = SIZE_HELP,
 ) -> Tracks:
     """A node's TRACKS input as :class:`Tracks` (NodeInputError naming the node and input if bad).
 
-    ``width`` / ``height`` fill in a core TRACKS dict that carries no image size.
+    One rule for every consumer: the tracks' own ``fps`` / ``width`` / ``height`` (Kinesonic TRACKS)
+    are used; a non-zero ``width`` / ``height`` / ``fps`` input must agree with them. For tracks that
+    carry none (ComfyUI core TRACKS): the size is ``width`` x ``height`` if set, else the ``image``'s
+    size, else an error saying ``size_help``; the fps is ``fps`` if set, else 16.
     """
     if isinstance(value, Tracks):
         return value
@@ -32,8 +107,29 @@ def tracks_in(
         raise NodeInputError(
             node, input_name, "a TRACKS dict with 'track_path' and 'track_visibility'", value
         )
+    width, height, fps = int(width or 0), int(height or 0), float(fps or 0.0)
+    own = {key: value.get(key) for key in ("width", "height", "fps")}
+    for key, given in (("width", width), ("height", height), ("fps", fps)):
+        if given and own[key] is not None and float(own[key]) != float(given):
+            raise NodeInputError(
+                node,
+                key,
+                f"0 or {own[key]:g} ('{input_name}' carries its own {key}, {own[key]:g}; "
+                "the tracks' pixels and frames refer to it)",
+                given,
+            )
+    size = image_size(image, node)
+    if not width and not height and size is not None:
+        width, height = size
     try:
-        return Tracks.from_comfy(value, width=width, height=height)
+        return Tracks.from_comfy(value, fps=fps or None, width=width or None, height=height or None)
+    except MissingSizeError as exc:
+        raise NodeInputError.because(
+            node,
+            input_name,
+            f"these tracks carry no image size (ComfyUI core and KJNodes TRACKS hold only track_path and "
+            f"track_visibility): {size_help}",
+        ) from exc
     except ValueError as exc:
         raise NodeInputError.because(node, input_name, exc) from exc
 
@@ -41,6 +137,31 @@ def tracks_in(
 def tracks_out(tracks: Tracks) -> dict[str, Any]:
     """The TRACKS socket value for ``tracks`` (torch tensors, as ComfyUI core nodes expect)."""
     return tracks.to_comfy(as_torch=True)
+
+
+def kjnodes_coordinates(tracks: Tracks) -> str:
+    """KJNodes coordinate text as the Spline Editor writes it: one list of ``{"x", "y"}`` for one track,
+    a list of such lists for several (pixels of the tracks' width x height; invisible frames
+    interpolated, the format has no visibility)."""
+    return tracks.to_kjnodes(0 if tracks.num_tracks == 1 else None)
+
+
+def _reader_inputs() -> dict[str, tuple]:
+    return {
+        "image": (
+            "IMAGE",
+            {"tooltip": "Only its size is used: the image size when width and height are 0."},
+        ),
+        "units": (
+            UNITS,
+            {
+                "default": "pixels",
+                "tooltip": "KJNodes coordinates: 'pixels', or 'normalized' (0..1 fractions of width x "
+                "height, e.g. Points Editor with normalize on). Values all within 0..1 are refused as "
+                "pixels.",
+            },
+        ),
+    }
 
 
 def _size_inputs() -> dict[str, tuple]:
@@ -104,19 +225,33 @@ class KinesonicTracksFromJSON:
                     },
                 ),
                 **_size_inputs(),
-            }
+            },
+            "optional": _reader_inputs(),
         }
 
-    def run(self, json: str, fps: float = 16.0, width: int = 0, height: int = 0):
-        return (tracks_out(_parse(self.DISPLAY_NAME, "json", json, fps, width, height)),)
+    def run(
+        self,
+        json: str,
+        fps: float = 16.0,
+        width: int = 0,
+        height: int = 0,
+        image=None,
+        units: str = "pixels",
+    ):
+        node = self.DISPLAY_NAME
+        width, height = _reader_size(node, width, height, image)
+        return (tracks_out(_parse(node, "json", json, fps, width, height, units)),)
 
 
 class KinesonicTracksFromCoordinates:
     DISPLAY_NAME = "Tracks from Coordinates (Kinesonic)"
     CATEGORY = CATEGORY
     DESCRIPTION = (
-        'Reads KJNodes-style coordinates ([{"x":..,"y":..}, ...] per track; a list of such lists, or one '
-        "list per line, e.g. from the Spline Editor) as tracks; each point is one frame."
+        'Reads KJNodes-style coordinates ([{"x":..,"y":..}, ...] per track; a list of such lists, one '
+        "list per line, or a list of such strings, e.g. from the Spline Editor, Append Strings To List or "
+        "Join String Multi) as tracks; each point is one frame. The coordinates carry no image size: set "
+        "width and height to the size they were drawn for (the Spline Editor's mask size) or connect the "
+        "image."
     )
     RETURN_TYPES = (TRACKS,)
     RETURN_NAMES = ("tracks",)
@@ -126,8 +261,11 @@ class KinesonicTracksFromCoordinates:
     @classmethod
     def INPUT_TYPES(cls):
         size = _size_inputs()
-        size["width"][1].update(default=512, min=1)
-        size["height"][1].update(default=512, min=1)
+        size["width"][1]["tooltip"] = (
+            "Width in pixels of the image the coordinates were drawn for (the Spline Editor's "
+            "mask_width); 0 = the connected image's width. Required: the text has no size."
+        )
+        size["height"][1]["tooltip"] = "Height in pixels, as width (the Spline Editor's mask_height)."
         return {
             "required": {
                 "coordinates": (
@@ -140,28 +278,58 @@ class KinesonicTracksFromCoordinates:
                     },
                 ),
                 **size,
-            }
+            },
+            "optional": _reader_inputs(),
         }
 
-    def run(self, coordinates: str, fps: float = 16.0, width: int = 512, height: int = 512):
-        return (tracks_out(_parse(self.DISPLAY_NAME, "coordinates", coordinates, fps, width, height)),)
+    def run(
+        self,
+        coordinates: str,
+        fps: float = 16.0,
+        width: int = 0,
+        height: int = 0,
+        image=None,
+        units: str = "pixels",
+    ):
+        node = self.DISPLAY_NAME
+        width, height = _reader_size(node, width, height, image)
+        if not (width and height):
+            raise NodeInputError(
+                node,
+                "width",
+                "the image size the coordinates were drawn for: set 'width' and 'height' (the Spline "
+                "Editor's mask_width / mask_height) or connect 'image'",
+                f"{width}x{height}",
+            )
+        return (tracks_out(_parse(node, "coordinates", coordinates, fps, width, height, units)),)
 
 
 class KinesonicTracksToJSON:
     DISPLAY_NAME = "Tracks to JSON (Kinesonic)"
     CATEGORY = CATEGORY
-    DESCRIPTION = "Writes tracks as Kinesonic tracks JSON text (invisible points as null)."
-    RETURN_TYPES = ("STRING",)
-    RETURN_NAMES = ("json",)
-    OUTPUT_TOOLTIPS = ("The tracks in the Kinesonic JSON file format.",)
+    DESCRIPTION = (
+        "Writes tracks as Kinesonic tracks JSON text (invisible points as null) and as KJNodes coordinate "
+        "text (for ComfyUI's WanTrackToVideo and KJNodes path nodes; pixels of the tracks' image size)."
+    )
+    RETURN_TYPES = ("STRING", "STRING")
+    RETURN_NAMES = ("json", "coordinates")
+    OUTPUT_TOOLTIPS = (
+        "The tracks in the Kinesonic JSON file format.",
+        'KJNodes coordinates: [{"x":..,"y":..}, ...] for one track, a list of such lists for several; one '
+        "point per frame, invisible frames interpolated (the format has no visibility).",
+    )
     FUNCTION = "run"
 
     @classmethod
     def INPUT_TYPES(cls):
-        return {"required": {"tracks": (TRACKS, {"tooltip": "Tracks to write."})}}
+        return {
+            "required": {"tracks": (TRACKS, {"tooltip": "Tracks to write."})},
+            "optional": track_size_inputs(),
+        }
 
-    def run(self, tracks):
-        return (tracks_in(tracks, self.DISPLAY_NAME, "tracks").to_json(indent=1),)
+    def run(self, tracks, image=None, width: int = 0, height: int = 0, fps: float = 0.0):
+        data = tracks_in(tracks, self.DISPLAY_NAME, "tracks", width, height, fps, image)
+        return (data.to_json(indent=1), kjnodes_coordinates(data))
 
 
 class KinesonicSaveTracks:
@@ -187,11 +355,20 @@ class KinesonicSaveTracks:
                         "inside the output folder; a counter and .json are appended.",
                     },
                 ),
-            }
+            },
+            "optional": track_size_inputs(),
         }
 
-    def run(self, tracks, filename_prefix: str = "kinesonic/tracks"):
-        data = tracks_in(tracks, self.DISPLAY_NAME, "tracks")
+    def run(
+        self,
+        tracks,
+        filename_prefix: str = "kinesonic/tracks",
+        image=None,
+        width: int = 0,
+        height: int = 0,
+        fps: float = 0.0,
+    ):
+        data = tracks_in(tracks, self.DISPLAY_NAME, "tracks", width, height, fps, image)
         from ..media import MediaError, atomic_write_text, release_reserved, reserve_numbered_path
 
         node = self.DISPLAY_NAME
@@ -214,7 +391,8 @@ class KinesonicDrawTracks:
     CATEGORY = CATEGORY
     DESCRIPTION = (
         "Draws each track's path up to the current frame over the frames, with the current point marked; "
-        "one distinct colour per track."
+        "one distinct colour per track. scale 'pixels' draws track pixels as image pixels (as ComfyUI's "
+        "WanMoveVisualizeTracks does); 'rescale' maps the tracks' width x height onto the image."
     )
     RETURN_TYPES = ("IMAGE",)
     RETURN_NAMES = ("image",)
@@ -235,8 +413,8 @@ class KinesonicDrawTracks:
                 "tracks": (
                     TRACKS,
                     {
-                        "tooltip": "Tracks in pixels of the tracks' width x height (rescaled to "
-                        "the image size)."
+                        "tooltip": "Tracks in pixels (of the image with scale 'pixels', of the tracks' "
+                        "width x height with scale 'rescale')."
                     },
                 ),
                 "line_width": (
@@ -262,10 +440,51 @@ class KinesonicDrawTracks:
                         "the current point (0 = the whole path so far).",
                     },
                 ),
-            }
+            },
+            "optional": {
+                "scale": (
+                    SCALES,
+                    {
+                        "default": "pixels",
+                        "tooltip": "'pixels': a track point (x, y) is drawn at image pixel (x, y), with or "
+                        "without size metadata (tracks that carry another size than the image are "
+                        "refused). 'rescale': (x, y) is scaled from the tracks' width x height (their "
+                        "own, else the width/height inputs) to the image size.",
+                    },
+                ),
+                "width": (
+                    "INT",
+                    {
+                        "default": 0,
+                        "min": 0,
+                        "max": 16384,
+                        "tooltip": "scale 'rescale', tracks without size: the width the tracks were made "
+                        "for (0 = the tracks' own).",
+                    },
+                ),
+                "height": (
+                    "INT",
+                    {
+                        "default": 0,
+                        "min": 0,
+                        "max": 16384,
+                        "tooltip": "scale 'rescale', tracks without size: the height, as width.",
+                    },
+                ),
+            },
         }
 
-    def run(self, image, tracks, line_width: int = 2, point_radius: int = 5, trail: int = 0):
+    def run(
+        self,
+        image,
+        tracks,
+        line_width: int = 2,
+        point_radius: int = 5,
+        trail: int = 0,
+        scale: str = "pixels",
+        width: int = 0,
+        height: int = 0,
+    ):
         node = self.DISPLAY_NAME
         if (
             not isinstance(image, torch.Tensor)
@@ -275,7 +494,7 @@ class KinesonicDrawTracks:
         ):
             raise NodeInputError(node, "image", "an IMAGE tensor [B,H,W,3] with at least one frame", image)
         B, H, W = int(image.shape[0]), int(image.shape[1]), int(image.shape[2])
-        tr = tracks_in(tracks, node, "tracks", width=W, height=H)
+        tr = _draw_tracks_in(node, tracks, scale, W, H, width, height)
         T = tr.num_frames
         if B not in (1, T):
             raise NodeInputError(node, "image", f"1 frame or as many frames as the tracks ({T})", image)
@@ -334,11 +553,73 @@ def _runs(mask: np.ndarray) -> list[np.ndarray]:
     return np.split(idx, breaks)
 
 
-def _parse(node: str, input_name: str, text: str, fps: float, width: int, height: int) -> Tracks:
-    if not isinstance(text, str) or not text.strip():
-        raise NodeInputError(node, input_name, "tracks JSON text", text)
+def _draw_tracks_in(node: str, tracks: Any, scale: str, W: int, H: int, width: int, height: int) -> Tracks:
+    """Draw Tracks' one rule: 'pixels' = track pixels are image pixels; 'rescale' = from the tracks' size."""
+    if scale not in SCALES:
+        raise NodeInputError(node, "scale", f"one of {SCALES}", scale)
+    if scale == "rescale":
+        return tracks_in(
+            tracks,
+            node,
+            "tracks",
+            width,
+            height,
+            size_help="set 'width' and 'height' to the size they "
+            "were made for (scale 'rescale' does not assume the image's size), or use scale 'pixels'",
+        )
+    tr = tracks_in(tracks, node, "tracks", W, H) if _carries_size(tracks, W, H) else None
+    if tr is None:
+        own = f"{tracks.get('width')}x{tracks.get('height')}" if isinstance(tracks, dict) else "?"
+        raise NodeInputError(
+            node,
+            "tracks",
+            f"tracks for the {W}x{H} image (scale 'pixels' draws track pixels as image pixels); set scale "
+            "to 'rescale' to map the tracks' size onto the image",
+            f"tracks for {own}",
+        )
+    return tr
+
+
+def _carries_size(tracks: Any, W: int, H: int) -> bool:
+    """False if ``tracks`` carry an image size other than ``W`` x ``H``."""
+    if isinstance(tracks, Tracks):
+        return (tracks.width, tracks.height) == (W, H)
+    if not isinstance(tracks, dict):
+        return True  # tracks_in names the problem
+    own_w, own_h = tracks.get("width"), tracks.get("height")
+    return (own_w is None or float(own_w) == W) and (own_h is None or float(own_h) == H)
+
+
+def _reader_size(node: str, width: int, height: int, image: Any) -> tuple[int, int]:
+    """The reader nodes' width/height: the inputs, else (both 0) the connected image's size."""
+    if not width and not height:
+        size = image_size(image, node)
+        if size is not None:
+            return size
+    return int(width or 0), int(height or 0)
+
+
+def _parse(
+    node: str, input_name: str, text: Any, fps: float, width: int, height: int, units: str = "pixels"
+) -> Tracks:
+    """Text (or a list of strings, as KJNodes' AppendStringsToList / JoinStringMulti give) → Tracks."""
+    if units not in UNITS:
+        raise NodeInputError(node, "units", f"one of {UNITS}", units)
+    if isinstance(text, (list, tuple)) and text and all(isinstance(item, str) for item in text):
+        text = [item for item in text if item.strip()]
+        text = text[0] if len(text) == 1 else text
+    elif not isinstance(text, str) or not text.strip():
+        raise NodeInputError(node, input_name, "tracks JSON text or a list of such strings", text)
+    if not text:
+        raise NodeInputError(node, input_name, "tracks JSON text or a list of such strings", "empty strings")
     try:
-        return Tracks.from_json(text, fps=fps, width=width or None, height=height or None)
+        return Tracks.from_json(
+            text, fps=fps, width=width or None, height=height or None, normalized=units == "normalized"
+        )
+    except MissingSizeError as exc:
+        raise NodeInputError.because(
+            node, input_name, f"{exc}; set 'width' and 'height' or connect 'image'"
+        ) from exc
     except ValueError as exc:
         raise NodeInputError.because(node, input_name, exc) from exc
 
