@@ -122,7 +122,7 @@ class KinesonicEvaluate:
         from .tracks import tracks_in
 
         # tracks without a size (ComfyUI core TRACKS) refer to the generated frames' size
-        cond = tracks_in(tracks, node, "tracks", width, height, fps, images)
+        cond = tracks_in(tracks, node, "tracks", width, height, fps, images, image_input="images")
         measured = None
         if measured_tracks is not None:
             try:

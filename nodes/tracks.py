@@ -93,6 +93,7 @@ def tracks_in(
     fps: float | None = None,
     image: Any = None,
     size_help: str = SIZE_HELP,
+    image_input: str = "image",
 ) -> Tracks:
     """A node's TRACKS input as :class:`Tracks` (NodeInputError naming the node and input if bad).
 
@@ -118,7 +119,7 @@ def tracks_in(
                 "the tracks' pixels and frames refer to it)",
                 given,
             )
-    size = image_size(image, node)
+    size = image_size(image, node, image_input)
     if not width and not height and size is not None:
         width, height = size
     try:
