@@ -34,7 +34,7 @@ def _audio(node: str, name: str, audio: Any) -> tuple[np.ndarray, int]:
 
 
 def _track_size_inputs() -> dict[str, tuple]:
-    from .tracks import track_size_inputs
+    from .track_io import track_size_inputs
 
     return track_size_inputs(image=False)  # 'images' (required) gives the size
 
@@ -119,7 +119,7 @@ class KinesonicEvaluate:
         from ..metrics.evaluate import evaluate_clip, format_markdown, timeline_image
 
         node = self.DISPLAY_NAME
-        from .tracks import tracks_in
+        from .track_io import tracks_in
 
         # tracks without a size (ComfyUI core TRACKS) refer to the generated frames' size
         cond = tracks_in(tracks, node, "tracks", width, height, fps, images, image_input="images")

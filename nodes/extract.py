@@ -428,7 +428,7 @@ class KinesonicFilterTracks:
 
     @classmethod
     def INPUT_TYPES(cls) -> dict[str, Any]:
-        from .tracks import track_size_inputs
+        from .track_io import track_size_inputs
 
         return {
             "required": {"tracks": (TRACKS, {"tooltip": "Tracks to filter"}), **_filter_inputs()},
@@ -448,7 +448,7 @@ class KinesonicFilterTracks:
     ) -> tuple[dict, str]:
         from ..kinematics import Tracks
         from ..perception.filter import filter_tracks
-        from .tracks import tracks_in
+        from .track_io import tracks_in
 
         node = self.DISPLAY_NAME
         if isinstance(tracks, (str, bytes)):

@@ -88,7 +88,7 @@ class KinesonicKinematicEncode:
 
     def run(self, tracks, stride: int = 4, stats_json: str = "", image=None, width=0, height=0, fps=0.0):
         from ..kinematics import KinematicStats, encode_kinematics
-        from .tracks import tracks_in
+        from .track_io import tracks_in
 
         node = self.DISPLAY_NAME
         source = tracks_in(tracks, node, "tracks", width, height, fps, image)
@@ -184,7 +184,7 @@ class KinesonicEvents:
         fps: float = 0.0,
     ):
         from ..kinematics import detect_events
-        from .tracks import tracks_in
+        from .track_io import tracks_in
 
         node = self.DISPLAY_NAME
         source = tracks_in(tracks, node, "tracks", width, height, fps, image)
@@ -196,7 +196,7 @@ class KinesonicEvents:
 
 
 def _track_size_inputs() -> dict[str, tuple]:
-    from .tracks import track_size_inputs
+    from .track_io import track_size_inputs
 
     return track_size_inputs()
 

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from .base import CATEGORY_ROOT, PHYSICS, TRACKS, NodeInputError
-from .tracks import tracks_out
+from .track_io import tracks_out
 
 # Kept literal here so importing the pack does not import the world (pymunk, scipy).
 SCENE_CHOICES = ["random", "drop", "throw", "slide", "roll", "collide", "push"]

@@ -298,3 +298,32 @@ def test_coordinates_size_is_an_explicit_choice() -> None:
     # and drawn on an image of that size, the points land where they were drawn
     (out,) = KinesonicDrawTracks().run(torch.zeros(1, 192, 320, 3), tracks, 1, 2, 0)
     assert _lit(out[0]) == pytest.approx((300, 180), abs=0.5)
+
+
+# ---------------------------------------------------------------- the whole pack
+
+
+def test_every_tracks_node_of_the_pack_follows_the_rules() -> None:
+    from kinesonic.nodes import NODE_CLASS_MAPPINGS
+
+    emitters = {key for key, cls in NODE_CLASS_MAPPINGS.items() if "TRACKS" in cls.RETURN_TYPES}
+    # each one is checked for torch output above or in its own tests (Track Points, Extract Tracks)
+    assert emitters == {
+        "KinesonicTracksFromJSON",
+        "KinesonicTracksFromCoordinates",
+        "KinesonicFilterTracks",
+        "KinesonicPhysicsScene",
+        "KinesonicTrackPoints",
+        "KinesonicExtractTracks",
+    }
+    # size and fps come from the model for the generator nodes, from the canvas for Draw Tracks
+    own_rule = {"KinesonicGeneratorConditioning", "KinesonicGenerate", "KinesonicDrawTracks"}
+    for key, cls in NODE_CLASS_MAPPINGS.items():
+        spec = cls.INPUT_TYPES()
+        inputs = {**spec.get("required", {}), **spec.get("optional", {})}
+        takes_tracks = any(v[0] == "TRACKS" for v in inputs.values())
+        if not takes_tracks or key in own_rule:
+            continue
+        optional = spec.get("optional", {})
+        assert {"width", "height", "fps"} <= set(optional), f"{key} lacks the size / fps inputs"
+        assert optional["fps"][1]["default"] == 0.0 and optional["width"][1]["default"] == 0, key
