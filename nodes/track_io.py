@@ -139,7 +139,13 @@ def tracks_out(tracks: Tracks) -> dict[str, Any]:
 def kjnodes_coordinates(tracks: Tracks) -> str:
     """KJNodes coordinate text as the Spline Editor writes it: one list of ``{"x", "y"}`` for one track,
     a list of such lists for several (pixels of the tracks' width x height; invisible frames
-    interpolated, the format has no visibility)."""
+    interpolated, the format has no visibility). Tracks that are never visible have no position to
+    write and are left out; if none is left the text is ``[]`` (no tracks, as WanTrackToVideo reads it)."""
+    seen = ~tracks.never_visible()
+    if not seen.any():
+        return "[]"
+    if not seen.all():
+        tracks = tracks.select(seen.nonzero()[0])
     return tracks.to_kjnodes(0 if tracks.num_tracks == 1 else None)
 
 

@@ -219,6 +219,11 @@ def test_tracks_to_json_emits_kjnodes_coordinates() -> None:
     # one track: a single list, as the Spline Editor writes it (what CreateShapeMaskOnPath iterates)
     (one,) = KinesonicTracksFromCoordinates().run(json.dumps(ONE), 16.0, 64, 48)
     assert json.loads(KinesonicTracksToJSON().run(one)[1]) == ONE
+    # a track that is never visible has no position to write: it is left out ([] if none is left)
+    hidden = Tracks(BOTH, np.array([[True, False]] * 3), 16.0, 64, 48).to_comfy(as_torch=True)
+    assert json.loads(KinesonicTracksToJSON().run(hidden)[1]) == ONE
+    none = Tracks(BOTH, np.zeros((3, 2), bool), 16.0, 64, 48).to_comfy(as_torch=True)
+    assert KinesonicTracksToJSON().run(none)[1] == "[]"
     # and it reads back as the same tracks
     (again,) = KinesonicTracksFromCoordinates().run(coordinates, 16.0, 64, 48)
     np.testing.assert_array_equal(again["track_path"][:, 1].numpy(), BOTH[:, 1].astype(np.float32))
