@@ -349,10 +349,32 @@ def test_kinesonic_tracks_through_core_and_kjnodes_track_nodes(comfy_server) -> 
         noise_x_ratio=1.0,
         noise_y_ratio=1.0,
     )
+    # the other Kinesonic emitters feed core's concat too
+    tracked = g.add(
+        "KinesonicTrackPoints",
+        images=ref(scene, 1),
+        tracker="lk",
+        fps=16.0,
+        static_camera=False,
+        query_points='[{"x": 32, "y": 20}]',
+    )
+    filtered = g.add(
+        "KinesonicFilterTracks",
+        tracks=ref(line),
+        min_visible=0.0,
+        min_motion=0.0,
+        border=0.0,
+        image=ref(scene, 0),
+    )
+    line_json = g.add("KinesonicTracksToJSON", tracks=ref(line), image=ref(scene, 0))
+    read = g.add("KinesonicTracksFromJSON", json=ref(line_json), fps=16.0, width=0, height=0)
+    others = g.add("PeerTestWanMoveConcatTrack", tracks_1=ref(tracked), tracks_2=ref(filtered))
+    others = g.add("PeerTestWanMoveConcatTrack", tracks_1=ref(others), tracks_2=ref(read))
     ids = {
         "scene": g.inspect(tracks=tracks),
         "concat": g.inspect(tracks=ref(concat)),
         "still": g.inspect(tracks=ref(still)),
+        "others": g.inspect(tracks=ref(others)),
         "all_json": g.inspect(string=ref(g.add("KinesonicTracksToJSON", tracks=tracks))),
         # back into Kinesonic after the core node dropped fps and size: the frame's size is given
         "window_json": g.inspect(
@@ -370,6 +392,11 @@ def test_kinesonic_tracks_through_core_and_kjnodes_track_nodes(comfy_server) -> 
         "values"
     ]
     assert report(out, ids["still"])["tracks"]["track_path"] == scene_tracks["track_path"]
+    others = report(out, ids["others"])["tracks"]
+    core_tracks_ok(others)
+    assert others["track_path"]["shape"] == [9, 3, 2]
+    # the line (64x64, 9 frames): point i is (8 + 5 i, 16 + 4 i), through Filter Tracks and through JSON
+    assert others["track_path"]["values"][4][1] == others["track_path"]["values"][4][2] == [28.0, 32.0]
     whole = json.loads(report(out, ids["all_json"])["string"])
     window_doc = json.loads(report(out, ids["window_json"])["string"])
     assert (window_doc["width"], window_doc["height"], window_doc["fps"]) == (64, 64, 16.0)
