@@ -433,7 +433,8 @@ class Tracks:
             raise ValueError(
                 "KJNodes coordinates: every value lies within 0..1, so these look like normalised "
                 "coordinates (KJNodes Points Editor with normalize on, Spline Editor normalized_str), not "
-                "pixels; read them as normalised (units 'normalized') to scale them by the image size"
+                "pixels; read them as normalised (units 'normalized' on the nodes, normalized=True "
+                "here) to scale them by the image width and height"
             )
         meta = _meta({}, fps, width, height, source="KJNodes coordinates")
         if normalized:
