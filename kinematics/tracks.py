@@ -474,22 +474,24 @@ def shortest_decimal(values: np.ndarray) -> np.ndarray:
     if values.dtype not in (np.float32, np.float16):
         return values.astype(np.float64)
     narrow = values.dtype
-    wide = values.astype(np.float64)
+    wide = values.astype(np.float64).ravel()
     out = wide.copy()
-    done = ~np.isfinite(wide) | (wide == 0.0)
-    safe = np.where(done, 1.0, np.abs(wide))
-    magnitude = np.floor(np.log10(safe))
-    for digits in range(1, 10 if narrow == np.float32 else 6):
-        k = digits - 1 - magnitude  # keep `digits` significant digits: round(v * 10^k) / 10^k
-        scale = 10.0 ** np.abs(k)
-        up = k >= 0
-        candidate = np.where(up, np.round(wide * scale) / scale, np.round(wide / scale) * scale)
-        hit = ~done & (candidate.astype(narrow) == values)
-        out[hit] = candidate[hit]
-        done |= hit
-        if done.all():
+    todo = np.flatnonzero(np.isfinite(wide) & (wide != 0.0))
+    # A value that a decimal of <= 6 (float32) / 3 (float16) significant digits rounds to is within
+    # half a float32 / float16 step of it, so rounding to exactly that many digits finds that decimal;
+    # the rest need 7..9 / 4..5 digits. Each round is checked against the narrow value.
+    first, last = (6, 9) if narrow == np.float32 else (3, 5)
+    for digits in range(first, last + 1):
+        if todo.size == 0:
             break
-    return out
+        v = wide[todo]
+        k = digits - 1 - np.floor(np.log10(np.abs(v)))  # keep `digits` digits: round(v * 10^k) / 10^k
+        scale = 10.0 ** np.abs(k)
+        candidate = np.where(k >= 0, np.round(v * scale) / scale, np.round(v / scale) * scale)
+        hit = candidate.astype(narrow) == values.ravel()[todo]
+        out[todo[hit]] = candidate[hit]
+        todo = todo[~hit]
+    return out.reshape(values.shape)
 
 
 def _as_array(value: Any, name: str) -> np.ndarray:
