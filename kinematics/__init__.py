@@ -19,7 +19,7 @@ from .features import (
     signed_log,
 )
 from .grid import latent_grid_size, project_to_grid, soft_trajectory_mask, trajectory_mask
-from .tracks import FORMAT_NAME, FORMAT_VERSION, Tracks
+from .tracks import FORMAT_NAME, FORMAT_VERSION, MissingSizeError, Tracks, shortest_decimal
 
 __all__ = [
     "FORMAT_NAME",
@@ -28,6 +28,7 @@ __all__ = [
     "STATE_NAMES",
     "Event",
     "KinematicStats",
+    "MissingSizeError",
     "Tracks",
     "align_array",
     "align_to_latent",
@@ -42,6 +43,7 @@ __all__ = [
     "motion_strength",
     "project_to_grid",
     "signed_exp",
+    "shortest_decimal",
     "signed_log",
     "soft_trajectory_mask",
     "trajectory_mask",

@@ -13,8 +13,13 @@ Formats read by :meth:`Tracks.from_json` (see docs/kinematics.md):
 - ComfyUI core's TRACKS dict ``{"track_path": [T,N,2], "track_visibility": [T,N]}`` (lists, numpy
   arrays or torch tensors) plus optional ``fps`` / ``width`` / ``height`` / ``labels``;
 - KJNodes coordinate JSON: ``[{"x": .., "y": ..}, ...]`` (one track), a list of such lists, or a list of
-  JSON strings each holding such a list (SplineEditor output). It carries no fps or image size, so
-  those come from keyword arguments.
+  JSON strings each holding one or more tracks (SplineEditor, AppendStringsToList, JoinStringMulti
+  output). It carries no fps or image size, so those come from keyword arguments; values that all lie
+  within 0..1 are refused as pixels (they look normalised) unless ``normalized=True`` scales them.
+
+Precision: TRACKS tensors are float32 (ComfyUI core's dtype). A float32 / float16 ``track_path`` is read
+as the shortest decimal that rounds to the same float32 / float16 (:func:`shortest_decimal`), so a value
+written with up to 6 significant digits (12.3, 1234.56) comes back exactly: 12.3 -> float32 -> 12.3.
 
 This module imports only numpy.
 """
@@ -42,6 +47,10 @@ MAX_JSON_POINTS = 2_000_000
 DEFAULT_FPS = 16.0
 #: Visible points may lie at most this fraction of the image size outside the image.
 OUTSIDE_TOLERANCE = 0.5
+
+
+class MissingSizeError(ValueError):
+    """Tracks data without an image size (e.g. ComfyUI core TRACKS) and no ``width``/``height`` given."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -220,8 +229,9 @@ class Tracks:
 
         Values may be lists, numpy arrays or torch tensors. The dict's own ``fps`` / ``width`` /
         ``height`` / ``labels`` win; the keyword arguments fill in what is missing (fps defaults
-        to 16; width and height are required if the dict lacks them). A missing
-        ``track_visibility`` means every point is visible.
+        to 16, ComfyUI core's and Wan's rate; width and height are required if the dict lacks them:
+        :class:`MissingSizeError` otherwise). A missing ``track_visibility`` means every point is
+        visible. A float32 / float16 ``track_path`` is read through :func:`shortest_decimal`.
         """
         if not isinstance(data, dict):
             raise ValueError(f"TRACKS dict expected, got {type(data).__name__}")
@@ -282,13 +292,20 @@ class Tracks:
         fps: float | None = None,
         width: int | None = None,
         height: int | None = None,
+        normalized: bool = False,
     ) -> Tracks:
         """Parse any supported format (Kinesonic file, TRACKS dict, KJNodes coordinates).
 
-        ``data`` is JSON text or the already-parsed object. ``fps`` (default 16), ``width`` and
-        ``height`` fill in what the format lacks; a format without an image size and no
-        ``width``/``height`` given is a ``ValueError``. Text that is not one JSON document is also tried
-        line by line (one KJNodes track per non-empty line).
+        ``data`` is JSON text, the already-parsed object, or a list of JSON strings (KJNodes string
+        lists). ``fps`` (default 16), ``width`` and ``height`` fill in what the format lacks; a format
+        without an image size and no ``width``/``height`` given is a :class:`MissingSizeError`. Text
+        that is not one JSON document is also read as a sequence of JSON lists separated by
+        whitespace or commas (one KJNodes track per list, e.g. one per line).
+
+        ``normalized`` (KJNodes coordinates only): the values are fractions of the image size
+        (0..1) and are multiplied by ``width`` / ``height``. Without it, KJNodes coordinates whose
+        values all lie within 0..1 are refused (``ValueError``): they look normalised, and read as
+        pixels they would all sit in the top-left pixel.
         """
         if isinstance(data, bytes):
             data = data.decode("utf-8")
@@ -310,7 +327,7 @@ class Tracks:
                     )
                 tracks = cls._from_kinesonic(data, fps=fps, width=width, height=height)
         elif isinstance(data, (list, tuple)):
-            tracks = cls._from_kjnodes(list(data), fps=fps, width=width, height=height)
+            tracks = cls._from_kjnodes(list(data), fps=fps, width=width, height=height, normalized=normalized)
         else:
             raise ValueError(f"tracks JSON must be an object or a list, got {type(data).__name__}")
         _check_json_size(tracks.num_frames, tracks.num_tracks)
@@ -394,23 +411,24 @@ class Tracks:
         return cls(points, visible, labels=tuple(labels) if has_labels else None, **meta)
 
     @classmethod
-    def _from_kjnodes(cls, data: list, *, fps: float | None, width: int | None, height: int | None) -> Tracks:
+    def _from_kjnodes(
+        cls,
+        data: list,
+        *,
+        fps: float | None,
+        width: int | None,
+        height: int | None,
+        normalized: bool = False,
+    ) -> Tracks:
         if not data:
             raise ValueError("KJNodes coordinates: empty list")
-        if all(isinstance(item, str) for item in data):
-            data = [_parse_text(item) for item in data]
-        if all(isinstance(item, dict) for item in data):
-            data = [data]
-        tracks: list[list[Any]] = []
-        for n, track in enumerate(data):
-            if isinstance(track, str):
-                track = _parse_text(track)
+        tracks = [data] if all(isinstance(item, dict) for item in data) else _kjnodes_tracks(data)
+        for n, track in enumerate(tracks):
             if not isinstance(track, list) or not all(isinstance(p, dict) for p in track):
                 raise ValueError(
                     f"KJNodes coordinates: track {n} must be a list of {{'x': .., 'y': ..}} objects, "
                     f"got {type(track).__name__}"
                 )
-            tracks.append(track)
         lengths = [len(t) for t in tracks]
         if len(set(lengths)) != 1:
             raise ValueError(
@@ -420,13 +438,22 @@ class Tracks:
             )
         if lengths[0] == 0:
             raise ValueError("KJNodes coordinates: empty — tracks have no points")
-        meta = _meta({}, fps, width, height, source="KJNodes coordinates")
         points = np.empty((lengths[0], len(tracks), 2))
         for n, track in enumerate(tracks):
             for t, p in enumerate(track):
                 if "x" not in p or "y" not in p:
                     raise ValueError(f"KJNodes coordinates: track {n} point {t} has no 'x'/'y': {p!r}")
                 points[t, n] = _xy((p["x"], p["y"]), f"track {n} point {t}")
+        if not normalized and looks_normalized(points):
+            raise ValueError(
+                "KJNodes coordinates: every value lies within 0..1, so these look like normalised "
+                "coordinates (KJNodes Points Editor with normalize on, Spline Editor normalized_str), not "
+                "pixels; read them as normalised (units 'normalized' on the nodes, normalized=True "
+                "here) to scale them by the image width and height"
+            )
+        meta = _meta({}, fps, width, height, source="KJNodes coordinates")
+        if normalized:
+            points = points * np.array([float(meta["width"]), float(meta["height"])])
         return cls(points, np.ones(points.shape[:2], dtype=bool), **meta)
 
 
@@ -443,9 +470,53 @@ def _positive_int(value: Any, name: str) -> int:
     return int(as_float)
 
 
+def looks_normalized(points: np.ndarray) -> bool:
+    """True if every coordinate lies within 0..1 (normalised coordinates, or pixels of one corner pixel)."""
+    values = np.asarray(points, dtype=np.float64)
+    return bool(values.size) and bool(np.all((values >= 0.0) & (values <= 1.0)))
+
+
+def shortest_decimal(values: np.ndarray) -> np.ndarray:
+    """float64 copy of a float32 / float16 array where each value is the shortest decimal that rounds
+    back to the same float32 / float16 value (what ``str(np.float32(v))`` prints): 12.3 stored as float32
+    (12.300000190734863) becomes 12.3. Other dtypes are returned as float64 unchanged.
+
+    Every result rounds to exactly the input in its own precision, so nothing is invented: this only
+    undoes the binary noise of the narrower type. Decimals of up to 6 (float32) or 3 (float16) significant
+    digits therefore survive a trip through that type exactly.
+    """
+    values = np.asarray(values)
+    if values.dtype not in (np.float32, np.float16):
+        return values.astype(np.float64)
+    narrow = values.dtype
+    wide = values.astype(np.float64).ravel()
+    out = wide.copy()
+    todo = np.flatnonzero(np.isfinite(wide) & (wide != 0.0))
+    # A value that a decimal of <= 6 (float32) / 3 (float16) significant digits rounds to is within
+    # half a float32 / float16 step of it, so rounding to exactly that many digits finds that decimal;
+    # the rest need 7..9 / 4..5 digits. Each round is checked against the narrow value.
+    first, last = (6, 9) if narrow == np.float32 else (3, 5)
+    for digits in range(first, last + 1):
+        if todo.size == 0:
+            break
+        v = wide[todo]
+        k = digits - 1 - np.floor(np.log10(np.abs(v)))  # keep `digits` digits: round(v * 10^k) / 10^k
+        scale = 10.0 ** np.abs(k)
+        candidate = np.where(k >= 0, np.round(v * scale) / scale, np.round(v / scale) * scale)
+        hit = candidate.astype(narrow) == values.ravel()[todo]
+        out[todo[hit]] = candidate[hit]
+        todo = todo[~hit]
+    return out.reshape(values.shape)
+
+
 def _as_array(value: Any, name: str) -> np.ndarray:
     if hasattr(value, "detach"):  # torch tensor, without importing torch
-        value = value.detach().cpu().numpy()
+        value = value.detach().cpu()
+        if str(value.dtype) == "torch.bfloat16":  # numpy has no bfloat16; float32 holds it exactly
+            value = value.float()
+        value = value.numpy()
+    if isinstance(value, np.ndarray) and value.dtype in (np.float32, np.float16):
+        return shortest_decimal(value)
     try:
         return np.asarray(value, dtype=bool if _is_bool(value) else np.float64)
     except (TypeError, ValueError) as exc:
@@ -466,7 +537,9 @@ def _meta(
     }
     missing = [k for k in ("width", "height") if out[k] is None]
     if missing:
-        raise ValueError(f"{source}: the image {' and '.join(missing)} is missing — pass width= and height=")
+        raise MissingSizeError(
+            f"{source}: the image {' and '.join(missing)} is missing — pass width= and height="
+        )
     return out
 
 
@@ -520,13 +593,41 @@ def _parse_text(text: str) -> Any:
             return ast.literal_eval(text)
         except (ValueError, SyntaxError):
             pass
-        lines = [line.strip().rstrip(",") for line in text.splitlines() if line.strip()]
-        if len(lines) > 1:
-            try:
-                return [json.loads(line) for line in lines]
-            except json.JSONDecodeError:
-                pass
+        sequence = _json_sequence(text)
+        if sequence is not None:
+            return sequence
         raise ValueError(f"tracks text is not valid JSON: {first_error}") from None
+
+
+def _kjnodes_tracks(item: Any) -> list[Any]:
+    """The tracks in a KJNodes value: a track is a list of point dicts; strings (SplineEditor,
+    AppendStringsToList, JoinStringMulti) and lists of tracks or strings hold one track or several."""
+    if isinstance(item, str):
+        item = _parse_text(item)
+    if isinstance(item, list) and item and all(isinstance(p, (list, str)) for p in item):
+        return [track for sub in item for track in _kjnodes_tracks(sub)]
+    return [item]
+
+
+def _json_sequence(text: str) -> list[Any] | None:
+    """Several JSON lists in a row, separated by whitespace and/or commas (one KJNodes track per line, or
+    strings joined by KJNodes' JoinStrings / JoinStringMulti); None if the text is not that."""
+    decoder = json.JSONDecoder()
+    items: list[Any] = []
+    pos = 0
+    while True:
+        while pos < len(text) and (text[pos].isspace() or text[pos] == ","):
+            pos += 1
+        if pos == len(text):
+            break
+        try:
+            item, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError:
+            return None
+        if not isinstance(item, list):
+            return None
+        items.append(item)
+    return items if len(items) > 1 else None
 
 
 def _interpolate(points: np.ndarray, visible: np.ndarray, *, strict: bool) -> np.ndarray:

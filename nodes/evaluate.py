@@ -33,6 +33,12 @@ def _audio(node: str, name: str, audio: Any) -> tuple[np.ndarray, int]:
     return wave, rate
 
 
+def _track_size_inputs() -> dict[str, tuple]:
+    from .track_io import track_size_inputs
+
+    return track_size_inputs(image=False)  # 'images' (required) gives the size
+
+
 class KinesonicEvaluate:
     DISPLAY_NAME = "Evaluate Motion-Sound Metrics (Kinesonic)"
     CATEGORY = f"{CATEGORY_ROOT}/Evaluate"
@@ -91,6 +97,7 @@ class KinesonicEvaluate:
                 ),
                 "physics": (PHYSICS, {"tooltip": "Impacts (time, kinetic-energy change) for APCC."}),
                 "measured_tracks": (TRACKS, {"tooltip": "Tracks measured on the generated video, for TE."}),
+                **_track_size_inputs(),
             },
         }
 
@@ -104,15 +111,18 @@ class KinesonicEvaluate:
         reference_audio=None,
         physics=None,
         measured_tracks=None,
+        width: int = 0,
+        height: int = 0,
+        fps: float = 0.0,
     ):
         from ..kinematics import Tracks
         from ..metrics.evaluate import evaluate_clip, format_markdown, timeline_image
 
         node = self.DISPLAY_NAME
-        try:
-            cond = Tracks.from_comfy(tracks)
-        except (ValueError, TypeError) as error:
-            raise NodeInputError.because(node, "tracks", error) from None
+        from .track_io import tracks_in
+
+        # tracks without a size (ComfyUI core TRACKS) refer to the generated frames' size
+        cond = tracks_in(tracks, node, "tracks", width, height, fps, images, image_input="images")
         measured = None
         if measured_tracks is not None:
             try:

@@ -428,17 +428,36 @@ class KinesonicFilterTracks:
 
     @classmethod
     def INPUT_TYPES(cls) -> dict[str, Any]:
-        return {"required": {"tracks": (TRACKS, {"tooltip": "Tracks to filter"}), **_filter_inputs()}}
+        from .track_io import track_size_inputs
 
-    def run(self, tracks: dict, min_visible: float, min_motion: float, border: float) -> tuple[dict, str]:
+        return {
+            "required": {"tracks": (TRACKS, {"tooltip": "Tracks to filter"}), **_filter_inputs()},
+            "optional": track_size_inputs(),
+        }
+
+    def run(
+        self,
+        tracks: dict,
+        min_visible: float,
+        min_motion: float,
+        border: float,
+        image: torch.Tensor | None = None,
+        width: int = 0,
+        height: int = 0,
+        fps: float = 0.0,
+    ) -> tuple[dict, str]:
         from ..kinematics import Tracks
         from ..perception.filter import filter_tracks
+        from .track_io import tracks_in
 
         node = self.DISPLAY_NAME
-        try:
-            t = Tracks.from_comfy(tracks) if isinstance(tracks, dict) else Tracks.from_json(tracks)
-        except ValueError as error:
-            raise NodeInputError.because(node, "tracks", error) from error
+        if isinstance(tracks, (str, bytes)):
+            try:
+                t = Tracks.from_json(tracks)
+            except ValueError as error:
+                raise NodeInputError.because(node, "tracks", error) from error
+        else:
+            t = tracks_in(tracks, node, "tracks", width, height, fps, image)
         result = _lower(
             node,
             "tracks",

@@ -82,15 +82,16 @@ class KinesonicKinematicEncode:
                         "standardisation, only signed-log compression.",
                     },
                 ),
+                **_track_size_inputs(),
             },
         }
 
-    def run(self, tracks, stride: int = 4, stats_json: str = ""):
+    def run(self, tracks, stride: int = 4, stats_json: str = "", image=None, width=0, height=0, fps=0.0):
         from ..kinematics import KinematicStats, encode_kinematics
-        from .tracks import tracks_in
+        from .track_io import tracks_in
 
         node = self.DISPLAY_NAME
-        source = tracks_in(tracks, node, "tracks")
+        source = tracks_in(tracks, node, "tracks", width, height, fps, image)
         stats = _stats(node, stats_json, KinematicStats)
         try:
             return (encode_kinematics(source, stride, stats),)
@@ -168,20 +169,36 @@ class KinesonicEvents:
                         "counts; raise it above ~3x the tracker jitter.",
                     },
                 ),
-            }
+            },
+            "optional": _track_size_inputs(),
         }
 
-    def run(self, tracks, min_separation: float = 0.1, min_jump_px: float = 1.0):
+    def run(
+        self,
+        tracks,
+        min_separation: float = 0.1,
+        min_jump_px: float = 1.0,
+        image=None,
+        width: int = 0,
+        height: int = 0,
+        fps: float = 0.0,
+    ):
         from ..kinematics import detect_events
-        from .tracks import tracks_in
+        from .track_io import tracks_in
 
         node = self.DISPLAY_NAME
-        source = tracks_in(tracks, node, "tracks")
+        source = tracks_in(tracks, node, "tracks", width, height, fps, image)
         try:
             times = detect_events(source, nms_window_s=float(min_separation), min_jump_px=float(min_jump_px))
         except ValueError as exc:
             raise NodeInputError.because(node, "tracks", exc) from exc
         return ("\n".join(f"{t:.3f}" for t in times), len(times))
+
+
+def _track_size_inputs() -> dict[str, tuple]:
+    from .track_io import track_size_inputs
+
+    return track_size_inputs()
 
 
 def plot_kinematics(kin: dict[str, Any], width: int = 960, height: int = 540) -> np.ndarray:

@@ -7,40 +7,25 @@ TRACKS values produced here are ComfyUI core's dict with torch tensors (``track_
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import torch
 
-from ..kinematics import Tracks
 from . import bridge
 from .base import CATEGORY_ROOT, TRACKS, NodeInputError
+from .track_io import (  # noqa: F401  (tracks_in / tracks_out / track_size_inputs: the helpers' old home)
+    SCALES,
+    UNITS,
+    draw_tracks_in,
+    kjnodes_coordinates,
+    parse_tracks_text,
+    reader_inputs,
+    reader_size,
+    track_size_inputs,
+    tracks_in,
+    tracks_out,
+)
 
 CATEGORY = f"{CATEGORY_ROOT}/Tracks"
-
-
-def tracks_in(
-    value: Any, node: str, input_name: str, width: int | None = None, height: int | None = None
-) -> Tracks:
-    """A node's TRACKS input as :class:`Tracks` (NodeInputError naming the node and input if bad).
-
-    ``width`` / ``height`` fill in a core TRACKS dict that carries no image size.
-    """
-    if isinstance(value, Tracks):
-        return value
-    if not isinstance(value, dict):
-        raise NodeInputError(
-            node, input_name, "a TRACKS dict with 'track_path' and 'track_visibility'", value
-        )
-    try:
-        return Tracks.from_comfy(value, width=width, height=height)
-    except ValueError as exc:
-        raise NodeInputError.because(node, input_name, exc) from exc
-
-
-def tracks_out(tracks: Tracks) -> dict[str, Any]:
-    """The TRACKS socket value for ``tracks`` (torch tensors, as ComfyUI core nodes expect)."""
-    return tracks.to_comfy(as_torch=True)
 
 
 def _size_inputs() -> dict[str, tuple]:
@@ -104,19 +89,33 @@ class KinesonicTracksFromJSON:
                     },
                 ),
                 **_size_inputs(),
-            }
+            },
+            "optional": reader_inputs(),
         }
 
-    def run(self, json: str, fps: float = 16.0, width: int = 0, height: int = 0):
-        return (tracks_out(_parse(self.DISPLAY_NAME, "json", json, fps, width, height)),)
+    def run(
+        self,
+        json: str,
+        fps: float = 16.0,
+        width: int = 0,
+        height: int = 0,
+        image=None,
+        units: str = "pixels",
+    ):
+        node = self.DISPLAY_NAME
+        width, height = reader_size(node, width, height, image)
+        return (tracks_out(parse_tracks_text(node, "json", json, fps, width, height, units)),)
 
 
 class KinesonicTracksFromCoordinates:
     DISPLAY_NAME = "Tracks from Coordinates (Kinesonic)"
     CATEGORY = CATEGORY
     DESCRIPTION = (
-        'Reads KJNodes-style coordinates ([{"x":..,"y":..}, ...] per track; a list of such lists, or one '
-        "list per line, e.g. from the Spline Editor) as tracks; each point is one frame."
+        'Reads KJNodes-style coordinates ([{"x":..,"y":..}, ...] per track; a list of such lists, one '
+        "list per line, or a list of such strings, e.g. from the Spline Editor, Append Strings To List or "
+        "Join String Multi) as tracks; each point is one frame. The coordinates carry no image size: set "
+        "width and height to the size they were drawn for (the Spline Editor's mask size) or connect the "
+        "image."
     )
     RETURN_TYPES = (TRACKS,)
     RETURN_NAMES = ("tracks",)
@@ -126,8 +125,11 @@ class KinesonicTracksFromCoordinates:
     @classmethod
     def INPUT_TYPES(cls):
         size = _size_inputs()
-        size["width"][1].update(default=512, min=1)
-        size["height"][1].update(default=512, min=1)
+        size["width"][1]["tooltip"] = (
+            "Width in pixels of the image the coordinates were drawn for (the Spline Editor's "
+            "mask_width); 0 = the connected image's width. Required: the text has no size."
+        )
+        size["height"][1]["tooltip"] = "Height in pixels, as width (the Spline Editor's mask_height)."
         return {
             "required": {
                 "coordinates": (
@@ -140,28 +142,58 @@ class KinesonicTracksFromCoordinates:
                     },
                 ),
                 **size,
-            }
+            },
+            "optional": reader_inputs(),
         }
 
-    def run(self, coordinates: str, fps: float = 16.0, width: int = 512, height: int = 512):
-        return (tracks_out(_parse(self.DISPLAY_NAME, "coordinates", coordinates, fps, width, height)),)
+    def run(
+        self,
+        coordinates: str,
+        fps: float = 16.0,
+        width: int = 0,
+        height: int = 0,
+        image=None,
+        units: str = "pixels",
+    ):
+        node = self.DISPLAY_NAME
+        width, height = reader_size(node, width, height, image)
+        if not (width and height):
+            raise NodeInputError(
+                node,
+                "width",
+                "the image size the coordinates were drawn for: set 'width' and 'height' (the Spline "
+                "Editor's mask_width / mask_height) or connect 'image'",
+                f"{width}x{height}",
+            )
+        return (tracks_out(parse_tracks_text(node, "coordinates", coordinates, fps, width, height, units)),)
 
 
 class KinesonicTracksToJSON:
     DISPLAY_NAME = "Tracks to JSON (Kinesonic)"
     CATEGORY = CATEGORY
-    DESCRIPTION = "Writes tracks as Kinesonic tracks JSON text (invisible points as null)."
-    RETURN_TYPES = ("STRING",)
-    RETURN_NAMES = ("json",)
-    OUTPUT_TOOLTIPS = ("The tracks in the Kinesonic JSON file format.",)
+    DESCRIPTION = (
+        "Writes tracks as Kinesonic tracks JSON text (invisible points as null) and as KJNodes coordinate "
+        "text (for ComfyUI's WanTrackToVideo and KJNodes path nodes; pixels of the tracks' image size)."
+    )
+    RETURN_TYPES = ("STRING", "STRING")
+    RETURN_NAMES = ("json", "coordinates")
+    OUTPUT_TOOLTIPS = (
+        "The tracks in the Kinesonic JSON file format.",
+        'KJNodes coordinates: [{"x":..,"y":..}, ...] for one track, a list of such lists for several; one '
+        "point per frame, invisible frames interpolated (the format has no visibility).",
+    )
     FUNCTION = "run"
 
     @classmethod
     def INPUT_TYPES(cls):
-        return {"required": {"tracks": (TRACKS, {"tooltip": "Tracks to write."})}}
+        return {
+            "required": {"tracks": (TRACKS, {"tooltip": "Tracks to write."})},
+            "optional": track_size_inputs(),
+        }
 
-    def run(self, tracks):
-        return (tracks_in(tracks, self.DISPLAY_NAME, "tracks").to_json(indent=1),)
+    def run(self, tracks, image=None, width: int = 0, height: int = 0, fps: float = 0.0):
+        data = tracks_in(tracks, self.DISPLAY_NAME, "tracks", width, height, fps, image)
+        return (data.to_json(indent=1), kjnodes_coordinates(data))
 
 
 class KinesonicSaveTracks:
@@ -187,11 +219,20 @@ class KinesonicSaveTracks:
                         "inside the output folder; a counter and .json are appended.",
                     },
                 ),
-            }
+            },
+            "optional": track_size_inputs(),
         }
 
-    def run(self, tracks, filename_prefix: str = "kinesonic/tracks"):
-        data = tracks_in(tracks, self.DISPLAY_NAME, "tracks")
+    def run(
+        self,
+        tracks,
+        filename_prefix: str = "kinesonic/tracks",
+        image=None,
+        width: int = 0,
+        height: int = 0,
+        fps: float = 0.0,
+    ):
+        data = tracks_in(tracks, self.DISPLAY_NAME, "tracks", width, height, fps, image)
         from ..media import MediaError, atomic_write_text, release_reserved, reserve_numbered_path
 
         node = self.DISPLAY_NAME
@@ -214,7 +255,8 @@ class KinesonicDrawTracks:
     CATEGORY = CATEGORY
     DESCRIPTION = (
         "Draws each track's path up to the current frame over the frames, with the current point marked; "
-        "one distinct colour per track."
+        "one distinct colour per track. scale 'pixels' draws track pixels as image pixels (as ComfyUI's "
+        "WanMoveVisualizeTracks does); 'rescale' maps the tracks' width x height onto the image."
     )
     RETURN_TYPES = ("IMAGE",)
     RETURN_NAMES = ("image",)
@@ -235,8 +277,8 @@ class KinesonicDrawTracks:
                 "tracks": (
                     TRACKS,
                     {
-                        "tooltip": "Tracks in pixels of the tracks' width x height (rescaled to "
-                        "the image size)."
+                        "tooltip": "Tracks in pixels (of the image with scale 'pixels', of the tracks' "
+                        "width x height with scale 'rescale')."
                     },
                 ),
                 "line_width": (
@@ -262,10 +304,51 @@ class KinesonicDrawTracks:
                         "the current point (0 = the whole path so far).",
                     },
                 ),
-            }
+            },
+            "optional": {
+                "scale": (
+                    SCALES,
+                    {
+                        "default": "pixels",
+                        "tooltip": "'pixels': a track point (x, y) is drawn at image pixel (x, y), with or "
+                        "without size metadata (tracks that carry another size than the image are "
+                        "refused). 'rescale': (x, y) is scaled from the tracks' width x height (their "
+                        "own, else the width/height inputs) to the image size.",
+                    },
+                ),
+                "width": (
+                    "INT",
+                    {
+                        "default": 0,
+                        "min": 0,
+                        "max": 16384,
+                        "tooltip": "scale 'rescale', tracks without size: the width the tracks were made "
+                        "for (0 = the tracks' own).",
+                    },
+                ),
+                "height": (
+                    "INT",
+                    {
+                        "default": 0,
+                        "min": 0,
+                        "max": 16384,
+                        "tooltip": "scale 'rescale', tracks without size: the height, as width.",
+                    },
+                ),
+            },
         }
 
-    def run(self, image, tracks, line_width: int = 2, point_radius: int = 5, trail: int = 0):
+    def run(
+        self,
+        image,
+        tracks,
+        line_width: int = 2,
+        point_radius: int = 5,
+        trail: int = 0,
+        scale: str = "pixels",
+        width: int = 0,
+        height: int = 0,
+    ):
         node = self.DISPLAY_NAME
         if (
             not isinstance(image, torch.Tensor)
@@ -275,7 +358,7 @@ class KinesonicDrawTracks:
         ):
             raise NodeInputError(node, "image", "an IMAGE tensor [B,H,W,3] with at least one frame", image)
         B, H, W = int(image.shape[0]), int(image.shape[1]), int(image.shape[2])
-        tr = tracks_in(tracks, node, "tracks", width=W, height=H)
+        tr = draw_tracks_in(node, tracks, scale, W, H, width, height)
         T = tr.num_frames
         if B not in (1, T):
             raise NodeInputError(node, "image", f"1 frame or as many frames as the tracks ({T})", image)
@@ -338,15 +421,6 @@ def _runs(mask: np.ndarray) -> list[np.ndarray]:
         return []
     breaks = np.flatnonzero(np.diff(idx) > 1) + 1
     return np.split(idx, breaks)
-
-
-def _parse(node: str, input_name: str, text: str, fps: float, width: int, height: int) -> Tracks:
-    if not isinstance(text, str) or not text.strip():
-        raise NodeInputError(node, input_name, "tracks JSON text", text)
-    try:
-        return Tracks.from_json(text, fps=fps, width=width or None, height=height or None)
-    except ValueError as exc:
-        raise NodeInputError.because(node, input_name, exc) from exc
 
 
 NODE_CLASS_MAPPINGS = {

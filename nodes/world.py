@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from .base import CATEGORY_ROOT, PHYSICS, TRACKS, NodeInputError
+from .track_io import tracks_out
 
 # Kept literal here so importing the pack does not import the world (pymunk, scipy).
 SCENE_CHOICES = ["random", "drop", "throw", "slide", "roll", "collide", "push"]
@@ -75,7 +76,7 @@ class KinesonicPhysicsScene:
         frames = torch.from_numpy(clip.frames.astype(np.float32) / 255.0)
         waveform = torch.from_numpy(clip.audio.copy()).reshape(1, 1, -1)
         audio = {"waveform": waveform, "sample_rate": clip.sample_rate}
-        tracks = clip.tracks.to_comfy()
+        tracks = tracks_out(clip.tracks)  # torch tensors, as ComfyUI core's and KJNodes' nodes expect
         return (frames[:1].clone(), frames, audio, tracks, clip.physics(), clip.caption, float(clip.fps))
 
 

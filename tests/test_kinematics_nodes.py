@@ -55,7 +55,7 @@ def test_json_nodes_round_trip() -> None:
     (socket,) = KinesonicTracksFromJSON().run(tr.to_json(), 16.0, 0, 0)
     assert isinstance(socket["track_path"], torch.Tensor) and socket["track_path"].shape == (17, 2, 2)
     assert socket["fps"] == 16.0 and socket["width"] == 64 and socket["labels"] == ["a", "b"]
-    (text,) = KinesonicTracksToJSON().run(socket)
+    text, _coordinates = KinesonicTracksToJSON().run(socket)
     back = Tracks.from_json(text)
     np.testing.assert_allclose(back.points, tr.points.astype(np.float32))
 

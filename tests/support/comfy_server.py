@@ -29,6 +29,8 @@ REPO = Path(__file__).resolve().parents[2]
 WORK = REPO / ".work" / "comfyui"
 ENV_SCRIPT = REPO / "scripts" / "comfyui_env.sh"
 PACK_NAME = "kinesonic"  # folder name under custom_nodes/
+# Test-only peer nodes (core Wan-Move / KJNodes mirrors), loaded as an extra custom_nodes folder.
+PEERS = REPO / "tests" / "support" / "comfy_peers"
 # Measured times of the integration run (set-up, server start, each check); printed at the end.
 TIMINGS: dict[str, float] = {}
 
@@ -141,6 +143,7 @@ class ComfyServer:
         # The pack's model kind lives outside the cached ComfyUI folder, as a user's extra path would.
         self.extra_model_paths.write_text(
             f"kinesonic_tests:\n    base_path: {self.models_dir}\n    kinesonic: kinesonic/\n"
+            f"kinesonic_test_peers:\n    custom_nodes: {PEERS}\n"
         )
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith("KINESONIC_")}
