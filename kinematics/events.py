@@ -110,7 +110,7 @@ def find_events(
 
     Args:
         tracks: at least 4 frames; no never-visible track.
-        nms_window_s: minimum spacing of reported events in seconds (default ``1.5 / fps``).
+        nms_window_s: minimum spacing of reported events in seconds (default and 0: ``1.5 / fps``).
         percentile: the clip-level percentile of the screening residual ``J`` (95).
         percentile_fraction: a candidate must reach this fraction of that percentile.
         min_jump_px: absolute floor: velocity change at the contact in px/frame (the second
@@ -144,7 +144,7 @@ def find_events(
             frame = k + phi
             strength = float(np.linalg.norm(dv)) * tracks.fps / tracks.scale
             candidates.append(Event(frame / tracks.fps, frame, n, strength))
-    radius = NMS_FRAMES / tracks.fps if nms_window_s is None else float(nms_window_s)
+    radius = NMS_FRAMES / tracks.fps if not nms_window_s else float(nms_window_s)
     kept: list[Event] = []
     for event in sorted(candidates, key=lambda e: -e.strength):
         if all(abs(event.time_s - other.time_s) >= radius for other in kept):
