@@ -13,8 +13,7 @@ the frame rate; time and speed change of the strongest); a detection matches a c
 ``max(1 frame, 25 ms)`` (one-to-one, nearest first). Recall counts clusters with a speed change of at
 least 0.5 m/s between frames 2 and T-3 (the detector reports no contact nearer the ends);
 precision counts detections matched to any cluster. ETE (tau 0.2 s) between the detections and all
-cluster times; median over clips. Scores the default detector (``kinematics.events``) and the
-experimental free-flight one (``kinematics.impacts``); ``--baseline REV`` also scores
+cluster times; median over clips. ``--baseline REV`` also scores
 ``kinematics/events.py`` of a git
 revision (loaded from ``git show``) on the same tracks. Tracks are cached in ``--cache`` (default
 ``.work/footage_cache``) so detector changes re-run in seconds.
@@ -36,7 +35,6 @@ import numpy as np
 from kinesonic.data.footage import make_clip
 from kinesonic.kinematics import Tracks
 from kinesonic.kinematics import events as current_events
-from kinesonic.kinematics import impacts as free_flight
 from kinesonic.metrics import event_timing_error
 
 MIN_DV_MPS = 0.5
@@ -177,7 +175,7 @@ def main() -> None:
     names = list(CONDITIONS)
     if args.conditions != "all":
         names = [names[int(i)] for i in args.conditions.split(",")]
-    detectors = [("default", current_events.detect_events), ("free-flight", free_flight.detect_events)]
+    detectors = [("free-flight", current_events.detect_events)]
     if args.baseline:
         detectors.append((args.baseline, load_revision(args.baseline).detect_events))
     print(

@@ -161,7 +161,7 @@ class KinesonicEvents:
                 "min_jump_px": (
                     "FLOAT",
                     {
-                        "default": 0.5,
+                        "default": 0.0,
                         "min": 0.0,
                         "max": 100.0,
                         "step": 0.1,
@@ -172,7 +172,7 @@ class KinesonicEvents:
             }
         }
 
-    def run(self, tracks, min_separation: float = 0.0, min_jump_px: float = 0.5):
+    def run(self, tracks, min_separation: float = 0.0, min_jump_px: float = 0.0):
         from ..kinematics import detect_events
         from .tracks import tracks_in
 
