@@ -17,7 +17,7 @@ PX_PER_M, SIZE, FLOOR_PX, G = 100.0, 256, 230.0, 9.81
 
 
 def bouncing_ball(fps: float, t_offset: float, duration: float = 2.4, h: float = 1.5, e: float = 0.7):
-    """``[T, 1, 2]`` px of a ball at its apex ``h`` m at clip time ``-t_offset``; contact times and Δv (m/s)."""
+    """``[T, 1, 2]`` px of a ball at its apex ``h`` m at clip time ``-t_offset``; contacts, Δv (m/s)."""
     contacts, speeds = [math.sqrt(2 * h / G)], [math.sqrt(2 * G * h)]
     for _ in range(8):
         speeds.append(e * speeds[-1])
