@@ -658,10 +658,23 @@ def _window_design(W: int, known_a: bool) -> tuple[np.ndarray, np.ndarray, np.nd
 
 
 def _background_acceleration(d2: np.ndarray, half: int) -> np.ndarray:
-    """``[T, N, 2]`` running median of ``D2`` over ``2 half + 1`` frames (impacts are 2-frame spikes)."""
-    pad = np.concatenate([np.full((half, *d2.shape[1:]), np.nan), d2, np.full((half, *d2.shape[1:]), np.nan)])
-    win = np.lib.stride_tricks.sliding_window_view(pad, 2 * half + 1, axis=0)  # [T, N, 2, 2h+1]
-    return np.nan_to_num(_nanmedian(np.moveaxis(win, -1, 0)), nan=0.0)
+    """``[T, N, 2]`` running median of ``D2`` over ``2 half + 1`` frames (impacts are 2-frame spikes).
+
+    Missing samples (ends, invisible stencils) take the nearest valid value of their track first.
+    """
+    from scipy.ndimage import median_filter
+
+    filled = d2.copy()
+    T = d2.shape[0]
+    valid = np.isfinite(filled)
+    if not valid.all():
+        idx = np.where(valid, np.arange(T)[:, None, None], -1)
+        last = np.maximum.accumulate(idx, axis=0)  # previous valid index (or -1)
+        idx_rev = np.where(valid, np.arange(T)[:, None, None], T)
+        nxt = np.minimum.accumulate(idx_rev[::-1], axis=0)[::-1]  # next valid index (or T)
+        take = np.where(last >= 0, last, np.where(nxt < T, nxt, 0))
+        filled = np.take_along_axis(np.nan_to_num(filled, nan=0.0), take, axis=0)
+    return median_filter(filled, size=(2 * half + 1, 1, 1), mode="reflect")
 
 
 def _window_fits(
@@ -704,6 +717,9 @@ def _window_fits(
                 order.append(
                     (float(h @ h) + (var_a * (float(h @ g) + 1.0) ** 2 if known_a else 0.0), known_a, W)
                 )
+    windows = {
+        W: np.lib.stride_tricks.sliding_window_view(p, 2 * W, axis=0) for _, _, W in order
+    }  # [M, N, 2, 2W]
     for _, known_a, W in sorted(order):
         ks = np.arange(W - 1, T - W)
         todo = ~done[ks] & np.lib.stride_tricks.sliding_window_view(vis, 2 * W, axis=0).all(-1)
@@ -712,18 +728,18 @@ def _window_fits(
         rows, cols = np.nonzero(todo)
         kk = ks[rows]
         P, Q, h, g = _window_design(W, known_a)
-        offsets = np.arange(-W + 1, W + 1)
-        y = p[kk[:, None] + offsets[None, :], cols[:, None]]  # [S, 2W, 2]
-        y = np.moveaxis(y - y[:, W - 1 : W], 1, -1)  # [S, 2, 2W]
+        y = windows[W][rows, cols]  # [S, 2, 2W]
+        y = y - y[..., W - 1 : W]
         a = background[kk, cols]  # [S, 2]
         if known_a:
             y = y - a[..., None] * g
-        proj = y @ Q
+        flat = y.reshape(-1, 2 * W)  # einsum: BLAS threads are slower for these thin products
+        proj = np.einsum("ij,jk->ik", flat, Q).reshape(len(rows), 2, -1)
         sse = np.sum(y * y, axis=(-2, -1)) - np.sum(proj * proj, axis=(-2, -1))
         dof = 2 * (2 * W - Q.shape[1])
         var = s2[0, cols]
         clean = sse <= _chi2_limit(dof) * test2[0, cols]
-        theta = y @ P.T  # [S, 2, params]
+        theta = np.einsum("ij,kj->ik", flat, P).reshape(len(rows), 2, -1)  # [S, 2, params]
         if not known_a:
             a = theta[..., 4]
         dv = theta[..., 3] - theta[..., 1] - a
@@ -762,7 +778,7 @@ def _fit_noise(p: np.ndarray, vis: np.ndarray, W: int) -> np.ndarray:
     P, Q, h, g = _window_design(W, False)
     win = np.lib.stride_tricks.sliding_window_view(p, 2 * W, axis=0)  # [M, N, 2, 2W]
     y = win - win[..., W - 1 : W]
-    proj = y @ Q
+    proj = np.einsum("...j,jk->...k", y, Q)
     sse = np.sum(y * y, axis=(-2, -1)) - np.sum(proj * proj, axis=(-2, -1))
     dof = 2 * (2 * W - Q.shape[1])
     ok = np.lib.stride_tricks.sliding_window_view(vis, 2 * W, axis=0).all(-1)
