@@ -245,7 +245,7 @@ def find_events(
         for k, phi, dv in _track_contacts(d2[:, n], (jump, phis[:, n], dvs[:, n]), search, nb):
             if np.linalg.norm(dv) < threshold:
                 continue
-            if fits["dof"][k, n] >= 8 and fits["snr"][k, n] < float(snr):
+            if fits["w"][k, n] >= 4 and fits["snr"][k, n] < float(snr):
                 continue  # a clean free-flight fit across this bracket sees no significant jump
             same = [
                 i
