@@ -35,10 +35,10 @@ def test_simulated_impacts_are_exact() -> None:
 
 
 def test_default_detector_on_exact_test_bed_tracks() -> None:
-    """Exact tracks of the test bed (24 fps): impacts of >= 0.5 m/s found within one frame.
+    """Exact tracks of the test bed (24 fps): impacts of >= 0.5 m/s found within one frame, exact times.
 
-    Precision is lower: the default detector also reports contacts the scoring merges (two impacts
-    under 2 frames apart) or weaker than the recall threshold near others (measured 0.75).
+    Measured: precision 0.96, recall 0.96 (26 impacts; the miss is a 0.74 m/s landing 0.15 s after a
+    bounce), median ETE 0.0003 s.
     """
     import bench_footage as bench
 
@@ -49,11 +49,13 @@ def test_default_detector_on_exact_test_bed_tracks() -> None:
         items.append((tracks, clip.impacts, None, clip.points.shape[0], clip.fps))
     score = bench.score(detect_events, items)
     assert score["err_ms"] < 1.0, score  # exact on exact tracks
-    assert score["precision"] >= 0.7 and score["recall"] >= 0.9, score
+    assert score["precision"] >= 0.9 and score["recall"] >= 0.9, score
+    assert score["ete"] <= 0.01, score
 
 
 def test_default_detector_on_rendered_tracked_clips() -> None:
-    """Two rendered, H.264-encoded 128x96 24 fps clips tracked by the classic extractor."""
+    """Two rendered, H.264-encoded 128x96 24 fps clips tracked by the classic extractor (measured P 0.83,
+    R 0.83 on these two; the full table is benchmarks/bench_footage.py)."""
     import bench_footage as bench
 
     from kinesonic.perception import extract_tracks
