@@ -63,14 +63,13 @@ Steps (all per track, for every **bracket** ``(k, k + 1)`` of frames):
    bracket, so one neighbouring contact (whose spike covers at most one of the three frames) does
    not move them; ``J = |Δv|`` of the bracket's solution (px/frame). A background step without a
    velocity change (a push starting, a slide stopping) gives ``J = 0`` at its bracket.
-3. Threshold per track: ``thr = max(percentile_fraction * P95, min_jump_px, noise_factor * σ_n)``
-   with ``P95`` the 95th percentile (``percentile``) of ``J`` over all tracks and brackets of the
-   clip (``percentile_fraction = 0.05``: later bounces are much weaker than the first impact),
-   ``min_jump_px = 0.5`` the absolute floor (a velocity change in px/frame, i.e. px/frame² of
-   second difference summed over the contact's frames) and ``σ_n = median |D3| / 1.1774`` the
-   track's robust scale of third differences ``D3[j] = D2[j+1] - D2[j]`` (2-D norm; 0 on
-   piecewise-ballistic tracks, ``σ √20`` for jitter ``σ`` px, the rate of change of a smoothly
-   varying acceleration otherwise) with ``noise_factor = 5``.
+3. Thresholds per track: the knot search runs at ``thr = max(percentile_fraction * P95, 0.5 px/frame,
+   5 σ_n)`` with ``P95`` the 95th percentile (``percentile``) of ``J`` over all tracks and brackets of
+   the clip (``percentile_fraction = 0.05``) and ``σ_n = median |D3| / 1.1774`` (2-D norm of third
+   differences: 0 on piecewise-ballistic tracks, ``σ √20`` for jitter ``σ`` px); a contact it finds
+   is reported only if ``|Δv| >= max(that, min_strength, 2 snr · 3 σ)`` (``σ`` from the first
+   part; ``noise_factor``, if given, replaces ``2 snr · 3 / √20``) and no clean window of 4+ frames
+   a side across its bracket sees an insignificant jump.
 4. Regions: brackets with ``J >= thr``, widened by one bracket each side, form runs; a run is kept
    if some bracket in it stands off the line through its outer neighbours
    (``max(|D2[k] - (2 D2[k-1] + D2[k+2]) / 3|, |D2[k+1] - (D2[k-1] + 2 D2[k+2]) / 3|) >= 0.35 thr``:
