@@ -27,7 +27,7 @@ from .mass import (
     volume_m3,
 )
 from .materials import DENSITY, classifier_available, classify, parse_material, prompt_objects
-from .motion import frame_velocities, prune_cuts
+from .motion import frame_velocities, prune_cuts, refine_cuts
 from .scale import Scale, scale_from_gravity, scale_from_size, user_scale
 
 SHAPES = ("ball", "box")
@@ -203,8 +203,11 @@ def estimate_physics(
 
     # contact times (visual events) on the tracks that are seen at all
     sub = tracks if seen.all() else tracks.select(np.flatnonzero(seen))
-    times = contact_times(sub)
-    cuts = [t * fps for t in times]
+    # the detector's contacts without those where no track changes its motion (for the scale's
+    # flights), then re-placed on the tracks (for velocities and impacts)
+    pruned = prune_cuts(points, visible, [t * fps for t in contact_times(sub)])
+    cuts = refine_cuts(points, visible, pruned)
+    times = [c / fps for c in cuts]
 
     # sizes and appearance
     blobs = measure_blobs(frames8, points, visible, background)
@@ -242,7 +245,7 @@ def estimate_physics(
 
     # scale: user > known object size > gravity
     sizes_given = [_check_size(v) for v in _per_object(object_size_m, N, "object_size_m")]
-    gravity = scale_from_gravity(points, visible, prune_cuts(points, visible, cuts), fps, W, H)
+    gravity = scale_from_gravity(points, visible, pruned, fps, W, H)
     if px_per_m is not None and np.isfinite(px_per_m) and px_per_m > 0:
         scale = user_scale(float(px_per_m))
     else:
@@ -315,7 +318,7 @@ def estimate_physics(
         volume = volume_m3(blobs[n], shapes[n], ppm)
         m, lo, hi = mass_range(volume, densities[n], size_rel, scale.uncertainty)
         masses[n], ranges[n] = m, (lo, hi)
-    events = impact_events(points, visible, times, fps, ppm, masses, labels, materials, sizes)
+    events = impact_events(points, visible, times, fps, ppm, masses, labels, materials, sizes, H)
     if times and not np.isfinite(masses).all():
         unknown.append("impacts: impulse and kinetic-energy change of objects of unknown mass")
     unknown.append("sliding and rolling speeds: not estimated (rotation is not measured)")

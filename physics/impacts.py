@@ -54,6 +54,7 @@ def impact_events(
     labels: list[str],
     materials: list[str | None],
     sizes_m: np.ndarray,
+    height: int,
 ) -> list[dict[str, Any]]:
     """Events in the simulator's schema (docs/world.md) from contact times and the tracks.
 
@@ -61,6 +62,8 @@ def impact_events(
         points, visible: ``[T, N, 2]`` px and ``[T, N]`` (invisible points may be anything finite).
         times_s: contact times (s). fps: frames per second. px_per_m: scale (NaN: speeds unknown).
         masses: ``[N]`` kg (NaN where unknown). labels, materials: per object. sizes_m: ``[N]`` m.
+        height: image height (px); ``position_m`` is in metres from the image's lower-left corner
+            (x right, y up: the world's axes, its origin unknown to the camera).
     """
     cuts = [t * fps for t in times_s]
     ms = px_per_m / fps  # px/frame per (m/s)
@@ -109,6 +112,7 @@ def impact_events(
                 "post_speed_mps": post,
                 "delta_ke_J": float(dke),
                 "position_px": [float(pos[0]), float(pos[1])],
+                "position_m": [float((pos[0] + 0.5) / px_per_m), float((height - 0.5 - pos[1]) / px_per_m)],
                 "size_m": [float(sizes_m[i]) if i >= 0 else float("nan") for i in idx],
             }
         )

@@ -19,7 +19,10 @@ free flight when (all thresholds below are module constants):
 All free-flight segments are then fitted together with one shared ``a`` (each with its own
 ``b``, ``c``); ``px_per_m = a / g``. The relative uncertainty is the larger of the least-squares
 standard error of ``a`` and, with two or more segments, the spread (median absolute deviation) of
-the per-segment estimates around the joint one.
+the per-segment estimates around the joint one. Flights that disagree with the most precise one
+(the least standard error of its acceleration from its own residuals) by more than
+:data:`CONSISTENCY` and three of that standard error are left out: a contact time off by a frame
+bends a flight. The joint fit weights each flight by the inverse of its residual variance.
 
 **Known size.** ``px_per_m = size_px / size_m`` for an object whose size (ball radius or box
 half-width, m) the user gives, its pixel size measured from the mask (:mod:`.mass`).
@@ -38,7 +41,12 @@ GRAVITY = 9.81
 MIN_FLIGHT_FRAMES = 4
 MIN_BEND_PX = 1.0
 MAX_AX_RATIO = 0.15
-MAX_RMS_PX = 0.6
+MAX_RMS_PX = 0.3
+#: Tracker noise (px) assumed at least when a segment's own residuals are smaller (its error estimate).
+NOISE_FLOOR_PX = 0.05
+#: Flights whose acceleration differs from the most precise flight's by more than this fraction (and
+#: 3 of its standard errors) are left out: a contact the detector misplaced bends a flight.
+CONSISTENCY = 0.08
 #: Frames whose point lies within this many pixels of the image border are not used (partly seen blobs).
 BORDER_PX = 2.0
 
@@ -77,6 +85,7 @@ class Flight:
     frames: np.ndarray
     accel_px_s2: float
     rms_px: float
+    rel_error: float  # relative standard error of accel_px_s2 (noise floor NOISE_FLOOR_PX)
 
 
 def _quad_fit(t: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -132,7 +141,13 @@ def free_flights(
         span = (frames[-1] - frames[0]) / fps
         if ay <= 0 or ay * span * span / 8.0 < MIN_BEND_PX or abs(ax) > MAX_AX_RATIO * ay:
             continue
-        out.append(Flight(seg.track, frames, float(ay), rms))
+        t = frames / fps
+        t = t - t.mean()
+        A = np.stack([0.5 * t * t, t, np.ones_like(t)], axis=1)
+        dof = max(2 * (frames.size - 3), 1)
+        sigma = max(rms * np.sqrt(2 * frames.size / dof), NOISE_FLOOR_PX)
+        se = sigma * float(np.sqrt(np.linalg.pinv(A.T @ A)[0, 0]))
+        out.append(Flight(seg.track, frames, float(ay), rms, se / float(ay)))
     return out
 
 
@@ -145,9 +160,15 @@ def scale_from_gravity(
     height: int,
 ) -> Scale:
     """Scale from the free-flight segments (module doc); source "none" when there is none."""
-    flights = free_flights(points, visible, cuts, fps, width, height)
-    if not flights:
+    found = free_flights(points, visible, cuts, fps, width, height)
+    if not found:
         return Scale(float("nan"), "none", float("nan"), {"reason": "no free-flight segment in the tracks"})
+    anchor = min(found, key=lambda f: f.rel_error)
+    flights = [
+        f
+        for f in found
+        if abs(f.accel_px_s2 / anchor.accel_px_s2 - 1.0) <= max(CONSISTENCY, 3.0 * anchor.rel_error)
+    ]
     # joint fit: y = a t²/2 + b_i t + c_i over all flights
     rows, ys = [], []
     k = len(flights)
@@ -158,8 +179,9 @@ def scale_from_gravity(
         block[:, 0] = 0.5 * t * t
         block[:, 1 + 2 * i] = t
         block[:, 2 + 2 * i] = 1.0
-        rows.append(block)
-        ys.append(points[f.frames, f.track, 1])
+        w = 1.0 / max(f.rms_px, NOISE_FLOOR_PX)
+        rows.append(block * w)
+        ys.append(points[f.frames, f.track, 1] * w)
     A, y = np.concatenate(rows), np.concatenate(ys)
     coef, *_ = np.linalg.lstsq(A, y, rcond=None)
     a = float(coef[0])
@@ -176,6 +198,7 @@ def scale_from_gravity(
         )
     detail = {
         "flight_segments": len(flights),
+        "inconsistent_segments": len(found) - len(flights),
         "flight_frames": int(sum(f.frames.size for f in flights)),
         "segment_px_per_m": [float(v) for v in per / GRAVITY],
     }

@@ -9,7 +9,7 @@ import pytest
 
 from kinesonic.physics.mass import guess_shape, mass_range, measure_blobs, measure_masks, volume_m3
 from kinesonic.physics.materials import DENSITY, parse_material, prompt_objects
-from kinesonic.physics.motion import frame_velocities, prune_cuts, velocity_jump
+from kinesonic.physics.motion import frame_velocities, prune_cuts, refine_cuts, velocity_jump
 from kinesonic.physics.scale import GRAVITY, scale_from_gravity, scale_from_size
 
 FPS = 16.0
@@ -139,10 +139,21 @@ def test_blobs_measured_in_frames_of_a_moving_shaded_ball():
 
 
 def test_prompt_words_name_object_materials_not_floors():
-    assert prompt_objects("a small metal ball drops onto a wooden floor and bounces twice") == [("metal", "ball")]
+    assert prompt_objects("a small metal ball drops onto a wooden floor and bounces twice") == [
+        ("metal", "ball")
+    ]
     assert prompt_objects("a glass ball rolls across a stone floor and hits a resting wooden box") == [
         ("glass", "ball"),
         ("wood", "box"),
     ]
     assert prompt_objects("a box slides") == [(None, "box")]
     assert parse_material("Steel") == "metal" and parse_material("unobtainium") is None
+
+
+def test_refine_cuts_moves_a_contact_reported_a_frame_early_to_the_true_time():
+    points, cuts, _, _ = bouncing_ball()
+    visible = np.ones(points.shape[:2], dtype=bool)
+    (refined,) = refine_cuts(points, visible, [cuts[0] - 1.0])
+    assert refined == pytest.approx(cuts[0], abs=0.021)
+    (same,) = refine_cuts(points, visible, [cuts[0]])
+    assert same == pytest.approx(cuts[0], abs=0.021)
