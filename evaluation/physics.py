@@ -14,9 +14,9 @@ with the size). Per clip :func:`kinesonic.physics.estimate_physics` runs four ti
 Measured (definitions in docs/physics.md): scale error where the ground truth has a free-flight
 segment (the same detector on the true tracks and true contact times) and coverage; speed error at
 visible frames whose true speed is at least 0.1 m/s; mass ratio est/true per matched object;
-impacts: each true impact whose approach speed is at least 0.3 m/s is matched to the nearest
-estimated contact of the same object within 2 frames; time error in frames; Spearman correlation
-of |ΔKE| over matched impacts.
+impacts: the true impacts of matched objects whose approach speed is at least 0.3 m/s are paired
+one-to-one with estimated contacts of the same object within 2 frames (nearest pairs first); time
+error in frames; speeds of that object before/after; Spearman correlation of |ΔKE| over pairs.
 """
 
 from __future__ import annotations
@@ -121,40 +121,49 @@ def _score(clip: Any, tracks: Any, match: dict[int, int], est: Any, seconds: flo
                 "shape_est": est.shapes[k],
             }
         )
-    # impacts: true events of a matched object, approach >= MIN_APPROACH
+    # impacts: true events of a matched object (approach >= MIN_APPROACH) paired one-to-one with
+    # estimated contacts of the same object within MATCH_FRAMES, nearest pairs first
     inv = {j: k for k, j in match.items()}
-    for e in clip.events:
-        if e["approach_speed_mps"] < MIN_APPROACH:
-            continue
-        objs_j = [i for i in e["indices"] if i >= 0]
-        ks = [inv[j] for j in objs_j if j in inv]
-        rec: dict[str, Any] = {"time_s": e["time_s"], "delta_ke_J": e["delta_ke_J"], "matched": False}
-        if ks:
-            best = None
-            for f in est.events:
-                if not set(ks) & {i for i in f["indices"] if i >= 0}:
-                    continue
-                dt = abs(f["time_s"] - e["time_s"]) * clip.fps
-                if dt <= MATCH_FRAMES and (best is None or dt < best[0]):
-                    best = (dt, f)
-            if best is not None:
-                f = best[1]
-                rec.update(
-                    matched=True,
-                    frame_error=best[0],
-                    delta_ke_est=f["delta_ke_J"],
-                    pre_speed=e["pre_speed_mps"][0],
-                    pre_speed_est=f["pre_speed_mps"][0],
-                    post_speed=e["post_speed_mps"][0],
-                    post_speed_est=f["post_speed_mps"][0],
-                )
+    truth = [
+        e
+        for e in clip.events
+        if e["approach_speed_mps"] >= MIN_APPROACH and any(i in inv for i in e["indices"] if i >= 0)
+    ]
+    pairs = []
+    for a, e in enumerate(truth):
+        ks = {inv[j] for j in e["indices"] if j >= 0 and j in inv}
+        for b, f in enumerate(est.events):
+            common = ks & {i for i in f["indices"] if i >= 0}
+            dt = abs(f["time_s"] - e["time_s"]) * clip.fps
+            if common and dt <= MATCH_FRAMES:
+                pairs.append((dt, a, b, min(common)))
+    used_a, used_b, matched = set(), set(), {}
+    for dt, a, b, k in sorted(pairs):
+        if a not in used_a and b not in used_b:
+            used_a.add(a)
+            used_b.add(b)
+            matched[a] = (dt, b, k)
+    for a, e in enumerate(truth):
+        rec: dict[str, Any] = {"time_s": e["time_s"], "delta_ke_J": e["delta_ke_J"], "matched": a in matched}
+        if a in matched:
+            dt, b, k = matched[a]
+            f = est.events[b]
+            it, ie = e["indices"].index(match[k]), f["indices"].index(k)
+            rec.update(
+                frame_error=dt,
+                delta_ke_est=f["delta_ke_J"],
+                pre_speed=e["pre_speed_mps"][it],
+                pre_speed_est=f["pre_speed_mps"][ie],
+                post_speed=e["post_speed_mps"][it],
+                post_speed_est=f["post_speed_mps"][ie],
+            )
         events.append(rec)
     out.update(
         speed_errors=speed_err,
         masses=mass,
         impacts=events,
         estimated_events=len(est.events),
-        true_events=len([e for e in clip.events if e["approach_speed_mps"] >= MIN_APPROACH]),
+        true_events=len(truth),
     )
     return out
 

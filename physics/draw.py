@@ -14,7 +14,7 @@ import numpy as np
 PALETTE = [(230, 60, 50), (40, 140, 230), (60, 180, 75), (245, 160, 30), (150, 80, 200), (20, 190, 190)]
 #: Arrow length in seconds of motion (an arrow shows where the object would be this much later).
 ARROW_S = 0.15
-#: Frames before and after an impact that show its marker.
+#: Frames after an impact that show its marker (and the frame just before it).
 IMPACT_FRAMES = 2
 
 
@@ -34,7 +34,8 @@ def draw_physics(
 
     Returns:
         uint8 ``[T, H', W', 3]``. Arrows are drawn where the velocity is known; an impact shows as a
-        ring at its position for a few frames with ``ΔKE`` in J (or its speeds when the energy is unknown).
+        ring at its position, from the frame before it to two frames after, labelled with ``ΔKE``
+        in J ("impact" when the energy is unknown).
     """
     import cv2
 
@@ -62,7 +63,7 @@ def draw_physics(
                 cv2.arrowedLine(img, a, b, _colour(n), max(1, k // 2), cv2.LINE_AA, tipLength=0.25)
         for e in physics.get("events", []):
             frame = float(e["time_s"]) * fps
-            if abs(t - frame) > IMPACT_FRAMES:
+            if not -1.0 < t - frame <= IMPACT_FRAMES:
                 continue
             pos = e.get("position_px")
             if pos is None:
@@ -72,8 +73,8 @@ def draw_physics(
             text = f"dKE {dke:+.3g} J" if np.isfinite(dke) else "impact"
             cv2.circle(img, c, max(3, 3 * k), (255, 255, 0), max(1, k // 2), cv2.LINE_AA)
             org = (min(c[0] + 4 * k, img.shape[1] - 8 * len(text)), max(c[1] - 4 * k, 12))
-            cv2.putText(img, text, org, font, 0.4, (0, 0, 0), 3, cv2.LINE_AA)
-            cv2.putText(img, text, org, font, 0.4, (255, 255, 0), 1, cv2.LINE_AA)
+            cv2.putText(img, text, org, font, 0.5, (0, 0, 0), 4, cv2.LINE_AA)
+            cv2.putText(img, text, org, font, 0.5, (255, 255, 0), 1, cv2.LINE_AA)
         out[t] = img
     return out
 
