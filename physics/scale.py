@@ -17,12 +17,14 @@ free flight when (all thresholds below are module constants):
 - the quadratic explains the positions to :data:`MAX_RMS_PX` RMS.
 
 All free-flight segments are then fitted together with one shared ``a`` (each with its own
-``b``, ``c``); ``px_per_m = a / g``. The relative uncertainty is the larger of the least-squares
-standard error of ``a`` and, with two or more segments, the spread (median absolute deviation) of
-the per-segment estimates around the joint one. Flights that disagree with the most precise one
-(the least standard error of its acceleration from its own residuals) by more than
-:data:`CONSISTENCY` and three of that standard error are left out: a contact time off by a frame
-bends a flight. The joint fit weights each flight by the inverse of its residual variance.
+``b``, ``c``); ``px_per_m = a / g``. The relative uncertainty is the largest of the least-squares
+standard error of ``a``, the most precise flight's own standard error (residuals of at least
+:data:`NOISE_FLOOR_PX`) over the square root of the number of flights, and, with two or more
+segments, the spread (median absolute deviation) of the per-segment estimates around the joint one.
+Flights that disagree with the most precise one (the least standard error of its acceleration from
+its own residuals) by more than :data:`CONSISTENCY` and three of that standard error are left out:
+a contact time off by a frame bends a flight. The joint fit weights each flight by the inverse of
+its residual RMS.
 
 **Known size.** ``px_per_m = size_px / size_m`` for an object whose size (ball radius or box
 half-width, m) the user gives, its pixel size measured from the mask (:mod:`.mass`).
@@ -42,8 +44,9 @@ MIN_FLIGHT_FRAMES = 4
 MIN_BEND_PX = 1.0
 MAX_AX_RATIO = 0.15
 MAX_RMS_PX = 0.3
-#: Tracker noise (px) assumed at least when a segment's own residuals are smaller (its error estimate).
-NOISE_FLOOR_PX = 0.05
+#: Tracker noise (px) assumed at least (a 4-frame flight leaves 1 residual degree of freedom per axis,
+#: so its own residuals understate the noise); measured flights at 64 px have RMS 0.05-0.15 px.
+NOISE_FLOOR_PX = 0.1
 #: Flights whose acceleration differs from the most precise flight's by more than this fraction (and
 #: 3 of its standard errors) are left out: a contact the detector misplaced bends a flight.
 CONSISTENCY = 0.08
@@ -190,6 +193,7 @@ def scale_from_gravity(
     cov = sigma2 * np.linalg.pinv(A.T @ A)
     rel = float(np.sqrt(max(cov[0, 0], 0.0))) / a if a > 0 else float("nan")
     per = np.array([f.accel_px_s2 for f in flights])
+    rel = max(rel, anchor.rel_error / np.sqrt(len(flights)))  # not below the tracker-noise floor
     if per.size >= 2:
         rel = max(rel, float(np.median(np.abs(per / a - 1.0))) * 1.4826)
     if a <= 0:

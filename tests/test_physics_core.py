@@ -44,7 +44,7 @@ def test_scale_from_an_analytic_parabola_is_exact():
     scale = scale_from_gravity(points, visible, [], FPS, 640, 640)
     assert scale.source == "gravity"
     assert scale.px_per_m == pytest.approx(PPM, rel=1e-9)
-    assert scale.uncertainty < 1e-6
+    assert 0 < scale.uncertainty < 0.01  # the tracker-noise floor (0.1 px) over 12 frames
 
 
 def test_scale_over_a_bounce_with_its_contact_time_uses_both_flights():
