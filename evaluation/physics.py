@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -305,9 +303,11 @@ def evaluate_physics(
     done: dict[int, dict[str, Any]] = {}
     if records_path and Path(records_path).is_file():
         for line in Path(records_path).read_text(encoding="utf-8").splitlines():
-            if line.strip():
+            try:
                 r = json.loads(line)
-                done[r["seed"]] = r
+            except json.JSONDecodeError:  # an interrupted last line: that clip runs again
+                continue
+            done[r["seed"]] = r
     records = []
     for i, s in enumerate(seeds):
         if s in done:
@@ -366,8 +366,7 @@ def _run_eval(args: argparse.Namespace) -> int:
         return 2
     print(table)
     if args.out:
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(args.out)), suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(table + "\n")
-        os.replace(tmp, args.out)
+        from ..media.files import atomic_write_text
+
+        atomic_write_text(args.out, table + "\n")
     return 0

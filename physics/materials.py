@@ -97,9 +97,12 @@ def classifier_available() -> bool:
     return CLASSIFIER_PATH.is_file()
 
 
-def classify(features: np.ndarray) -> dict[str, float]:
-    """Class probabilities ``{material: p}`` of an object's appearance features (:func:`.mass.appearance`)."""
-    c = _classifier()
+def classify(features: np.ndarray, params: dict | None = None) -> dict[str, float]:
+    """Class probabilities ``{material: p}`` of an object's appearance features (:func:`.mass.appearance`).
+
+    ``params``: classifier parameters (default: the stored ``material_classifier.json``).
+    """
+    c = params if params is not None else _classifier()
     x = (np.asarray(features, dtype=np.float64) - np.array(c["mean"])) / np.array(c["std"])
     logits = np.array(c["weights"]) @ x + np.array(c["bias"])
     p = np.exp(logits - logits.max())

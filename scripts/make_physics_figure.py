@@ -17,6 +17,7 @@ def main() -> None:
     import cv2
 
     from kinesonic.data import synth_clip
+    from kinesonic.media.files import atomic_write_bytes
     from kinesonic.perception import extract_tracks
     from kinesonic.physics import estimate_physics
     from kinesonic.physics.draw import draw_physics, plot_physics
@@ -28,9 +29,9 @@ def main() -> None:
     strip = np.concatenate([drawn[i] for i in (2, 4, 6, 8)], axis=1)  # 960 wide
     plot = plot_physics(physics, strip.shape[1], 400)
     out = Path(__file__).resolve().parents[1] / "docs" / "images" / "physics_drop.png"
-    tmp = out.with_suffix(".tmp.png")
-    cv2.imwrite(str(tmp), cv2.cvtColor(np.concatenate([strip, plot], axis=0), cv2.COLOR_RGB2BGR))
-    tmp.replace(out)
+    ok, png = cv2.imencode(".png", cv2.cvtColor(np.concatenate([strip, plot], axis=0), cv2.COLOR_RGB2BGR))
+    assert ok
+    atomic_write_bytes(out, png.tobytes())
     print(f"wrote {out}")
 
 

@@ -6,22 +6,20 @@ Objects of training clips ``synth_clip(clip_seed(seed, i))`` (the generator's tr
 held-out evaluation seeds ``clip_seed(1000, i)``), half at 64 px and half at 128 px; features are
 measured exactly as at estimation time (:func:`kinesonic.physics.mass.measure_blobs` on the frames,
 with the ground-truth track points). Prints the accuracy on a 20 % validation split, then fits
-on all and writes ``physics/material_classifier.json`` (temp file + rename).
+on all and writes ``physics/material_classifier.json`` (atomically).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
-from pathlib import Path
 
 import numpy as np
 
 
 def main() -> None:
     from kinesonic.data import OBJECT_MATERIALS, clip_seed, synth_clip
+    from kinesonic.media.files import atomic_write_text
     from kinesonic.physics.mass import measure_blobs
     from kinesonic.physics.materials import CLASSIFIER_PATH, classify, train_classifier
 
@@ -44,14 +42,7 @@ def main() -> None:
     order = rng.permutation(len(X))
     cut = int(0.8 * len(X))
     params = train_classifier(X[order[:cut]], y[order[:cut]], classes)
-    # validate with the trained parameters
-    tmp_path = Path(args.out).with_suffix(".val.json")
-    tmp_path.write_text(json.dumps(params), encoding="utf-8")
-    import kinesonic.physics.materials as materials
-
-    materials.CLASSIFIER_PATH = tmp_path
-    materials._classifier.cache_clear()
-    pred = [classes.index(max(classify(x).items(), key=lambda kv: kv[1])[0]) for x in X[order[cut:]]]
+    pred = [classes.index(max(classify(x, params).items(), key=lambda kv: kv[1])[0]) for x in X[order[cut:]]]
     truth = y[order[cut:]]
     print(
         f"objects: {len(X)}; validation accuracy {np.mean(np.array(pred) == truth):.3f} "
@@ -60,13 +51,9 @@ def main() -> None:
     for c, name in enumerate(classes):
         sel = truth == c
         print(f"  {name:8s} recall {np.mean(np.array(pred)[sel] == c):.3f} ({sel.sum()})")
-    tmp_path.unlink()
     params = train_classifier(X, y, classes)
     params["trained_on"] = f"{len(X)} objects of world clips clip_seed({args.seed}, i), i < {args.clips}"
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(args.out)), suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(params, f, indent=1)
-    os.replace(tmp, args.out)
+    atomic_write_text(args.out, json.dumps(params, indent=1))
     print(f"wrote {args.out}")
 
 
