@@ -20,6 +20,7 @@ SUBCOMMAND_MODULES = [
     "evaluation.cli",  # eval (folder mode in metrics.cli)
     "perception.cli",  # annotate
     "training.cli",  # train
+    "evaluation.physics",  # physics eval
 ]
 
 
