@@ -235,6 +235,12 @@ def separate(
     n = x.shape[1]
     if n == 0:
         return np.zeros((len(STEM_NAMES), x.shape[0], 0), np.float32)
+    # very short clips are zero-padded to two analysis windows (at both rates) and trimmed afterwards
+    min_len = max(2 * 4 * max(int(round(HOP * sr / SAMPLE_RATE)), 1), math.ceil(2 * N_FFT * sr / SAMPLE_RATE))
+    if n < min_len:
+        padded = np.zeros((x.shape[0], min_len), np.float32)
+        padded[:, :n] = x
+        return separate(padded, sr, separator, chunk_s, overlap_s, callback, check_cancel)[:, :, :n]
     mono16 = (
         resample_audio(x.mean(axis=0, keepdims=True), sr, SAMPLE_RATE)[0] if sr != SAMPLE_RATE else x.mean(0)
     )
@@ -262,3 +268,37 @@ def separate(
             callback(done[0], total)
 
     return apply_masks(x, sr, masks16, block, block_done, check_cancel)
+
+
+SHIPPED_CHECKPOINT = "kinesonic_separator.safetensors"
+DEMIX_CHOICES = ("off", "network", "dsp")
+_loaded: dict[str, Separator] = {}
+
+
+def shipped_checkpoint_path():
+    """Path of the separator that ships with the pack (``checkpoints/separation/``)."""
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent / "checkpoints" / "separation" / SHIPPED_CHECKPOINT
+
+
+def get_separator(method: str) -> Separator:
+    """``"dsp"``, ``"network"`` (the shipped net) or the path of a separator file (cached per path)."""
+    from pathlib import Path
+
+    from .network import load_separator
+
+    if method == "dsp":
+        return DspSeparator()
+    path = shipped_checkpoint_path() if method == "network" else Path(method)
+    key = str(path)
+    if key not in _loaded:
+        _loaded[key] = NetworkSeparator(load_separator(path), path.name)
+    return _loaded[key]
+
+
+def effects_stem(waveform: np.ndarray, sample_rate: int, method: str = "network") -> np.ndarray:
+    """The effects stem ``[C, S]`` of ``waveform [C, S]`` (or ``[S]``, returned as ``[1, S]``)."""
+    x = np.asarray(waveform, np.float32)
+    x = x[None] if x.ndim == 1 else x
+    return separate(x, sample_rate, get_separator(method))[1]
