@@ -141,6 +141,35 @@ def make_mixture(seed: int, duration_s: float = 4.0, split: str = "train") -> Mi
     return Mixture(stems, info)
 
 
+def with_bed(
+    effects: np.ndarray, seed: int, music_db: float | None = 0.0, speech_db: float | None = None,
+    split: str = "heldout",
+) -> Mixture:  # fmt: skip
+    """A world clip's sound ``effects [S]`` (16 kHz) with a music and/or speech bed added.
+
+    The bed levels are dB RMS relative to the clip's own RMS (None = no such bed). Returns a
+    :class:`Mixture` whose effects stem is ``effects`` unchanged, so metrics on the mixture, on a
+    separated effects stem and on the clean clip can be compared.
+    """
+    from .music import synth_music
+    from .speech import synth_speech
+
+    fx = np.asarray(effects, np.float32)
+    level = _rms(fx)
+    duration = len(fx) / SAMPLE_RATE
+    rng_sp, rng_mu = (np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(2))
+    stems = np.zeros((3, len(fx)), np.float32)
+    stems[1] = fx
+    info: dict[str, Any] = {"seed": int(seed), "music_db": music_db, "speech_db": speech_db}
+    if music_db is not None and level > 0:
+        music, info["music"] = synth_music(rng_mu, duration, SAMPLE_RATE, split)
+        stems[2] = music * (level * 10 ** (music_db / 20) / max(_rms(music), 1e-12))
+    if speech_db is not None and level > 0:
+        speech, info["speech"] = synth_speech(rng_sp, duration, SAMPLE_RATE, split)
+        stems[0] = speech * (level * 10 ** (speech_db / 20) / max(_rms(speech), 1e-12))
+    return Mixture(stems, info)
+
+
 def mixture_seed(base_seed: int, index: int) -> int:
     """Seed of mixture ``index`` of a dataset with base seed ``base_seed`` (as :func:`clip_seed`)."""
     from ..data.world import clip_seed

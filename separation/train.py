@@ -113,8 +113,8 @@ def separation_loss(
     masks = net.masks_from_spec(spec)
     est = istft(masks * spec[:, None], x.shape[-1])
     energy_x = x.pow(2).sum(-1, keepdim=True)
-    err = (s - est).pow(2).sum(-1) + TAU * energy_x
-    ref = s.pow(2).sum(-1) + TAU * energy_x
+    err = (s - est).pow(2).sum(-1) + TAU * energy_x + 1e-8
+    ref = s.pow(2).sum(-1) + TAU * energy_x + 1e-8
     per = 10 * torch.log10(err) - 10 * torch.log10(ref)  # [B, 3]
     return per.mean(), per.mean(0).detach()
 
@@ -193,7 +193,10 @@ def train_separator(
             opt.zero_grad(set_to_none=True)
             loss.backward()
             grad = float(torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip))
-            opt.step()
+            if math.isfinite(loss_value) and math.isfinite(grad):
+                opt.step()
+            else:  # a degenerate batch: skip the update rather than poison the weights
+                say(f"step {step}: non-finite loss {loss_value} / gradient norm {grad}; update skipped")
             step += 1
             if step % cfg.log_every == 0:
                 rate = (step - s_log) / max(time.perf_counter() - t_log, 1e-9)
