@@ -219,3 +219,33 @@ def test_mixture_shards_keep_exact_stems(tmp_path):
     assert stems.shape == (2, 3, SR)
     np.testing.assert_allclose(audio_file, stems.sum(1), atol=1e-6)
     assert not [p for p in os.listdir(tmp_path) if ".tmp" in p]
+
+
+def test_evaluate_node_and_cli_score_onsets_on_the_effects_stem(tmp_path, capsys):
+    from kinesonic.media.video import write_video
+    from kinesonic.metrics.evaluate import evaluate_clip
+    from kinesonic.metrics.synthetic import SR as CLIP_SR
+    from kinesonic.metrics.synthetic import bouncing_ball
+    from kinesonic.nodes.evaluate import KinesonicEvaluate
+    from kinesonic.runner.cli import main
+    from kinesonic.separation.separate import effects_stem
+
+    clip = bouncing_ball(h0=0.6, e=0.9, seed=3)
+    wave = clip["audio"].astype(np.float32)
+    inputs = dict(
+        tracks=clip["tracks"].to_comfy(as_torch=True),
+        images=torch.from_numpy(clip["frames"].astype(np.float32) / 255.0),
+        audio=audio(wave, CLIP_SR),
+    )
+    table = KinesonicEvaluate().run(**inputs, demix="dsp")["result"][0]
+    expected = evaluate_clip(
+        clip["tracks"], effects_stem(wave, CLIP_SR, "dsp"), CLIP_SR, frames=clip["frames"]
+    )
+    ete_cell = table.splitlines()[2].split("|")[2].strip()
+    assert ete_cell == f"{expected.values['ete_s']:.3f}"
+    with pytest.raises(NodeInputError, match="'demix'"):
+        KinesonicEvaluate().run(**inputs, demix="yes")
+    write_video(tmp_path / "a.mp4", clip["frames"], 24.0, wave[None], CLIP_SR)
+    (tmp_path / "a.tracks.json").write_text(clip["tracks"].to_json())
+    assert main(["eval", str(tmp_path), "--demix", "dsp", "--format", "csv"]) == 0
+    assert capsys.readouterr().out.startswith("clip,")
