@@ -15,7 +15,8 @@ Usage: ``python benchmarks/bench_demix.py [--n 24] [--checkpoint FILE] [--clips 
 3. **Onsets with a music bed** (``--what ete``): ``--clips`` held-out world clips (65 frames at
    16 fps). ETE (s, tau 0.2) between the visual events of the ground-truth tracks and the audio
    onsets of: the clean clip audio; the clip + a held-out music bed (RMS ``--bed-db`` dB relative to
-   the clip's own RMS); and the effects stem that the DSP baseline / the network separate from it.
+   the clip's own RMS); and the effects stem that the DSP baseline / the network / the oracle ratio
+   mask separate from it (and the network's effects stem of the clean clip).
 
 Timings on a shared, loaded machine are upper bounds.
 """
@@ -118,9 +119,11 @@ def bench_ete(args: argparse.Namespace, network: NetworkSeparator | None) -> Non
     for i in range(args.clips):
         clip = synth_clip(20_000_000 + i, size=32, num_frames=65, fps=16.0)
         clean = clip.audio.astype(np.float32)
-        mixed = with_bed(clean, 30_000 + i, music_db=args.bed_db).mixture
+        bedded = with_bed(clean, 30_000 + i, music_db=args.bed_db)
+        mixed = bedded.mixture
         variants = {"no bed": clean, "no bed, network": None, "bed, raw mixture": mixed}
         variants["bed, DSP effects"] = separate(mixed[None], SAMPLE_RATE, DspSeparator())[1, 0]
+        variants["bed, oracle IRM effects"] = oracle_irm(bedded.stems)[1]
         if network is not None:
             variants["bed, network effects"] = separate(mixed[None], SAMPLE_RATE, network)[1, 0]
             variants["no bed, network"] = separate(clean[None], SAMPLE_RATE, network)[1, 0]
