@@ -180,6 +180,7 @@ def mixture_seed(base_seed: int, index: int) -> int:
 def write_mix_shard(prefix: str | os.PathLike, mixtures: list[Mixture], indices: list[int]) -> Path:
     """Write ``mixtures`` (same length) as one shard; returns the ``.jsonl`` path (written last)."""
     from ..data.shards import _atomic_save_npy
+    from ..media.files import atomic_write_text
 
     if not mixtures:
         raise ValueError("write_mix_shard: no mixtures")
@@ -189,11 +190,10 @@ def write_mix_shard(prefix: str | os.PathLike, mixtures: list[Mixture], indices:
     _atomic_save_npy(prefix.with_name(prefix.name + ".stems.npy"), stems)
     _atomic_save_npy(prefix.with_name(prefix.name + ".audio.npy"), stems.sum(axis=1, dtype=np.float32))
     meta_path = prefix.with_name(prefix.name + ".jsonl")
-    tmp = meta_path.with_name(f".{meta_path.name}.tmp{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        for index, mix in zip(indices, mixtures, strict=True):
-            fh.write(json.dumps({"index": int(index), **mix.info}) + "\n")
-    os.replace(tmp, meta_path)
+    lines = [
+        json.dumps({"index": int(i), **mix.info}) + "\n" for i, mix in zip(indices, mixtures, strict=True)
+    ]
+    atomic_write_text(meta_path, "".join(lines))
     return meta_path
 
 
@@ -209,7 +209,7 @@ def write_mix_shards(
     callback: Callable[[int, int], None] | None = None,
 ) -> list[Path]:
     """This rank's share of mixtures 0..n-1 into shards in ``out_dir``; complete shards are skipped."""
-    from ..data.shards import _count_lines
+    from ..data.shards import _check_folder, _count_lines
 
     if n < 0 or shard_size < 1 or duration_s <= 0:
         raise ValueError(
@@ -218,6 +218,10 @@ def write_mix_shards(
         )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    # a folder made with another seed / duration / split / sharding is refused (data/shards.py)
+    settings = {"kind": "mixtures", "n": n, "seed": base_seed, "duration_s": duration_s, "split": split,
+                "shard_size": shard_size, "world_size": world_size}  # fmt: skip
+    _check_folder(out, settings, rank)
     mine = list(range(rank, n, world_size))
     paths, done = [], 0
     for j in range(0, len(mine), shard_size):

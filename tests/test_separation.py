@@ -219,6 +219,8 @@ def test_mixture_shards_keep_exact_stems(tmp_path):
     assert stems.shape == (2, 3, SR)
     np.testing.assert_allclose(audio_file, stems.sum(1), atol=1e-6)
     assert not [p for p in os.listdir(tmp_path) if ".tmp" in p]
+    with pytest.raises(ValueError, match="other settings"):
+        write_mix_shards(tmp_path, 2, base_seed=5, duration_s=1.0, shard_size=2)
 
 
 def test_evaluate_node_and_cli_score_onsets_on_the_effects_stem(tmp_path, capsys):
