@@ -64,6 +64,22 @@ def test_chunked_equals_unchunked_within_tolerance():
     assert np.all(10 * np.log10(err + 1e-20) < -30.0), err
 
 
+def test_progress_and_cancel_between_chunks():
+    tone, clicks = tone_and_clicks(4.0)
+    seen = []
+    separate((tone + clicks)[None], SR, DspSeparator(), 1.5, 0.5, callback=lambda d, t: seen.append((d, t)))
+    assert seen[-1][0] == seen[-1][1] and len(seen) == seen[-1][1] >= 4  # 3 chunks + 1 block
+    calls = []
+
+    def cancel() -> None:
+        calls.append(1)
+        if len(calls) > 1:
+            raise InterruptedError("cancelled")
+
+    with pytest.raises(InterruptedError):
+        separate((tone + clicks)[None], SR, DspSeparator(), 1.5, 0.5, check_cancel=cancel)
+
+
 def test_any_rate_and_channels_keep_shape_and_sum():
     from kinesonic.media.audio import resample_audio
 
@@ -221,6 +237,10 @@ def test_mixture_shards_keep_exact_stems(tmp_path):
     assert not [p for p in os.listdir(tmp_path) if ".tmp" in p]
     with pytest.raises(ValueError, match="other settings"):
         write_mix_shards(tmp_path, 2, base_seed=5, duration_s=1.0, shard_size=2)
+    from kinesonic.runner.cli import main
+
+    assert main(["data", "mix", "--n", "1", "--out", str(tmp_path / "cli"), "--duration", "1"]) == 0
+    assert load_stems(tmp_path / "cli").shape == (1, 3, SR)
 
 
 def test_evaluate_node_and_cli_score_onsets_on_the_effects_stem(tmp_path, capsys):
