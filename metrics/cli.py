@@ -34,6 +34,11 @@ def add_folder_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--match-window", type=float, default=0.1, help="onset matching window in seconds (default 0.1)"
     )
+    p.add_argument(
+        "--demix", choices=["off", "network", "dsp"], default="off",
+        help="separate the audio (and reference) first and score onsets on the effects stem "
+        "(docs/demixing.md; default off)",
+    )  # fmt: skip
     p.add_argument("--format", choices=["markdown", "csv"], default="markdown", help="what to print")
     p.add_argument("--csv", metavar="FILE", help="also write the table as CSV to FILE")
 
@@ -48,9 +53,13 @@ def _load_json(path: Path) -> Any:
 
 
 def evaluate_folder(
-    folder: str | os.PathLike, tau: float = 0.2, match_window_s: float = 0.1
+    folder: str | os.PathLike, tau: float = 0.2, match_window_s: float = 0.1, demix: str = "off"
 ) -> tuple[list[str], list[Any], list[str]]:
-    """Evaluate every clip of ``folder``: ``(names, ClipReports, skipped messages)``."""
+    """Evaluate every clip of ``folder``: ``(names, ClipReports, skipped messages)``.
+
+    ``demix`` "network" / "dsp": the clip's audio and reference audio are separated first
+    (:func:`kinesonic.separation.separate.effects_stem`) and every audio metric reads the effects stem.
+    """
     from ..kinematics import Tracks
     from ..media.audio import read_audio
     from ..media.video import read_video
@@ -83,9 +92,16 @@ def evaluate_folder(
                     width=tracks.width,
                     height=tracks.height,
                 )
+            audio = video.audio
+            if demix != "off":
+                from ..separation.separate import effects_stem
+
+                audio = effects_stem(audio, video.sample_rate, demix)
+                if ref is not None:
+                    ref = effects_stem(ref, ref_rate, demix)
             report = evaluate_clip(
                 tracks,
-                video.audio,
+                audio,
                 video.sample_rate,
                 frames=video.frames,
                 video_fps=video.fps,
@@ -115,7 +131,9 @@ def run_eval(args: argparse.Namespace) -> int:
     from .evaluate import dataset_apcc_delta, format_csv, format_markdown
 
     try:
-        names, reports, skipped = evaluate_folder(args.folder, args.tau, args.match_window)
+        names, reports, skipped = evaluate_folder(
+            args.folder, args.tau, args.match_window, getattr(args, "demix", "off")
+        )
     except (FileNotFoundError, ValueError) as error:
         print(f"kinesonic eval: {error}", file=sys.stderr)
         return 1

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from . import bridge
 from .base import CATEGORY_ROOT, PHYSICS, TRACKS, NodeInputError
 
 
@@ -37,6 +38,18 @@ def _track_size_inputs() -> dict[str, tuple]:
     from .track_io import track_size_inputs
 
     return track_size_inputs(image=False)  # 'images' (required) gives the size
+
+
+def _effects(node: str, demix: str, wave: np.ndarray, rate: int) -> np.ndarray:
+    """The effects stem ``[C, S]`` of ``wave [C, S]`` (separator chosen by the ``demix`` input)."""
+    from ..separation.separate import separate
+    from .demix import METHOD_DSP, METHOD_NETWORK, load_separator
+
+    separator = load_separator(node, "demix", METHOD_NETWORK if demix == "network" else METHOD_DSP)
+    try:
+        return separate(wave, rate, separator, check_cancel=bridge.check_interrupted)[1]
+    except ValueError as error:
+        raise NodeInputError.because(node, "audio", error) from None
 
 
 class KinesonicEvaluate:
@@ -98,6 +111,15 @@ class KinesonicEvaluate:
                 "physics": (PHYSICS, {"tooltip": "Impacts (time, kinetic-energy change) for APCC."}),
                 "measured_tracks": (TRACKS, {"tooltip": "Tracks measured on the generated video, for TE."}),
                 **_track_size_inputs(),
+                "demix": (
+                    ["off", "network", "dsp"],
+                    {
+                        "default": "off",
+                        "tooltip": "Separate audio (and reference audio) into speech / effects / music first "
+                        "and score onsets on the effects stem, so a music bed or speech does not count as "
+                        "impacts (docs/demixing.md).",
+                    },
+                ),
             },
         }
 
@@ -114,6 +136,7 @@ class KinesonicEvaluate:
         width: int = 0,
         height: int = 0,
         fps: float = 0.0,
+        demix="off",
     ):
         from ..kinematics import Tracks
         from ..metrics.evaluate import evaluate_clip, format_markdown, timeline_image
@@ -138,6 +161,12 @@ class KinesonicEvaluate:
         ref, ref_rate = (
             (None, None) if reference_audio is None else _audio(node, "reference_audio", reference_audio)
         )
+        if demix not in ("off", "network", "dsp"):
+            raise NodeInputError(node, "demix", "one of off, network, dsp", demix)
+        if demix != "off":
+            wave = _effects(node, demix, wave, rate)
+            if ref is not None:
+                ref = _effects(node, demix, ref, ref_rate)
         if physics is not None and not isinstance(physics, dict):
             raise NodeInputError(node, "physics", "a PHYSICS dict with 'events'", physics)
         if cond.num_frames < 4:

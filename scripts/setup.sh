@@ -15,6 +15,17 @@ if [ "${1:-}" = "--dev" ]; then
   "$PY" -m pip install -q --no-deps "torchvision==0.28.0"
   # Test-only: SAM2 (+ its pure-Python deps) and the CoTracker package (unpacked under .work/testdeps).
   bash scripts/install_perception_test_deps.sh
+  # Test-only Debian package: espeak-ng (speech for the demixing mixtures, docs/demixing.md).
+  if ! command -v espeak-ng >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
+      apt-get install -y -q espeak-ng >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q espeak-ng >/dev/null; } \
+        || echo "setup: could not install espeak-ng; speech mixtures and their tests will be skipped" >&2
+    elif command -v apt-get >/dev/null 2>&1 && command -v sudo >/dev/null 2>&1; then
+      sudo apt-get install -y -q espeak-ng >/dev/null || echo "setup: could not install espeak-ng" >&2
+    else
+      echo "setup: espeak-ng not installed (apt-get install -y espeak-ng); speech mixtures need it" >&2
+    fi
+  fi
 else
   "$PY" -m pip install -q "$TORCH" -e .
 fi

@@ -1,0 +1,290 @@
+"""Procedural multi-instrument music (mono, default 16 kHz) for separation training and tests.
+
+One call makes a short piece: a chord progression in a random key and mode at a random tempo, with
+four parts — chords (sustained pad or arpeggio), bass, melody and drums — each on its own randomly
+drawn timbre. Every note is synthesised here (no samples, no downloads):
+
+- ``"additive"``: harmonic partials with a random spectral tilt and odd/even balance, ADSR envelope;
+- ``"organ"``: fixed drawbar-like partials, flat sustain;
+- ``"pad"``: three detuned additive voices with slow attack (chorus);
+- ``"pluck"``: additive partials with a fast exponential decay, brighter partials dying first;
+- held-out material (never used for training mixtures): ``"fm"`` (two-operator FM: bells, electric
+  piano) and ``"string"`` (Karplus-Strong plucked string), plus a differently tuned drum kit and
+  modes the training set does not use.
+
+``family="train"`` draws from the training timbres, progressions and modes, ``family="heldout"``
+from the held-out ones (for the benchmark). Randomness comes only from the generator passed in.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+FAMILIES = ("train", "heldout")
+TRAIN_TIMBRES = ("additive", "organ", "pad", "pluck")
+HELDOUT_TIMBRES = ("fm", "string")
+MODES = {
+    "train": {"major": (0, 2, 4, 5, 7, 9, 11), "minor": (0, 2, 3, 5, 7, 8, 10)},
+    "heldout": {"dorian": (0, 2, 3, 5, 7, 9, 10), "mixolydian": (0, 2, 4, 5, 7, 9, 10)},
+}
+# progressions as scale degrees (0-based) of each bar's chord root
+PROGRESSIONS = {
+    "train": ((0, 4, 5, 3), (0, 5, 3, 4), (0, 3, 4, 4), (5, 3, 0, 4), (0, 0, 3, 4)),
+    "heldout": ((0, 6, 3, 0), (1, 4, 0, 0), (0, 2, 5, 1)),
+}
+
+
+def midi_hz(note: float) -> float:
+    """Frequency in Hz of MIDI note ``note`` (A4 = 69 = 440 Hz)."""
+    return 440.0 * 2.0 ** ((note - 69.0) / 12.0)
+
+
+def _adsr(n: int, sr: int, attack: float, decay: float, sustain: float, release: float) -> np.ndarray:
+    """ADSR envelope of ``n`` samples (times in s); the release occupies the last ``release`` s."""
+    t = np.arange(n) / sr
+    env = np.where(
+        t < attack, t / max(attack, 1e-4), sustain + (1 - sustain) * np.exp(-(t - attack) / max(decay, 1e-4))
+    )
+    nr = min(n, int(release * sr))
+    if nr > 0:
+        env[n - nr :] *= np.linspace(1.0, 0.0, nr)
+    return env
+
+
+class _Timbre:
+    """One instrument: a synthesis method plus its random parameters (drawn once per part)."""
+
+    def __init__(self, kind: str, rng: np.random.Generator) -> None:
+        self.kind = kind
+        self.rng = rng
+        self.tilt = float(rng.uniform(0.6, 2.0))  # partial k has amplitude k ** -tilt
+        self.odd = float(rng.uniform(0.3, 1.0))  # weight of even partials (1 = all, 0.3 = hollow)
+        self.partials = int(rng.integers(4, 12))
+        self.vibrato = float(rng.uniform(0.0, 0.006)) if rng.random() < 0.5 else 0.0
+        self.vib_hz = float(rng.uniform(4.0, 6.5))
+        self.attack = float(rng.uniform(0.005, 0.04))
+        self.decay = float(rng.uniform(0.1, 0.6))
+        self.sustain = float(rng.uniform(0.3, 0.9))
+        self.drawbars = rng.uniform(0.0, 1.0, 6) * np.array([1.0, 0.8, 0.6, 0.5, 0.3, 0.25])
+        self.fm_ratio = float(rng.choice([1.0, 2.0, 3.5, 1.41, 2.76]))
+        self.fm_index = float(rng.uniform(0.8, 4.0))
+        self.fm_decay = float(rng.uniform(0.2, 1.2))
+        self.string_damp = float(rng.uniform(0.990, 0.999))
+
+    def _harmonic(
+        self, f0: float, t: np.ndarray, amps: np.ndarray, sr: int, decays: np.ndarray | None = None
+    ) -> np.ndarray:
+        phase_mod = 1.0 + (self.vibrato * np.sin(2 * np.pi * self.vib_hz * t) if self.vibrato else 0.0)
+        out = np.zeros_like(t)
+        phase0 = self.rng.uniform(0, 2 * np.pi, len(amps))
+        for k, a in enumerate(amps, start=1):
+            f = f0 * k
+            if f >= 0.45 * sr or a <= 0:
+                continue
+            part = a * np.sin(2 * np.pi * f * t * phase_mod + phase0[k - 1])
+            if decays is not None:
+                part *= np.exp(-t / decays[k - 1])
+            out += part
+        return out
+
+    def note(self, f0: float, dur: float, sr: int) -> np.ndarray:
+        """One note of ``dur`` s (plus a short release tail) at ``f0`` Hz, peak about 1."""
+        n = max(int((dur + 0.05) * sr), 8)
+        t = np.arange(n) / sr
+        kind = self.kind
+        k = np.arange(1, self.partials + 1)
+        amps = k**-self.tilt * np.where(k % 2 == 0, self.odd, 1.0)
+        if kind == "additive":
+            out = self._harmonic(f0, t, amps, sr) * _adsr(n, sr, self.attack, self.decay, self.sustain, 0.05)
+        elif kind == "organ":
+            out = self._harmonic(f0, t, self.drawbars, sr) * _adsr(n, sr, 0.01, 0.05, 1.0, 0.04)
+        elif kind == "pad":
+            out = (
+                sum(self._harmonic(f0 * (1 + d), t, amps, sr) for d in (-0.004, 0.0, 0.005))
+                / 3.0
+                * _adsr(n, sr, min(0.25, dur / 3), 0.3, 0.8, 0.08)
+            )
+        elif kind == "pluck":
+            decays = self.decay / (1.0 + 0.5 * (k - 1))
+            out = self._harmonic(f0, t, amps, sr, decays) * _adsr(n, sr, 0.002, 10.0, 1.0, 0.03)
+        elif kind == "fm":
+            mod = self.fm_index * np.exp(-t / self.fm_decay) * np.sin(2 * np.pi * f0 * self.fm_ratio * t)
+            out = np.sin(2 * np.pi * f0 * t + mod) * _adsr(n, sr, 0.003, self.fm_decay, 0.2, 0.05)
+        elif kind == "string":
+            out = _karplus(f0, n, sr, self.string_damp, self.rng)
+            out *= _adsr(n, sr, 0.001, 10.0, 1.0, 0.03)
+        else:
+            raise ValueError(f"unknown timbre {kind!r}")
+        peak = float(np.abs(out).max())
+        return out / peak if peak > 0 else out
+
+
+def _karplus(f0: float, n: int, sr: int, damp: float, rng: np.random.Generator) -> np.ndarray:
+    """Karplus-Strong plucked string: a noise burst in a delay line with a two-tap average filter."""
+    from scipy.signal import lfilter
+
+    period = max(int(round(sr / f0)), 2)
+    excitation = np.zeros(n)
+    excitation[:period] = rng.uniform(-1, 1, min(period, n))
+    # y[i] = x[i] + damp * (y[i-P] + y[i-P-1]) / 2
+    a = np.zeros(period + 2)
+    a[0] = 1.0
+    a[period] = -damp / 2
+    a[period + 1] = -damp / 2
+    return lfilter([1.0], a, excitation)
+
+
+def _drum(kind: str, sr: int, rng: np.random.Generator, heldout: bool) -> np.ndarray:
+    """One drum hit (kick, snare, hat), peak about 1."""
+    from scipy.signal import butter, sosfilt
+
+    if kind == "kick":
+        n = int(0.35 * sr)
+        t = np.arange(n) / sr
+        f_hi, f_lo = (
+            (rng.uniform(90, 140), rng.uniform(40, 60))
+            if not heldout
+            else (rng.uniform(160, 220), rng.uniform(60, 80))
+        )
+        freq = f_lo + (f_hi - f_lo) * np.exp(-t / 0.03)
+        phase = 2 * np.pi * np.cumsum(freq) / sr
+        out = np.sin(phase) * np.exp(-t / rng.uniform(0.08, 0.2))
+    elif kind == "snare":
+        n = int(0.25 * sr)
+        t = np.arange(n) / sr
+        lo = 1000.0 if not heldout else 2500.0
+        noise = sosfilt(
+            butter(2, [lo, 0.45 * sr], btype="bandpass", fs=sr, output="sos"), rng.standard_normal(n)
+        )
+        tone = np.sin(2 * np.pi * rng.uniform(160, 240) * t)
+        out = (noise * 0.8 + tone * 0.5) * np.exp(-t / rng.uniform(0.05, 0.12))
+    else:  # hat
+        n = int(0.12 * sr)
+        t = np.arange(n) / sr
+        cut = 6000.0 if not heldout else 4000.0
+        noise = sosfilt(
+            butter(4, min(cut, 0.4 * sr), btype="highpass", fs=sr, output="sos"), rng.standard_normal(n)
+        )
+        out = noise * np.exp(-t / rng.uniform(0.015, 0.05))
+    peak = float(np.abs(out).max())
+    return out / peak if peak > 0 else out
+
+
+def _place(buf: np.ndarray, x: np.ndarray, start: int, gain: float) -> None:
+    if start >= len(buf) or start + len(x) <= 0:
+        return
+    lo = max(start, 0)
+    hi = min(start + len(x), len(buf))
+    buf[lo:hi] += gain * x[lo - start : hi - start]
+
+
+def synth_music(
+    rng: np.random.Generator, duration_s: float, sample_rate: int = 16000, family: str = "train"
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """A piece of ``duration_s`` s: float32 [S] with RMS 0.1 (silence-free) and its description.
+
+    ``info`` holds ``tempo_bpm``, ``key_midi``, ``mode``, ``progression``, ``timbres`` (per part),
+    ``drums`` (bool) and ``family``. The piece starts at a random point of its bar grid so clips do
+    not all begin on a downbeat.
+    """
+    if family not in FAMILIES:
+        raise ValueError(f"synth_music: family must be one of {FAMILIES}, got {family!r}")
+    sr = int(sample_rate)
+    n = int(round(duration_s * sr))
+    heldout = family == "heldout"
+    timbres = HELDOUT_TIMBRES if heldout else TRAIN_TIMBRES
+    mode_name = str(rng.choice(sorted(MODES[family])))
+    scale = MODES[family][mode_name]
+    progression = PROGRESSIONS[family][int(rng.integers(len(PROGRESSIONS[family])))]
+    tempo = float(rng.uniform(70, 150))
+    beat = 60.0 / tempo
+    key = int(rng.integers(45, 58))  # MIDI root of the bass octave
+    offset = float(rng.uniform(0, 4 * beat))
+    n_bars = int(math.ceil((duration_s + offset) / (4 * beat))) + 1
+    parts = {name: _Timbre(str(rng.choice(timbres)), rng) for name in ("chords", "bass", "melody")}
+    parts["bass"].partials = min(parts["bass"].partials, 6)
+    levels = {"chords": rng.uniform(0.3, 0.7), "bass": rng.uniform(0.4, 0.8), "melody": rng.uniform(0.5, 1.0)}
+    drums = bool(rng.random() < 0.8)
+    arpeggio = bool(rng.random() < 0.4)
+    out = np.zeros(n)
+
+    def degree_note(degree: int, octave: int) -> int:
+        return key + 12 * (octave + degree // 7) + scale[degree % 7]
+
+    def at(time_s: float) -> int:
+        return int(round((time_s - offset) * sr))
+
+    melody_degree = int(rng.integers(7, 12))
+    for bar in range(n_bars):
+        root = progression[bar % len(progression)]
+        t_bar = bar * 4 * beat
+        chord = [degree_note(root + d, 1) for d in (0, 2, 4)] + (
+            [degree_note(root + 6, 1)] if rng.random() < 0.3 else []
+        )
+        if arpeggio:
+            step = beat / 2
+            for i in range(8):
+                note = chord[i % len(chord)]
+                _place(
+                    out,
+                    parts["chords"].note(midi_hz(note), step * 0.9, sr),
+                    at(t_bar + i * step),
+                    levels["chords"] * 0.6,
+                )
+        else:
+            for note in chord:
+                _place(
+                    out,
+                    parts["chords"].note(midi_hz(note), 4 * beat * 0.95, sr),
+                    at(t_bar),
+                    levels["chords"] * 0.35,
+                )
+        bass_pattern = (
+            ((0, 2.0), (2, 2.0)) if rng.random() < 0.5 else ((0, 1.0), (1.5, 0.5), (2, 1.0), (3, 1.0))
+        )
+        for pos, length in bass_pattern:
+            note = degree_note(root, 0) - (12 if rng.random() < 0.3 else 0)
+            _place(
+                out,
+                parts["bass"].note(midi_hz(note), length * beat * 0.9, sr),
+                at(t_bar + pos * beat),
+                levels["bass"],
+            )
+        pos = 0.0
+        while pos < 4.0:
+            length = float(rng.choice([0.5, 0.5, 1.0, 1.0, 1.5, 2.0]))
+            if rng.random() < 0.8:
+                melody_degree = int(np.clip(melody_degree + rng.choice([-2, -1, -1, 0, 1, 1, 2, 3]), 5, 16))
+                note = degree_note(melody_degree, 1)
+                _place(
+                    out,
+                    parts["melody"].note(midi_hz(note), length * beat * 0.9, sr),
+                    at(t_bar + pos * beat),
+                    levels["melody"] * 0.5,
+                )
+            pos += length
+        if drums:
+            for eighth in range(8):
+                t_hit = t_bar + eighth * beat / 2
+                if eighth in (0, 4) or (eighth == 5 and rng.random() < 0.3):
+                    _place(out, _drum("kick", sr, rng, heldout), at(t_hit), 0.7)
+                if eighth in (2, 6):
+                    _place(out, _drum("snare", sr, rng, heldout), at(t_hit), 0.45)
+                if rng.random() < 0.85:
+                    _place(out, _drum("hat", sr, rng, heldout), at(t_hit), 0.15 + 0.1 * (eighth % 2 == 0))
+    level = float(np.sqrt(np.mean(out**2))) if n else 0.0
+    if level > 0:
+        out *= 0.1 / level
+    info = {
+        "family": family,
+        "tempo_bpm": tempo,
+        "key_midi": key,
+        "mode": mode_name,
+        "progression": list(progression),
+        "timbres": {name: part.kind for name, part in parts.items()},
+        "drums": drums,
+    }
+    return out.astype(np.float32), info
