@@ -309,8 +309,8 @@ def level_stages(clips: list) -> str:
     codec = AudioCodec(cfg)
     win_energy = float((codec.window**2).sum())
     lines = [
-        "| clip (kind) | sim RMS dB | sim peak | |STFT| dB | pinv·mel dB | normalised log-mel mean | GL out dB "
-        "| after limiter dB | out peak |",
+        "| clip (kind) | sim RMS dB | sim peak | |STFT| dB | pinv·mel dB | normalised log-mel mean "
+        "| GL out dB | after limiter dB | out peak |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
 
