@@ -42,7 +42,7 @@ def schedule(steps: int, shift: float = 1.0) -> torch.Tensor:
     """``steps + 1`` float64 times from 1 to 0 (uniform, then shifted)."""
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
-    return shift_time(torch.linspace(1.0, 0.0, steps + 1, dtype=torch.float64), shift)
+    return shift_time(torch.linspace(1.0, 0.0, steps + 1, dtype=torch.float64, device="cpu"), shift)
 
 
 def masked_mean(err: torch.Tensor, weight: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
@@ -100,8 +100,10 @@ def sample_ode(
     proj = project_video or (lambda x: x)
     video = proj(video)
 
+    tdtype = torch.float64 if video.dtype == torch.float64 else torch.float32  # never 16-bit times
+
     def tvec(t: float, hold: float | None) -> torch.Tensor:
-        return torch.full((b,), float(t if hold is None else hold))
+        return torch.full((b,), float(t if hold is None else hold), dtype=tdtype, device=video.device)
 
     for i in range(total):
         t, tn = float(times[i]), float(times[i + 1])

@@ -195,28 +195,63 @@ class TwinDiT(nn.Module):
         )
         self.video_out = _FinalLayer(d, c * ph * pw)
         self.audio_out = _FinalLayer(d, cfg.audio_channels * cfg.audio_patch)
-        self._rope_cache: dict[tuple[int, ...], dict[str, torch.Tensor]] = {}
+        # rotary tables of the config's clip length, non-persistent buffers so that .to() moves them
+        # (other lengths are computed when asked, see ropes)
+        lf = cfg.latent_frames()
+        for name, table in self._rope_tables(lf, cfg.audio_tokens(lf), lf).items():
+            self.register_buffer(f"rope_{name}", table, persistent=False)
+
+    @property
+    def device(self) -> torch.device:
+        return self.video_in.weight.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.video_in.weight.dtype
+
+    def _rope_tables(
+        self, latent_frames: int, audio_tokens: int, time_frames: int
+    ) -> dict[str, torch.Tensor]:
+        """Rotations ``[N, Dh/2, 2]`` (float32, on the CPU) of video tokens, audio tokens and the
+        positions (t, 0, 0) for t < time_frames (kinematic tokens; t = 0 is the identity)."""
+        cfg = self.cfg
+        _, ph, pw = cfg.video_patch
+        positions = {
+            "video": video_positions(latent_frames, cfg.latent_height // ph, cfg.latent_width // pw),
+            "audio": audio_positions(audio_tokens, cfg.audio_rope_scale),
+            "time": time_positions(time_frames, 1),
+        }
+        return {k: rope_rotations(p, cfg.rope_split, cfg.rope_theta) for k, p in positions.items()}
+
+    def _apply(self, fn, recurse=True):  # noqa: ANN001, ANN202 - nn.Module hook behind .to()/.cuda()/.half()
+        """Move and cast as usual, but keep the rotary tables at least float32 (a bfloat16 table
+        would rotate with 3 significant digits): they are recomputed on the new device."""
+        super()._apply(fn, recurse)
+        table = self.rope_video
+        if table.dtype not in (torch.float32, torch.float64):
+            lf = self.rope_time.shape[0]
+            for name, fresh in self._rope_tables(lf, self.rope_audio.shape[0], lf).items():
+                setattr(self, f"rope_{name}", fresh.to(table.device))
+        return self
 
     # ------------------------------------------------------------------ helpers
     def ropes(self, latent_frames: int, audio_tokens: int, kin_frames: int, kin_objects: int) -> dict:
-        """Complex rotations ``[N, Dh/2]`` for video, audio and kinematic tokens (cached)."""
-        key = (latent_frames, audio_tokens, kin_frames, kin_objects)
-        if key not in self._rope_cache:
-            cfg = self.cfg
-            _, ph, pw = cfg.video_patch
-            vp = video_positions(latent_frames, cfg.latent_height // ph, cfg.latent_width // pw)
-            ap = audio_positions(audio_tokens, cfg.audio_rope_scale)
-            kp = torch.cat([torch.zeros(1, 3, dtype=torch.float64), time_positions(kin_frames, kin_objects)])
-            self._rope_cache[key] = {
-                name: rope_rotations(p, cfg.rope_split, cfg.rope_theta)
-                for name, p in (("video", vp), ("audio", ap), ("kin", kp))
-            }
-        return self._rope_cache[key]
+        """Rotations ``[N, Dh/2, 2]`` for video, audio and kinematic tokens (the null token first, at
+        the identity), on the model's device: the buffers for the config's clip length, else computed."""
+        if latent_frames == self.rope_time.shape[0] and audio_tokens == self.rope_audio.shape[0]:
+            video, audio, time = self.rope_video, self.rope_audio, self.rope_time
+        else:
+            tables = self._rope_tables(latent_frames, audio_tokens, latent_frames)
+            video, audio, time = (tables[k].to(self.rope_video) for k in ("video", "audio", "time"))
+        if kin_frames > time.shape[0]:
+            time = self._rope_tables(1, 1, kin_frames)["time"].to(self.rope_video)
+        kin = torch.cat([time[:1], time[:kin_frames].repeat_interleave(kin_objects, dim=0)])
+        return {"video": video, "audio": audio, "kin": kin}
 
     def physics_features(self, physics: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """``physics [B, N, physics_dim]`` (mass kg, speed m/s), ``mask [B, N]`` → ``[B, physics_hidden]``."""
         feats = self.phys_mlp(fourier_features(signed_log(physics), self.cfg.physics_fourier))
-        w = torch.ones(physics.shape[:2], dtype=feats.dtype) if mask is None else mask.to(feats.dtype)
+        w = physics.new_ones(physics.shape[:2], dtype=feats.dtype) if mask is None else mask.to(feats.dtype)
         return (feats * w[..., None]).sum(1) / w.sum(1, keepdim=True).clamp_min(1)
 
     def audio_unreachable(self, audio: torch.Tensor) -> torch.Tensor:
@@ -229,6 +264,8 @@ class TwinDiT(nn.Module):
         remaining directions keep whatever the start noise put there. Returns the component of
         ``audio`` orthogonal to that column space (same shape; zeros when ``W`` has full row rank).
         """
+        if audio.device.type == "meta":  # shape-only runs
+            return torch.zeros_like(audio)
         w = self.audio_out.linear.weight.detach().cpu().double()  # [C_a * ap, hidden]
         u, sv, _ = torch.linalg.svd(w, full_matrices=False)
         basis = u[:, sv > sv.max() * max(w.shape) * 1e-7]  # none when W = 0 (an untrained head)
@@ -286,17 +323,21 @@ class TwinDiT(nn.Module):
         xa = self.audio_in(rearrange(audio, "b c (n p) -> b n (p c)", p=ap))
         null = self.kin_null.expand(b, -1, -1)
         if kin is None:
-            kin_tok, keep, kf, kn = null, torch.ones(b, 1, dtype=torch.bool), 0, 0
+            kin_tok, keep, kf, kn = null, torch.ones(b, 1, dtype=torch.bool, device=video.device), 0, 0
         else:
             kf, kn = kin.shape[1], kin.shape[2]
             kin_tok = torch.cat([null, self.kin_mlp(kin).flatten(1, 2)], dim=1)
-            km = torch.ones(b, kf, kn, dtype=torch.bool) if kin_mask is None else kin_mask.bool()
-            keep = torch.cat([torch.ones(b, 1, dtype=torch.bool), km.flatten(1)], dim=1)
+            km = (
+                torch.ones(b, kf, kn, dtype=torch.bool, device=video.device)
+                if kin_mask is None
+                else kin_mask.bool()
+            )
+            keep = torch.cat([torch.ones(b, 1, dtype=torch.bool, device=video.device), km.flatten(1)], dim=1)
         ropes = self.ropes(lf, xa.shape[1], kf, kn)
         cv = nn.functional.silu(self.t_video(t_video) + self.text_video(text))
         ca = nn.functional.silu(self.t_audio(t_audio) + self.text_audio(text))
         if physics is None:  # no physics = the all-masked case: zero features (Δ = the zero-init bias)
-            phys = torch.zeros(b, self.cfg.physics_hidden, dtype=xv.dtype)
+            phys = torch.zeros(b, self.cfg.physics_hidden, dtype=xv.dtype, device=xv.device)
         else:
             phys = self.physics_features(physics, physics_mask)
         for blk in self.blocks:

@@ -9,7 +9,7 @@ convention: see :mod:`.flow` (t = 1 source, t = 0 data, v = source - data).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
@@ -21,6 +21,7 @@ from .autoencoders import AudioCodec, VideoAutoencoder
 from .config import ABLATIONS, GeneratorConfig
 from .flow import hybrid_source, interpolate, region_balanced_loss, sample_ode, schedule
 from .generator import TwinDiT
+from .layers import compute_dtype
 from .text import HashTextEncoder
 from .trajectory import propagate_first_frame
 
@@ -57,6 +58,19 @@ class Conditioning:
     @property
     def batch(self) -> int:
         return int(self.traj_latent.shape[0])
+
+    def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> Conditioning:
+        """A copy on ``device`` with floating tensors cast to ``dtype`` (masks and ids keep theirs)."""
+
+        def move(x: torch.Tensor | None) -> torch.Tensor | None:
+            if x is None:
+                return None
+            return x.to(device=device, dtype=dtype if x.is_floating_point() else None)
+
+        return replace(
+            self,
+            **{f.name: move(getattr(self, f.name)) for f in fields(self) if f.name != "latent_frames"},
+        )
 
     def video_cond(self) -> torch.Tensor:
         """``[B, C + 1, L, h, w]``: trajectory latent and binary mask (the video tower's extra input)."""
@@ -124,6 +138,16 @@ class KinesonicModel(nn.Module):
         self.audio_codec = AudioCodec(cfg)
         self.text = HashTextEncoder(cfg.text_vocab, cfg.text_dim, cfg.text_layers, cfg.text_max_tokens)
         self.dit = TwinDiT(cfg)
+
+    @property
+    def device(self) -> torch.device:
+        """Device of the twin DiT's weights (where sampling and conditioning run)."""
+        return self.dit.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """Floating dtype of the twin DiT's weights."""
+        return self.dit.dtype
 
     # ------------------------------------------------------------------ codecs
     def encode_video(self, video: torch.Tensor) -> torch.Tensor:
@@ -193,9 +217,11 @@ class KinesonicModel(nn.Module):
             img = first_frame if first_frame.dim() == 4 else first_frame[None]
             self._check_size(img.shape[-2], img.shape[-1], "first frame")
             with torch.no_grad():
-                first_latent = self.video_ae.encode_first(img.float())
-        traj = torch.zeros(1, c, lf, h, w)
-        mask = torch.zeros(1, 1, lf, h, w)
+                first_latent = self.video_ae.encode_first(img.to(device=self.device, dtype=self.dtype))
+            first_latent = first_latent.cpu()  # the rest is built on the CPU, then moved
+        dtype = torch.float32 if first_latent is None else first_latent.dtype
+        traj = torch.zeros(1, c, lf, h, w, dtype=dtype, device="cpu")
+        mask = torch.zeros(1, 1, lf, h, w, dtype=dtype, device="cpu")
         kin = kin_mask = None
         if tracks is not None:
             if (tracks.width, tracks.height) != (cfg.width, cfg.height):
@@ -226,14 +252,14 @@ class KinesonicModel(nn.Module):
                 else np.asarray(kinematics_mask, bool)
             )
             kin_mask = torch.from_numpy(km.copy())[None]
-        soft = torch.from_numpy(soft_trajectory_mask(mask[0, 0].numpy() > 0.5, soft_sigma))[None, None]
+        soft = torch.from_numpy(soft_trajectory_mask((mask[0, 0] > 0.5).numpy(), soft_sigma))[None, None]
         phys = phys_mask = None
         if physics is not None:
             p = torch.as_tensor(np.asarray(physics, dtype=np.float32))
             if p.dim() != 2 or p.shape[1] != cfg.physics_dim:
                 raise ValueError(f"physics must have shape [N, {cfg.physics_dim}], got {tuple(p.shape)}")
-            phys, phys_mask = p[None], torch.ones(1, p.shape[0], dtype=torch.bool)
-        return Conditioning(
+            phys, phys_mask = p[None], torch.ones(1, p.shape[0], dtype=torch.bool, device="cpu")
+        cond = Conditioning(
             latent_frames=lf,
             first_latent=first_latent,
             traj_latent=traj,
@@ -245,6 +271,7 @@ class KinesonicModel(nn.Module):
             physics=phys,
             physics_mask=phys_mask,
         )
+        return cond.to(self.device, self.dtype)
 
     # ------------------------------------------------------------------ prediction
     def velocity(
@@ -288,8 +315,12 @@ class KinesonicModel(nn.Module):
         cfg = self.cfg
         b, lf = cond.batch, cond.latent_frames
         shape_v = (b, cfg.video_channels, lf, cfg.latent_height, cfg.latent_width)
-        eps_v = torch.randn(shape_v, generator=generator)
-        eps_a = torch.randn((b, cfg.audio_channels, cfg.audio_latent_frames(lf)), generator=generator)
+        # drawn from the CPU generator (the same stream on every device), then moved
+        eps_v = torch.randn(shape_v, generator=generator, device="cpu")
+        eps_a = torch.randn(
+            (b, cfg.audio_channels, cfg.audio_latent_frames(lf)), generator=generator, device="cpu"
+        )
+        eps_v, eps_a = (e.to(device=self.device, dtype=self.dtype) for e in (eps_v, eps_a))
         if "no_hybrid_flow" in self.ablations:
             src = self.impose_first(eps_v, cond)
         else:
@@ -347,17 +378,20 @@ class KinesonicModel(nn.Module):
         if guidance not in GUIDANCE:
             raise ValueError(f"guidance must be one of {GUIDANCE}, got {guidance!r}")
         cond = cond.ablated("no_kinematics" in self.ablations, "no_trajectory" in self.ablations)
-        gen = torch.Generator().manual_seed(int(seed))
+        gen = torch.Generator(device="cpu").manual_seed(int(seed))
+        cond = cond.to(self.device)
         xv, xa, eps_v, eps_a = self.start_state(cond, gen)
         hold_v = hold_a = None
         if mode == "v2a":
             if video is None or video.shape != xv.shape:
                 raise ValueError(f"v2a needs a video latent of shape {tuple(xv.shape)}")
-            xv, hold_v = interpolate(video, eps_v, torch.full((xv.shape[0],), cond_time)), cond_time
+            video = video.to(device=self.device, dtype=self.dtype)
+            xv, hold_v = interpolate(video, eps_v, _times(xv, cond_time)), cond_time
         if mode == "a2v":
             if audio is None or audio.shape != xa.shape:
                 raise ValueError(f"a2v needs an audio latent of shape {tuple(xa.shape)}")
-            xa, hold_a = interpolate(audio, eps_a, torch.full((xa.shape[0],), cond_time)), cond_time
+            audio = audio.to(device=self.device, dtype=self.dtype)
+            xa, hold_a = interpolate(audio, eps_a, _times(xa, cond_time)), cond_time
         neg = cond.dropped()
         use_neg = guidance != "none" and (video_cfg != 1.0 or audio_cfg != 1.0)
         both = _cat_cond(cond, neg)
@@ -492,6 +526,11 @@ class KinesonicModel(nn.Module):
         return {"loss": loss, "video_inside": inside, "video_outside": outside, "audio": audio}
 
 
+def _times(x: torch.Tensor, t: float) -> torch.Tensor:
+    """Flow times ``[B]`` = t on ``x``'s device (float32; float64 for a float64 ``x``)."""
+    return torch.full((x.shape[0],), float(t), device=x.device, dtype=compute_dtype(x))
+
+
 def _cat_cond(*conds: Conditioning) -> Conditioning:
     """Concatenate conditionings along the batch (kinematic/physics objects padded with masked rows)."""
     first = conds[0]
@@ -499,6 +538,7 @@ def _cat_cond(*conds: Conditioning) -> Conditioning:
     if any(c.latent_frames != lf for c in conds):
         raise ValueError("cannot batch conditionings with different latent frame counts")
     b = [c.batch for c in conds]
+    dev, dt = first.traj_latent.device, first.traj_latent.dtype
     fl = None
     if all(c.first_latent is not None for c in conds):
         fl = torch.cat([c.first_latent for c in conds])
@@ -514,14 +554,14 @@ def _cat_cond(*conds: Conditioning) -> Conditioning:
         for c, v, bi in zip(conds, vals, b, strict=True):
             m = getattr(c, mkey)
             if dims == 4:
-                full = torch.zeros(bi, lf, n, first_dim(key))
-                fm = torch.zeros(bi, lf, n, dtype=torch.bool)
+                full = torch.zeros(bi, lf, n, first_dim(key), dtype=dt, device=dev)
+                fm = torch.zeros(bi, lf, n, dtype=torch.bool, device=dev)
                 if v is not None:
                     full[:, :, : v.shape[2]] = v
                     fm[:, :, : v.shape[2]] = m if m is not None else True
             else:
-                full = torch.zeros(bi, n, first_dim(key))
-                fm = torch.zeros(bi, n, dtype=torch.bool)
+                full = torch.zeros(bi, n, first_dim(key), dtype=dt, device=dev)
+                fm = torch.zeros(bi, n, dtype=torch.bool, device=dev)
                 if v is not None:
                     full[:, : v.shape[1]] = v
                     fm[:, : v.shape[1]] = m if m is not None else True

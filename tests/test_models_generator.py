@@ -224,11 +224,12 @@ def test_rope_same_instant_same_rotation() -> None:
     k = 3
     j = round(k * cfg.audio_tokens_per_latent_frame)  # audio token at the instant of latent frame 3
     nt = cfg.rope_split[0] // 2
-    video_tok = ropes["video"][k * per_frame]  # (t=3, y=0, x=0): complex rotations [Dh/2]
+    video_tok = ropes["video"][k * per_frame]  # (t=3, y=0, x=0): rotations [Dh/2, 2] (cos, sin)
     audio_tok = ropes["audio"][j]
     assert torch.allclose(video_tok[:nt], audio_tok[:nt], atol=1e-6)
     assert torch.allclose(video_tok, audio_tok, atol=1e-6)  # y = x = 0 for both
-    assert torch.equal(audio_tok[nt:], torch.ones(audio_tok.shape[0] - nt, dtype=torch.complex64))  # 1-D
+    identity = torch.tensor([1.0, 0.0]).expand(audio_tok.shape[0] - nt, 2)
+    assert torch.equal(audio_tok[nt:], identity)  # 1-D: cos 1, sin 0 on the spatial pairs
     assert torch.allclose(ropes["kin"][1 + k], video_tok, atol=1e-6)  # kinematic token of frame 3
     other = ropes["audio"][j + 1]
     assert not torch.allclose(other[:nt], video_tok[:nt], atol=1e-3)

@@ -41,7 +41,7 @@ def clips_to_tensors(clips: Sequence[TrainClip], num_samples: int) -> tuple[torc
     """``(videos [B, 3, T, H, W] float 0..1, waves [B, num_samples] float)`` (audio cut or zero-padded)."""
     videos = torch.stack([torch.from_numpy(np.ascontiguousarray(c.frames)) for c in clips])
     videos = videos.permute(0, 4, 1, 2, 3).float() / 255.0
-    waves = torch.zeros(len(clips), num_samples)
+    waves = torch.zeros(len(clips), num_samples, device="cpu")
     for i, c in enumerate(clips):
         a = torch.from_numpy(np.asarray(c.audio, dtype=np.float32)[:num_samples])
         waves[i, : a.shape[0]] = a
@@ -67,6 +67,7 @@ def prepare_batch(
     t = clips[0].frames.shape[0]
     lf = cfg.latent_frames(t)
     videos, waves = clips_to_tensors(clips, cfg.audio_samples(lf))
+    videos, waves = (x.to(device=model.device, dtype=model.dtype) for x in (videos, waves))
     video_latent = model.encode_video(videos)
     audio_latent = model.encode_audio(waves)
     conds = [
@@ -113,7 +114,7 @@ class FlowObjective:
         no_hybrid_flow: bool = False,
         eps: float = 1e-6,
     ) -> None:
-        self.drops = torch.tensor(drops, dtype=torch.float32)
+        self.drops = torch.tensor(drops, dtype=torch.float32, device="cpu")
         self.p_v2a, self.p_a2v, self.max_cond_time = p_v2a, p_a2v, max_cond_time
         self.time_mean, self.time_std = time_mean, time_std
         self.weights = weights
@@ -128,14 +129,15 @@ class FlowObjective:
         ``shape_v`` / ``shape_a`` are one sample's latent shapes ``[C, L, h, w]`` / ``[C_a, F]``.
         """
         keep, t, u, hold, eps_v, eps_a = [], [], [], [], [], []
+        cpu = torch.device("cpu")  # CPU generators: the same draws on every device
         for s in seeds:
-            g = torch.Generator().manual_seed(int(s))
-            keep.append(torch.rand(4, generator=g) >= self.drops)
-            t.append(torch.sigmoid(self.time_mean + self.time_std * torch.randn(1, generator=g)))
-            u.append(torch.rand(1, generator=g))
-            hold.append(torch.rand(1, generator=g) * self.max_cond_time)
-            eps_v.append(torch.randn(shape_v, generator=g))
-            eps_a.append(torch.randn(shape_a, generator=g))
+            g = torch.Generator(device=cpu).manual_seed(int(s))
+            keep.append(torch.rand(4, generator=g, device=cpu) >= self.drops)
+            t.append(torch.sigmoid(self.time_mean + self.time_std * torch.randn(1, generator=g, device=cpu)))
+            u.append(torch.rand(1, generator=g, device=cpu))
+            hold.append(torch.rand(1, generator=g, device=cpu) * self.max_cond_time)
+            eps_v.append(torch.randn(shape_v, generator=g, device=cpu))
+            eps_a.append(torch.randn(shape_a, generator=g, device=cpu))
         return {
             "keep": torch.stack(keep, 1),  # [4, B]
             "t": torch.cat(t),
@@ -148,7 +150,7 @@ class FlowObjective:
     @staticmethod
     def drop(cond: Conditioning, keep: torch.Tensor) -> Conditioning:
         """Apply per-sample keep flags ``[4, B]`` (text, trajectory channels, kinematics, physics)."""
-        k1 = keep[1].float().view(-1, 1, 1, 1, 1)
+        k1 = keep[1].to(cond.traj_latent.dtype).view(-1, 1, 1, 1, 1)
         return replace(
             cond,
             text_ids=cond.text_ids * keep[0].long().view(-1, 1),
@@ -162,6 +164,13 @@ class FlowObjective:
         """Noisy inputs, times, targets and row masks for one batch (no model call)."""
         x_v, x_a, full = batch["video_latent"], batch["audio_latent"], batch["cond"]
         d = self.draws(seeds, tuple(x_v.shape[1:]), tuple(x_a.shape[1:]))
+        tdt = torch.float64 if x_v.dtype == torch.float64 else torch.float32  # flow times: never 16-bit
+        d = {
+            k: v.to(
+                device=x_v.device, dtype=x_v.dtype if k.startswith("eps") else tdt if k != "keep" else None
+            )
+            for k, v in d.items()
+        }
         cond = self.drop(full, d["keep"])
         v2a = d["u"] < self.p_v2a
         a2v = (d["u"] >= self.p_v2a) & (d["u"] < self.p_v2a + self.p_a2v)
@@ -181,8 +190,8 @@ class FlowObjective:
             "cond": cond,
             "target_v": src_v - x_v,
             "target_a": eps_a - x_a,
-            "row_v": (~v2a).float(),
-            "row_a": (~a2v).float(),
+            "row_v": (~v2a).to(x_v.dtype),
+            "row_a": (~a2v).to(x_a.dtype),
             "soft": torch.zeros_like(full.soft_mask) if self.no_hybrid_flow else full.soft_mask,
         }
 

@@ -1,0 +1,127 @@
+"""Device and dtype follow the model: the sampler and one training step in float64 and bfloat16
+(any tensor made at the default dtype would leak float32 into them and fail or change the output
+dtype), a shape-only pass on the ``meta`` device, and rotary tables that move with ``.to()``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from kinesonic.kinematics import Tracks
+from kinesonic.models import KinesonicModel, micro_config
+from kinesonic.training.data import TrainClip
+from kinesonic.training.objective import FlowObjective, prepare_batch
+
+
+def randomized(dtype: torch.dtype = torch.float32) -> KinesonicModel:
+    """Micro model with every parameter random (zero-initialised paths active), cast to ``dtype``."""
+    model = KinesonicModel(micro_config())
+    g = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.2)
+    return model.to(dtype).eval()
+
+
+def line_tracks(cfg) -> Tracks:
+    t = np.arange(cfg.num_frames) / cfg.fps
+    pts = np.stack([np.stack([4 + 12 * t, 6 + 8.0 * i + 0 * t], -1) for i in range(2)], 1)
+    return Tracks(pts, np.ones(pts.shape[:2], bool), cfg.fps, cfg.width, cfg.height)
+
+
+def conditioning(model: KinesonicModel):
+    cfg = model.cfg
+    frame = torch.linspace(0, 1, 3 * cfg.height * cfg.width).reshape(3, cfg.height, cfg.width)
+    physics = np.array([[0.5, 1.0], [2.0, 0.3]])
+    return model.build_conditioning(frame, "a ball bounces", line_tracks(cfg), physics=physics, seed=1)
+
+
+def clips(cfg, n: int = 2) -> list[TrainClip]:
+    rng = np.random.default_rng(0)
+    out = []
+    for _ in range(n):
+        frames = rng.integers(0, 255, (cfg.num_frames, cfg.height, cfg.width, 3), dtype=np.uint8)
+        audio = rng.normal(0, 0.1, cfg.audio_samples(cfg.latent_frames())).astype(np.float32)
+        physics = np.array([[1.0, 0.5], [0.2, 2.0]], np.float32)
+        out.append(
+            TrainClip(frames=frames, audio=audio, tracks=line_tracks(cfg), caption="a ball", physics=physics)
+        )
+    return out
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.bfloat16])
+@pytest.mark.parametrize("guidance", ["cfg", "joint"])
+def test_sampler_keeps_the_model_dtype(dtype: torch.dtype, guidance: str) -> None:
+    model = randomized(dtype)
+    cond = conditioning(model)
+    assert cond.traj_latent.dtype == dtype and cond.first_latent.dtype == dtype
+    assert model.device == torch.device("cpu") and model.dtype == dtype
+    out = model.sample(cond, steps=3, solver="heun", guidance=guidance, video_cfg=2.0, audio_cfg=2.0, seed=0)
+    assert out["video"].dtype == dtype and out["audio"].dtype == dtype
+    assert torch.isfinite(out["video"].float()).all() and torch.isfinite(out["audio"].float()).all()
+    # the same noise stream as float32 (CPU generator), so the results agree to the dtype's precision
+    ref_model = randomized(torch.float32)
+    ref = ref_model.sample(
+        conditioning(ref_model), steps=3, solver="heun", guidance=guidance, video_cfg=2.0, audio_cfg=2.0
+    )
+    tol = 1e-4 if dtype == torch.float64 else 0.25
+    assert (out["video"].double() - ref["video"].double()).abs().max() < tol * ref["video"].abs().max()
+    assert (out["audio"].double() - ref["audio"].double()).abs().max() < tol * ref["audio"].abs().max()
+    video = model.decode_video(out["video"])
+    assert video.dtype == dtype and video.shape[2] == model.cfg.num_frames
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.bfloat16])
+def test_training_step_keeps_the_model_dtype(dtype: torch.dtype) -> None:
+    model = randomized(dtype).train()
+    batch = prepare_batch(model, clips(model.cfg), [0, 1])
+    assert batch["video_latent"].dtype == dtype and batch["audio_latent"].dtype == dtype
+    objective = FlowObjective(drops=(0.5, 0.5, 0.5, 0.5), p_v2a=0.3, p_a2v=0.3)
+    inp = objective.inputs(batch, [11, 12])
+    assert inp["in_v"].dtype == dtype and inp["t_v"].dtype in (torch.float32, torch.float64)
+    pv, pa = model.velocity(inp["in_v"], inp["in_a"], inp["t_v"], inp["t_a"], inp["cond"])
+    losses = objective.losses(pv, pa, inp)
+    loss = losses["loss"].mean()
+    assert loss.dtype == dtype and torch.isfinite(loss)
+    loss.backward()
+    grads = [p.grad for p in model.dit.parameters() if p.grad is not None]
+    assert grads and all(g.dtype == dtype for g in grads)
+
+
+def test_meta_device_shape_only_pass() -> None:
+    """The whole sampler on the meta device (no data, shapes only): nothing is made on the CPU."""
+    cpu = KinesonicModel(micro_config()).eval()
+    cond = conditioning(cpu)
+    meta = KinesonicModel(micro_config()).to("meta").eval()
+    assert meta.device.type == "meta" and meta.dit.rope_video.device.type == "meta"
+    out = meta.sample(cond.to("meta"), steps=2, guidance="cfg", video_cfg=2.0, audio_cfg=2.0)
+    cfg = cpu.cfg
+    lf = cfg.latent_frames()
+    assert out["video"].device.type == "meta"
+    assert tuple(out["video"].shape) == (1, cfg.video_channels, lf, cfg.latent_height, cfg.latent_width)
+    assert tuple(out["audio"].shape) == (1, cfg.audio_channels, cfg.audio_latent_frames(lf))
+    pv, pa = meta.velocity(
+        out["video"],
+        out["audio"],
+        torch.ones(1, device="meta"),
+        torch.ones(1, device="meta"),
+        cond.to("meta"),
+    )
+    assert pv.shape == out["video"].shape and pa.shape == out["audio"].shape
+
+
+def test_rope_tables_are_buffers_that_move_and_stay_precise() -> None:
+    model = KinesonicModel(micro_config())
+    buffers = dict(model.dit.named_buffers())
+    assert {"rope_video", "rope_audio", "rope_time"} <= set(buffers)
+    assert not any(k.startswith("dit.rope") for k in model.state_dict())  # non-persistent
+    ref = model.dit.rope_video.clone()
+    model.to(torch.bfloat16)
+    assert model.dit.rope_video.dtype == torch.float32  # recomputed, not rounded to 3 digits
+    assert torch.equal(model.dit.rope_video, ref)
+    model.to(torch.float64)
+    assert model.dit.rope_video.dtype == torch.float64
+    # a clip of another length gets tables computed on the model's device
+    ropes = model.dit.ropes(3, model.cfg.audio_tokens(3), 3, 2)
+    assert ropes["video"].shape[0] == model.cfg.video_tokens(3) and ropes["kin"].shape[0] == 1 + 3 * 2
