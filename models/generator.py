@@ -19,6 +19,8 @@ adaLN parameters (Δ-modulation, identity at initialisation).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from einops import rearrange
 from torch import nn
@@ -44,6 +46,29 @@ from .layers import (
 def signed_log(x: torch.Tensor) -> torch.Tensor:
     """sign(x) * ln(1 + |x|) (torch twin of the kinematics compression, for physics inputs)."""
     return torch.sign(x) * torch.log1p(x.abs())
+
+
+@dataclass
+class PreparedConditions:
+    """The conditions of a batch as the twin DiT uses them at every ODE step (made once per clip
+    by :meth:`TwinDiT.prepare_conditions`; ``B`` = batch, ``d`` = hidden, per block lists).
+
+    Attributes:
+        video_cond: trajectory latent and binary mask ``[B, C + 1, L, h, w]``.
+        text_video, text_audio: the pooled text projected for each tower ``[B, d]``.
+        ropes: rotary tables ``{"video", "audio", "kin"}`` ``[N, Dh/2, 2]``.
+        kin_kv: per block, keys and values ``[B, H, 1 + L*N, Dh]`` of the kinematic tokens.
+        kin_keep: ``[B, 1 + L*N]`` bool (the null token is always kept).
+        phys_mod: per block, the physics Δ-modulation of the audio tower ``[B, 6d]``.
+    """
+
+    video_cond: torch.Tensor
+    text_video: torch.Tensor
+    text_audio: torch.Tensor
+    ropes: dict[str, torch.Tensor]
+    kin_kv: list[tuple[torch.Tensor, torch.Tensor]]
+    kin_keep: torch.Tensor
+    phys_mod: list[torch.Tensor]
 
 
 class _Tower(nn.Module):
@@ -89,19 +114,21 @@ class KinematicCrossAttention(nn.Module):
     def gate(self) -> torch.Tensor:
         return torch.sigmoid(self.alpha)
 
+    def keys(self, kin: torch.Tensor, rope_k: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Keys and values ``[B, H, Nk, Dh]`` of the kinematic tokens ``kin [B, Nk, d]`` (once per clip)."""
+        k, v = self.kv(kin).chunk(2, dim=-1)
+        return apply_rope(self.k_norm(split_heads(k, self.heads)), rope_k), split_heads(v, self.heads)
+
     def forward(
         self,
         x: torch.Tensor,
-        kin: torch.Tensor,
+        kv: tuple[torch.Tensor, torch.Tensor],
         keep: torch.Tensor,
         rope_q: torch.Tensor,
-        rope_k: torch.Tensor,
     ) -> torch.Tensor:
-        """``x [B, Na, d]``, ``kin [B, Nk, d]``, ``keep [B, Nk]`` bool → ``x`` plus gated cross-attention."""
+        """``x [B, Na, d]``, ``kv`` from :meth:`keys`, ``keep [B, Nk]`` bool → x + gated cross-attention."""
         q = apply_rope(self.q_norm(split_heads(self.q(self.norm(x)), self.heads)), rope_q)
-        k, v = self.kv(kin).chunk(2, dim=-1)
-        k = apply_rope(self.k_norm(split_heads(k, self.heads)), rope_k)
-        o = attention(q, k, split_heads(v, self.heads), keep[:, None, None, :])
+        o = attention(q, kv[0], kv[1], keep[:, None, None, :])
         return x + self.gate() * self.out(merge_heads(o))
 
 
@@ -126,13 +153,15 @@ class TwinBlock(nn.Module):
         cv: torch.Tensor,
         ca: torch.Tensor,
         ropes: dict[str, torch.Tensor],
-        kin: torch.Tensor,
+        kin_kv: tuple[torch.Tensor, torch.Tensor],
         kin_keep: torch.Tensor,
-        phys: torch.Tensor,
+        phys_mod: torch.Tensor,
         joint: bool,
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One step through the block; ``kin_kv`` (:meth:`KinematicCrossAttention.keys`) and
+        ``phys_mod = self.phys(physics features)`` ``[B, 6d]`` are prepared once per clip."""
         mv = self.video.ada(cv)
-        ma = self.audio.ada(ca) + self.phys(phys)
+        ma = self.audio.ada(ca) + phys_mod
         sv1, cv1, gv1, sv2, cv2, gv2 = mv.chunk(6, dim=-1)
         sa1, ca1, ga1, sa2, ca2, ga2 = ma.chunk(6, dim=-1)
         qv, kv, vv = self.video.qkv_heads(xv, sv1, cv1, ropes["video"])
@@ -145,7 +174,7 @@ class TwinBlock(nn.Module):
             ov, oa = attention(qv, kv, vv), attention(qa, ka, va)
         xv = xv + gv1[:, None] * self.video.out(merge_heads(ov))
         xa = xa + ga1[:, None] * self.audio.out(merge_heads(oa))
-        xa = self.kin(xa, kin, kin_keep, ropes["audio"], ropes["kin"])
+        xa = self.kin(xa, kin_kv, kin_keep, ropes["audio"])
         xv = xv + gv2[:, None] * self.video.mlp(modulate(self.video.norm2(xv), sv2, cv2))
         xa = xa + ga2[:, None] * self.audio.mlp(modulate(self.audio.norm2(xa), sa2, ca2))
         return xv, xa
@@ -289,6 +318,78 @@ class TwinDiT(nn.Module):
         return rearrange(x, "b (l h w) (p q c) -> b c l (h p) (w q)", l=latent_frames, h=gh, w=gw, p=ph, q=pw)
 
     # ------------------------------------------------------------------ forward
+    def prepare_conditions(
+        self,
+        video_cond: torch.Tensor,
+        text: torch.Tensor,
+        kin: torch.Tensor | None = None,
+        kin_mask: torch.Tensor | None = None,
+        physics: torch.Tensor | None = None,
+        physics_mask: torch.Tensor | None = None,
+    ) -> PreparedConditions:
+        """Everything of the forward pass that depends on the conditions only (once per clip).
+
+        Args (see :meth:`forward`): ``video_cond [B, C + 1, L, h, w]``, ``text [B, text_dim]``,
+        ``kin [B, L, N, kin_dim]`` + ``kin_mask [B, L, N]``, ``physics [B, N, physics_dim]`` +
+        ``physics_mask [B, N]``.
+        Returns:
+            the text projections, the kinematic tokens' keys and values and the physics modulation
+            of every block, and the rotary tables, for :meth:`predict_flow`.
+        """
+        b, lf = video_cond.shape[0], video_cond.shape[2]
+        dev, cfg = video_cond.device, self.cfg
+        # no kinematics = no object tokens, no physics = no objects (zero features): computed through
+        # the same layers on empty inputs, so every parameter is in the graph (DDP needs no search
+        # for unused parameters) and the numbers are exactly those of leaving the layers out
+        if kin is None:
+            kin = video_cond.new_zeros(b, 0, 0, cfg.kin_dim)
+        kf, kn = kin.shape[1], kin.shape[2]
+        km = torch.ones(b, kf, kn, dtype=torch.bool, device=dev) if kin_mask is None else kin_mask.bool()
+        kin_tok = torch.cat([self.kin_null.expand(b, -1, -1), self.kin_mlp(kin).flatten(1, 2)], dim=1)
+        keep = torch.cat([torch.ones(b, 1, dtype=torch.bool, device=dev), km.flatten(1)], dim=1)
+        ropes = self.ropes(lf, cfg.audio_tokens(lf), kf, kn)
+        if physics is None:
+            physics, physics_mask = video_cond.new_zeros(b, 0, cfg.physics_dim), None
+        phys = self.physics_features(physics, physics_mask)
+        return PreparedConditions(
+            video_cond=video_cond,
+            text_video=self.text_video(text),
+            text_audio=self.text_audio(text),
+            ropes=ropes,
+            kin_kv=[blk.kin.keys(kin_tok, ropes["kin"]) for blk in self.blocks],
+            kin_keep=keep,
+            phys_mod=[blk.phys(phys) for blk in self.blocks],
+        )
+
+    def predict_flow(
+        self,
+        video: torch.Tensor,
+        audio: torch.Tensor,
+        t_video: torch.Tensor,
+        t_audio: torch.Tensor,
+        prep: PreparedConditions,
+        joint: bool = True,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The per-step call: velocities ``(v_video [B, C, L, h, w], v_audio [B, C_a, F])`` of the
+        states at flow times ``t_* [B]`` under conditions from :meth:`prepare_conditions`."""
+        lf = video.shape[2]
+        ap = self.cfg.audio_patch
+        if audio.shape[-1] // ap != prep.ropes["audio"].shape[0] or lf != prep.video_cond.shape[2]:
+            raise ValueError(
+                f"states [video {tuple(video.shape)}, audio {tuple(audio.shape)}] do not fit the prepared "
+                f"conditions ({prep.video_cond.shape[2]} latent frames, "
+                f"{prep.ropes['audio'].shape[0]} audio tokens)"
+            )
+        xv = self.video_in(self.patchify_video(torch.cat([video, prep.video_cond], dim=1)))
+        xa = self.audio_in(rearrange(audio, "b c (n p) -> b n (p c)", p=ap))
+        cv = nn.functional.silu(self.t_video(t_video) + prep.text_video)
+        ca = nn.functional.silu(self.t_audio(t_audio) + prep.text_audio)
+        for blk, kv, pm in zip(self.blocks, prep.kin_kv, prep.phys_mod, strict=True):
+            xv, xa = blk(xv, xa, cv, ca, prep.ropes, kv, prep.kin_keep, pm, joint)
+        v_video = self.unpatchify_video(self.video_out(xv, cv), lf)
+        v_audio = rearrange(self.audio_out(xa, ca), "b n (p c) -> b c (n p)", p=ap)
+        return v_video, v_audio
+
     def forward(
         self,
         video: torch.Tensor,
@@ -303,7 +404,7 @@ class TwinDiT(nn.Module):
         physics_mask: torch.Tensor | None = None,
         joint: bool = True,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Velocities for both modalities.
+        """Velocities for both modalities (:meth:`prepare_conditions` then :meth:`predict_flow`).
 
         Args:
             video: noisy video latent ``[B, C, L, h, w]``.
@@ -317,31 +418,5 @@ class TwinDiT(nn.Module):
         Returns:
             ``(v_video [B, C, L, h, w], v_audio [B, C_a, F])``.
         """
-        b, _, lf = video.shape[:3]
-        ap = self.cfg.audio_patch
-        xv = self.video_in(self.patchify_video(torch.cat([video, video_cond], dim=1)))
-        xa = self.audio_in(rearrange(audio, "b c (n p) -> b n (p c)", p=ap))
-        null = self.kin_null.expand(b, -1, -1)
-        if kin is None:
-            kin_tok, keep, kf, kn = null, torch.ones(b, 1, dtype=torch.bool, device=video.device), 0, 0
-        else:
-            kf, kn = kin.shape[1], kin.shape[2]
-            kin_tok = torch.cat([null, self.kin_mlp(kin).flatten(1, 2)], dim=1)
-            km = (
-                torch.ones(b, kf, kn, dtype=torch.bool, device=video.device)
-                if kin_mask is None
-                else kin_mask.bool()
-            )
-            keep = torch.cat([torch.ones(b, 1, dtype=torch.bool, device=video.device), km.flatten(1)], dim=1)
-        ropes = self.ropes(lf, xa.shape[1], kf, kn)
-        cv = nn.functional.silu(self.t_video(t_video) + self.text_video(text))
-        ca = nn.functional.silu(self.t_audio(t_audio) + self.text_audio(text))
-        if physics is None:  # no physics = the all-masked case: zero features (Δ = the zero-init bias)
-            phys = torch.zeros(b, self.cfg.physics_hidden, dtype=xv.dtype, device=xv.device)
-        else:
-            phys = self.physics_features(physics, physics_mask)
-        for blk in self.blocks:
-            xv, xa = blk(xv, xa, cv, ca, ropes, kin_tok, keep, phys, joint)
-        v_video = self.unpatchify_video(self.video_out(xv, cv), lf)
-        v_audio = rearrange(self.audio_out(xa, ca), "b n (p c) -> b c (n p)", p=ap)
-        return v_video, v_audio
+        prep = self.prepare_conditions(video_cond, text, kin, kin_mask, physics, physics_mask)
+        return self.predict_flow(video, audio, t_video, t_audio, prep, joint)

@@ -1,5 +1,5 @@
-"""KinesonicModel: the whole generator (latent codecs, text encoder, twin DiT) plus conditioning,
-sampling and the training step.
+"""KinesonicModel: the whole generator (latent codecs, text encoder, twin DiT) plus conditioning
+and sampling (the training objective is ``training.objective.FlowObjective``).
 
 Tensor conventions: video pixels ``[B, 3, T, H, W]`` in 0..1; waveform ``[B, S]`` mono at
 ``cfg.sample_rate``; video latent ``[B, C, L, h, w]``; audio latent ``[B, C_a, F]``. Flow
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
-from typing import Any
 
 import numpy as np
 import torch
@@ -19,8 +18,8 @@ from torch import nn
 from ..kinematics import KinematicStats, Tracks, align_to_latent, latent_kinematic_state
 from .autoencoders import AudioCodec, VideoAutoencoder
 from .config import ABLATIONS, GeneratorConfig
-from .flow import hybrid_source, interpolate, region_balanced_loss, sample_ode, schedule
-from .generator import TwinDiT
+from .flow import hybrid_source, interpolate, sample_ode, schedule
+from .generator import PreparedConditions, TwinDiT
 from .layers import compute_dtype
 from .text import HashTextEncoder
 from .trajectory import propagate_first_frame
@@ -274,6 +273,31 @@ class KinesonicModel(nn.Module):
         return cond.to(self.device, self.dtype)
 
     # ------------------------------------------------------------------ prediction
+    def prepare(self, cond: Conditioning, text: torch.Tensor | None = None) -> PreparedConditions:
+        """The twin DiT's per-clip conditions (text, trajectory, kinematic and physics tokens), made
+        once and reused by every :meth:`predict` call. ``text`` is the pooled text embedding
+        ``[B, text_dim]`` if already computed (else from ``cond.text_ids``)."""
+        return self.dit.prepare_conditions(
+            cond.video_cond(),
+            self.text(cond.text_ids) if text is None else text,
+            cond.kin,
+            cond.kin_mask,
+            cond.physics,
+            cond.physics_mask,
+        )
+
+    def predict(
+        self,
+        video: torch.Tensor,
+        audio: torch.Tensor,
+        t_video: torch.Tensor,
+        t_audio: torch.Tensor,
+        prep: PreparedConditions,
+        joint: bool = True,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The per-step velocity ``(v_video, v_audio)`` for states at flow times ``t_* [B]``."""
+        return self.dit.predict_flow(video, audio, t_video, t_audio, prep, joint)
+
     def velocity(
         self,
         video: torch.Tensor,
@@ -284,24 +308,9 @@ class KinesonicModel(nn.Module):
         joint: bool = True,
         text: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Velocity prediction ``(v_video, v_audio)`` for states at flow times ``t_* [B]``.
-
-        ``text`` is the pooled text embedding ``[B, text_dim]`` if already computed (else from
-        ``cond.text_ids``).
-        """
-        return self.dit(
-            video,
-            audio,
-            t_video,
-            t_audio,
-            cond.video_cond(),
-            self.text(cond.text_ids) if text is None else text,
-            cond.kin,
-            cond.kin_mask,
-            cond.physics,
-            cond.physics_mask,
-            joint=joint,
-        )
+        """Velocity prediction ``(v_video, v_audio)`` for states at flow times ``t_* [B]``
+        (:meth:`prepare` then :meth:`predict`; the training step calls this)."""
+        return self.predict(video, audio, t_video, t_audio, self.prepare(cond, text), joint)
 
     def start_state(
         self, cond: Conditioning, generator: torch.Generator
@@ -394,20 +403,23 @@ class KinesonicModel(nn.Module):
             xa, hold_a = interpolate(audio, eps_a, _times(xa, cond_time)), cond_time
         neg = cond.dropped()
         use_neg = guidance != "none" and (video_cfg != 1.0 or audio_cfg != 1.0)
-        both = _cat_cond(cond, neg)
-        pos_text, neg_text, both_text = (self.text(c.text_ids) for c in (cond, neg, both))
+        # the conditions are prepared once per clip; each ODE step is one predict call (or two)
+        if not use_neg:
+            pos = self.prepare(cond)
+        elif guidance == "cfg":  # one batched call per step: [positive; negative]
+            both = self.prepare(_cat_cond(cond, neg))
+        else:
+            pos, negative = self.prepare(cond), self.prepare(neg)
 
         def velocity(v: torch.Tensor, a: torch.Tensor, tv: torch.Tensor, ta: torch.Tensor):
             if not use_neg:
-                return self.velocity(v, a, tv, ta, cond, text=pos_text)
-            if guidance == "cfg":  # one batched call: [positive; negative]
-                pv, pa = self.velocity(
-                    torch.cat([v, v]), torch.cat([a, a]), tv.repeat(2), ta.repeat(2), both, text=both_text
-                )
+                return self.predict(v, a, tv, ta, pos)
+            if guidance == "cfg":
+                pv, pa = self.predict(torch.cat([v, v]), torch.cat([a, a]), tv.repeat(2), ta.repeat(2), both)
                 (pv, nv), (pa, na) = pv.chunk(2), pa.chunk(2)
             else:
-                pv, pa = self.velocity(v, a, tv, ta, cond, text=pos_text)
-                nv, na = self.velocity(v, a, tv, ta, neg, joint=False, text=neg_text)
+                pv, pa = self.predict(v, a, tv, ta, pos)
+                nv, na = self.predict(v, a, tv, ta, negative, joint=False)
             return nv + video_cfg * (pv - nv), na + audio_cfg * (pa - na)
 
         project = None if mode == "v2a" else (lambda x: self.impose_first(x, cond))
@@ -429,101 +441,6 @@ class KinesonicModel(nn.Module):
         else:  # the start noise the audio head cannot reach is still there: remove it
             xa = xa - self.dit.audio_unreachable(eps_a)
         return {"video": xv, "audio": xa}
-
-    # ------------------------------------------------------------------ training
-    @torch.no_grad()
-    def prepare_batch(
-        self,
-        videos: torch.Tensor,
-        waves: torch.Tensor,
-        prompts: Sequence[str],
-        tracks: Sequence[Tracks | None],
-        physics: Sequence[np.ndarray | None] | None = None,
-        seed: int = 0,
-    ) -> dict[str, Any]:
-        """Encode a training batch: ``videos [B, 3, T, H, W]`` 0..1, ``waves [B, S]`` (S ≥ the
-        audio length for T frames) → the dict :meth:`training_loss` takes.
-
-        Keys: ``video_latent``, ``audio_latent`` and the :class:`Conditioning` built from each clip's
-        first frame, prompt, tracks (and physics) — kinematic tokens padded to the largest N.
-        """
-        b, _, t = videos.shape[:3]
-        lf = self.cfg.latent_frames(t)
-        for i, tr in enumerate(tracks):
-            if tr is not None and tr.num_frames != t:
-                raise ValueError(f"tracks of clip {i} have {tr.num_frames} frames, the video has {t}")
-        video_latent = self.encode_video(videos)
-        n_audio = self.cfg.audio_samples(lf)
-        if waves.shape[-1] < n_audio:
-            raise ValueError(f"waves have {waves.shape[-1]} samples, need at least {n_audio} for {t} frames")
-        audio_latent = self.encode_audio(waves[:, :n_audio])
-        conds = [
-            self.build_conditioning(
-                videos[i, :, 0],
-                prompts[i],
-                tracks[i],
-                physics=None if physics is None else physics[i],
-                num_frames=t,
-                seed=seed + i,
-            )
-            for i in range(b)
-        ]
-        return {"video_latent": video_latent, "audio_latent": audio_latent, "cond": _cat_cond(*conds)}
-
-    def training_loss(
-        self,
-        batch: dict[str, Any],
-        cond_drop: float = 0.1,
-        p_v2a: float = 0.1,
-        p_a2v: float = 0.1,
-        max_cond_time: float = 0.1,
-        weights: tuple[float, float, float] = (1.0, 1.0, 1.0),
-        eps: float = 1e-6,
-        generator: torch.Generator | None = None,
-    ) -> dict[str, torch.Tensor]:
-        """One hybrid-flow-matching training step's losses (call ``.backward()`` on ``["loss"]``).
-
-        Per sample: flow time t ~ logit-normal; with probability ``p_v2a`` the video is held at a
-        time in [0, max_cond_time] and only audio is trained (V2A), with ``p_a2v`` the reverse (A2V),
-        else both share t (joint). Each condition (text, trajectory channels, kinematics, physics)
-        is dropped independently with probability ``cond_drop``.
-
-        Args:
-            batch: ``{"video_latent" [B, C, L, h, w], "audio_latent" [B, C_a, F], "cond": Conditioning}``
-                (see :meth:`prepare_batch`).
-            weights: (video inside, video outside, audio) loss weights.
-        Returns:
-            ``{"loss", "video_inside", "video_outside", "audio"}`` scalar tensors.
-        """
-        g = generator
-        x_v, x_a, cond = batch["video_latent"], batch["audio_latent"], batch["cond"]
-        b = x_v.shape[0]
-        # the hybrid source uses the full trajectory latent; dropout removes only the condition
-        # inputs (as in the CFG negative at sampling time)
-        full = cond
-        cond = _drop_conditions(cond, cond_drop, g)
-        t = torch.sigmoid(torch.randn(b, generator=g))
-        u = torch.rand(b, generator=g)
-        v2a, a2v = u < p_v2a, (u >= p_v2a) & (u < p_v2a + p_a2v)
-        t_hold = torch.rand(b, generator=g) * max_cond_time
-        t_v = torch.where(v2a, t_hold, t)
-        t_a = torch.where(a2v, t_hold, t)
-        eps_v = torch.randn(x_v.shape, generator=g)
-        eps_a = torch.randn(x_a.shape, generator=g)
-        src_v = self.impose_first(hybrid_source(eps_v, full.traj_latent, full.traj_mask), full)
-        src_v = torch.where(v2a.view(-1, 1, 1, 1, 1), eps_v, src_v)
-        in_v = interpolate(x_v, src_v, t_v)
-        in_a = interpolate(x_a, eps_a, t_a)
-        pv, pa = self.velocity(in_v, in_a, t_v, t_a, cond)
-        row_v = (~v2a).float().view(-1, 1, 1, 1, 1)
-        row_a = (~a2v).float().view(-1, 1, 1)
-        soft = cond.soft_mask
-        inside, _ = region_balanced_loss(pv, src_v - x_v, soft * row_v, eps)
-        _, outside = region_balanced_loss(pv, src_v - x_v, 1 - (1 - soft) * row_v, eps)
-        err_a = (pa - (eps_a - x_a)).pow(2)
-        audio = (err_a * row_a).sum() / (row_a.expand_as(err_a).sum() + eps)
-        loss = weights[0] * inside + weights[1] * outside + weights[2] * audio
-        return {"loss": loss, "video_inside": inside, "video_outside": outside, "audio": audio}
 
 
 def _times(x: torch.Tensor, t: float) -> torch.Tensor:
@@ -584,24 +501,5 @@ def _cat_cond(*conds: Conditioning) -> Conditioning:
         kin=kin,
         kin_mask=kin_mask,
         physics=phys,
-        physics_mask=phys_mask,
-    )
-
-
-def _drop_conditions(cond: Conditioning, p: float, g: torch.Generator | None) -> Conditioning:
-    """Independently drop text, trajectory channels, kinematics and physics per sample with prob. p."""
-    if p <= 0:
-        return cond
-    b = cond.batch
-    keep = torch.rand(4, b, generator=g) >= p
-    kin_mask = None if cond.kin_mask is None else cond.kin_mask & keep[2].view(-1, 1, 1)
-    phys_mask = None if cond.physics_mask is None else cond.physics_mask & keep[3].view(-1, 1)
-    k1 = keep[1].float().view(-1, 1, 1, 1, 1)
-    return replace(
-        cond,
-        text_ids=cond.text_ids * keep[0].long().view(-1, 1),
-        traj_latent=cond.traj_latent * k1,
-        traj_mask=cond.traj_mask * k1,
-        kin_mask=kin_mask,
         physics_mask=phys_mask,
     )

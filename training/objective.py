@@ -1,8 +1,8 @@
-"""Training objectives with per-sample randomness (distributed runs match single-process runs).
+"""The training objective of the generator (the only one: trainer, tests and benchmarks use it).
 
-Same maths as :meth:`KinesonicModel.training_loss` (hybrid flow matching, logit-normal times,
-V2A / A2V holds, independent condition dropout, region-balanced video loss), with two differences
-needed for exact data parallelism:
+Hybrid flow matching (:mod:`kinesonic.models.flow`): logit-normal flow times, V2A / A2V holds,
+independent condition dropout, region-balanced video loss. Two choices make distributed runs
+match single-process runs exactly:
 
 - every random draw of sample i comes from its own generator seeded by
   :func:`.data.sample_seed` (run seed, stage, step, global dataset index);
@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..models import Conditioning, KinesonicModel, hybrid_source, interpolate
+from ..models import Conditioning, KinesonicModel, hybrid_source, interpolate, region_balanced_loss
 from ..models.model import _cat_cond
 from .data import TrainClip
 
@@ -83,12 +83,6 @@ def prepare_batch(
     ]
     cond = apply_ablation(_cat_cond(*conds), no_kinematics, no_trajectory)
     return {"video_latent": video_latent, "audio_latent": audio_latent, "cond": cond}
-
-
-def _per_sample_masked_mean(err: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
-    w = weight.expand_as(err)
-    dims = tuple(range(1, err.dim()))
-    return (w * err).sum(dims) / (w.sum(dims) + eps)
 
 
 class FlowObjective:
@@ -197,10 +191,8 @@ class FlowObjective:
 
     def losses(self, pv: torch.Tensor, pa: torch.Tensor, inp: dict[str, Any]) -> dict[str, torch.Tensor]:
         """Per-sample losses ``[B]`` (keys :data:`LOSS_KEYS`) from the predicted velocities."""
-        err_v = (pv - inp["target_v"]).pow(2)[:, :, 1:]
-        w = inp["soft"][:, :, 1:]
-        inside = _per_sample_masked_mean(err_v, w, self.eps) * inp["row_v"]
-        outside = _per_sample_masked_mean(err_v, 1 - w, self.eps) * inp["row_v"]
+        inside, outside = region_balanced_loss(pv, inp["target_v"], inp["soft"], self.eps)
+        inside, outside = inside * inp["row_v"], outside * inp["row_v"]
         audio = (pa - inp["target_a"]).pow(2).mean(dim=(1, 2)) * inp["row_a"]
         wi, wo, wa = self.weights
         return {
