@@ -8,7 +8,8 @@ Measures, in one run:
   settings, decoding time (video AE + Griffin-Lim), one training step (batch 8, forward + backward);
 - peak resident memory of the process (ru_maxrss).
 
-Usage: ``python benchmarks/bench_generator.py [--threads N] [--steps 25] [--reps 10]``.
+Usage: ``python benchmarks/bench_generator.py [--threads N] [--steps 25] [--reps 10] [--device cuda]``
+(``--device cuda``: the same table on a GPU, timings synchronised; CPU time is then not meaningful).
 Timings on a shared machine vary; the peak is measured next to each forward timing.
 """
 
@@ -25,13 +26,21 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 
+def sync() -> None:
+    """Wait for queued GPU work (timings on CUDA measure the work, not its launch)."""
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
 def median_time(fn, reps: int, warmup: int = 2) -> float:
     for _ in range(warmup):
         fn()
+    sync()
     times = []
     for _ in range(reps):
         t0 = time.perf_counter()
         fn()
+        sync()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
 
@@ -67,20 +76,21 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch default)")
     parser.add_argument("--steps", type=int, default=25)
     parser.add_argument("--reps", type=int, default=10)
+    parser.add_argument("--device", default="cpu", help="cpu (default) or cuda: the same table on a GPU")
     parser.add_argument("--sample-reps", type=int, default=3, help="alternating sampling runs per setting")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
 
     from kinesonic.kinematics import Tracks
-    from kinesonic.models import KinesonicModel, tiny_config
-    from kinesonic.models.model import _cat_cond as cat_conditions
+    from kinesonic.models import KinesonicModel, cat_conditions, tiny_config
     from kinesonic.training.data import TrainClip
     from kinesonic.training.objective import FlowObjective, prepare_batch
 
     torch.manual_seed(0)
     cfg = tiny_config()
-    model = KinesonicModel(cfg).eval()
+    model = KinesonicModel(cfg).eval().to(device)
     with torch.no_grad():  # non-zero weights everywhere (zero-init layers would skew nothing, but be safe)
         for p in model.parameters():
             p.add_(torch.randn_like(p) * 0.02)
@@ -110,8 +120,8 @@ def main() -> None:
         inputs = (
             video.repeat(b, 1, 1, 1, 1),
             audio.repeat(b, 1, 1),
-            torch.full((b,), 0.5),
-            torch.full((b,), 0.5),
+            torch.full((b,), 0.5, device=device),
+            torch.full((b,), 0.5, device=device),
         )
 
         def forward(inputs=inputs, prep=prep):  # noqa: ANN001, ANN202
@@ -121,11 +131,12 @@ def main() -> None:
             forward()
         flops = counter.get_total_flops()
         # interleave peak and forward timings so both see the same (shared-machine) load
-        a_mm, b_mm = torch.randn(1024, 1024), torch.randn(1024, 1024)
+        n_mm = 1024 if device.type == "cpu" else 8192
+        a_mm, b_mm = torch.randn(n_mm, n_mm, device=device), torch.randn(n_mm, n_mm, device=device)
         peaks, times = [], []
         with torch.no_grad():
             for r in range(args.reps + 2):
-                peak = 2 * 1024**3 / median_time(lambda a=a_mm, m=b_mm: a @ m, 3, warmup=1) / 1e9
+                peak = 2 * n_mm**3 / median_time(lambda a=a_mm, m=b_mm: a @ m, 3, warmup=1) / 1e9
                 dt = median_time(forward, 1, warmup=1 if r == 0 else 0)
                 if r >= 2:
                     peaks.append(peak)
@@ -162,6 +173,7 @@ def main() -> None:
                 with contextlib.nullcontext() if prepared else conditions_per_step(model):
                     t0, c0 = time.perf_counter(), time.thread_time()
                     out = run()
+                    sync()
                     times[prepared].append((time.perf_counter() - t0, time.thread_time() - c0))
         (w0, c0), (w1, c1) = (
             tuple(statistics.median(x[i] for x in times[p]) for i in (0, 1)) for p in (False, True)

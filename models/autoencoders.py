@@ -171,7 +171,7 @@ class AudioCodec(nn.Module):
         fb, pinv = mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.fmin, cfg.fmax)
         self.register_buffer("mel_fb", fb, persistent=False)
         self.register_buffer("mel_pinv", pinv, persistent=False)
-        self.register_buffer("window", torch.hann_window(cfg.n_fft), persistent=False)
+        self.register_buffer("window", torch.hann_window(cfg.n_fft, device="cpu"), persistent=False)
         self.ae = AudioAutoencoder(cfg.n_mels, cfg.audio_ae_channels) if cfg.audio_ae_channels else None
         self.vocoder: Vocoder = GriffinLim(cfg.n_fft, cfg.hop_length, cfg.griffin_lim_iters, self.mel_pinv)
 

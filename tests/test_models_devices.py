@@ -125,3 +125,19 @@ def test_rope_tables_are_buffers_that_move_and_stay_precise() -> None:
     # a clip of another length gets tables computed on the model's device
     ropes = model.dit.ropes(3, model.cfg.audio_tokens(3), 3, 2)
     assert ropes["video"].shape[0] == model.cfg.video_tokens(3) and ropes["kin"].shape[0] == 1 + 3 * 2
+
+
+def test_gradient_checkpointing_gives_the_same_gradients() -> None:
+    grads = []
+    for ckpt in (False, True):
+        model = randomized().train()
+        model.dit.gradient_checkpointing = ckpt
+        batch = prepare_batch(model, clips(model.cfg), [0, 1])
+        objective = FlowObjective()
+        inp = objective.inputs(batch, [3, 4])
+        pv, pa = model.velocity(inp["in_v"], inp["in_a"], inp["t_v"], inp["t_a"], inp["cond"])
+        objective.losses(pv, pa, inp)["loss"].mean().backward()
+        grads.append({k: p.grad.clone() for k, p in model.dit.named_parameters() if p.grad is not None})
+    assert grads[0].keys() == grads[1].keys() and len(grads[0]) > 50
+    for k, g in grads[0].items():
+        torch.testing.assert_close(grads[1][k], g, rtol=1e-5, atol=1e-7, msg=k)

@@ -23,8 +23,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..models import Conditioning, KinesonicModel, hybrid_source, interpolate, region_balanced_loss
-from ..models.model import _cat_cond
+from ..models import (
+    Conditioning,
+    KinesonicModel,
+    cat_conditions,
+    hybrid_source,
+    interpolate,
+    region_balanced_loss,
+)
+from ..models.sampling import impose_first
 from .data import TrainClip
 
 LOSS_KEYS = ("loss", "video_inside", "video_outside", "audio")
@@ -81,7 +88,7 @@ def prepare_batch(
         )
         for i, c in enumerate(clips)
     ]
-    cond = apply_ablation(_cat_cond(*conds), no_kinematics, no_trajectory)
+    cond = apply_ablation(cat_conditions(*conds), no_kinematics, no_trajectory)
     return {"video_latent": video_latent, "audio_latent": audio_latent, "cond": cond}
 
 
@@ -172,9 +179,9 @@ class FlowObjective:
         t_a = torch.where(a2v, d["hold"], d["t"])
         eps_v, eps_a = d["eps_v"], d["eps_a"]
         if self.no_hybrid_flow:
-            src_v = KinesonicModel.impose_first(eps_v, full)
+            src_v = impose_first(eps_v, full)
         else:
-            src_v = KinesonicModel.impose_first(hybrid_source(eps_v, full.traj_latent, full.traj_mask), full)
+            src_v = impose_first(hybrid_source(eps_v, full.traj_latent, full.traj_mask), full)
         src_v = torch.where(v2a.view(-1, 1, 1, 1, 1), eps_v, src_v)
         return {
             "in_v": interpolate(x_v, src_v, t_v),

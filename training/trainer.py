@@ -234,6 +234,7 @@ def train(
     source = open_source(cfg.data, size, gcfg.num_frames, gcfg.fps, gcfg.sample_rate, cfg.data_seed)
     torch.manual_seed(cfg.seed)
     model = KinesonicModel(gcfg)
+    model.dit.gradient_checkpointing = bool(cfg.grad_checkpointing)
     state = load_state(state_path) if state_path.exists() else None
     elapsed_before = 0.0
     if state is not None:

@@ -171,14 +171,11 @@ def write_loss_curve(log_path: str | os.PathLike, png_path: str | os.PathLike) -
 
 # ------------------------------------------------------------------------------------ data
 def _generator_config(spec: str) -> Any:
-    from ..models import micro_config, tiny_config
     from ..models.checkpoint import KEY_CONFIG, read_metadata
-    from ..models.config import GeneratorConfig
+    from ..models.config import PRESETS, GeneratorConfig, preset_config
 
-    if spec == "tiny":
-        return tiny_config()
-    if spec == "micro":
-        return micro_config()
+    if spec in PRESETS:
+        return preset_config(spec)
     meta = read_metadata(spec)
     if KEY_CONFIG not in meta:
         raise ValueError(f"{spec}: not a Kinesonic generator checkpoint (no '{KEY_CONFIG}' metadata)")

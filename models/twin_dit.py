@@ -27,20 +27,14 @@ from torch import nn
 
 from .config import GeneratorConfig
 from .layers import (
-    Mlp,
-    RMSNorm,
     TimestepEmbedder,
-    apply_rope,
-    attention,
     audio_positions,
     fourier_features,
-    merge_heads,
-    modulate,
     rope_rotations,
-    split_heads,
     time_positions,
     video_positions,
 )
+from .twin_blocks import FinalLayer, TwinBlock
 
 
 def signed_log(x: torch.Tensor) -> torch.Tensor:
@@ -71,128 +65,33 @@ class PreparedConditions:
     phys_mod: list[torch.Tensor]
 
 
-class _Tower(nn.Module):
-    """One tower's half of a block: modulation, attention projections, MLP."""
+def initialize_weights(dit: TwinDiT) -> None:
+    """Every initial value of the twin DiT that is not PyTorch's default, one comment per choice.
 
-    def __init__(self, d: int, heads: int, mlp_ratio: float) -> None:
-        super().__init__()
-        self.heads = heads
-        self.norm1 = nn.LayerNorm(d, elementwise_affine=False, eps=1e-6)
-        self.norm2 = nn.LayerNorm(d, elementwise_affine=False, eps=1e-6)
-        self.qkv = nn.Linear(d, 3 * d)
-        self.q_norm = RMSNorm(d // heads)
-        self.k_norm = RMSNorm(d // heads)
-        self.out = nn.Linear(d, d)
-        self.mlp = Mlp(d, mlp_ratio)
-        self.ada = nn.Linear(d, 6 * d)
-        nn.init.zeros_(self.ada.weight)
-        nn.init.zeros_(self.ada.bias)
-
-    def qkv_heads(
-        self, x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor, rope: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        q, k, v = self.qkv(modulate(self.norm1(x), shift, scale)).chunk(3, dim=-1)
-        q = apply_rope(self.q_norm(split_heads(q, self.heads)), rope)
-        k = apply_rope(self.k_norm(split_heads(k, self.heads)), rope)
-        return q, k, split_heads(v, self.heads)
-
-
-class KinematicCrossAttention(nn.Module):
-    """Audio queries attend to kinematic tokens; added through the gate sigmoid(alpha)."""
-
-    def __init__(self, d: int, heads: int, gate_init: float) -> None:
-        super().__init__()
-        self.heads = heads
-        self.norm = nn.LayerNorm(d, elementwise_affine=False, eps=1e-6)
-        self.q = nn.Linear(d, d)
-        self.kv = nn.Linear(d, 2 * d)
-        self.q_norm = RMSNorm(d // heads)
-        self.k_norm = RMSNorm(d // heads)
-        self.out = nn.Linear(d, d)
-        self.alpha = nn.Parameter(torch.full((1,), float(gate_init)))
-
-    def gate(self) -> torch.Tensor:
-        return torch.sigmoid(self.alpha)
-
-    def keys(self, kin: torch.Tensor, rope_k: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Keys and values ``[B, H, Nk, Dh]`` of the kinematic tokens ``kin [B, Nk, d]`` (once per clip)."""
-        k, v = self.kv(kin).chunk(2, dim=-1)
-        return apply_rope(self.k_norm(split_heads(k, self.heads)), rope_k), split_heads(v, self.heads)
-
-    def forward(
-        self,
-        x: torch.Tensor,
-        kv: tuple[torch.Tensor, torch.Tensor],
-        keep: torch.Tensor,
-        rope_q: torch.Tensor,
-    ) -> torch.Tensor:
-        """``x [B, Na, d]``, ``kv`` from :meth:`keys`, ``keep [B, Nk]`` bool → x + gated cross-attention."""
-        q = apply_rope(self.q_norm(split_heads(self.q(self.norm(x)), self.heads)), rope_q)
-        o = attention(q, kv[0], kv[1], keep[:, None, None, :])
-        return x + self.gate() * self.out(merge_heads(o))
-
-
-class TwinBlock(nn.Module):
-    """One video block and one audio block, fused by joint attention when ``fusion`` is True."""
-
-    def __init__(self, cfg: GeneratorConfig, fusion: bool) -> None:
-        super().__init__()
-        d = cfg.hidden
-        self.fusion = fusion
-        self.video = _Tower(d, cfg.heads, cfg.mlp_ratio)
-        self.audio = _Tower(d, cfg.heads, cfg.mlp_ratio)
-        self.kin = KinematicCrossAttention(d, cfg.heads, cfg.kin_gate_init)
-        self.phys = nn.Linear(cfg.physics_hidden, 6 * d)
-        nn.init.zeros_(self.phys.weight)
-        nn.init.zeros_(self.phys.bias)
-
-    def forward(
-        self,
-        xv: torch.Tensor,
-        xa: torch.Tensor,
-        cv: torch.Tensor,
-        ca: torch.Tensor,
-        ropes: dict[str, torch.Tensor],
-        kin_kv: tuple[torch.Tensor, torch.Tensor],
-        kin_keep: torch.Tensor,
-        phys_mod: torch.Tensor,
-        joint: bool,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """One step through the block; ``kin_kv`` (:meth:`KinematicCrossAttention.keys`) and
-        ``phys_mod = self.phys(physics features)`` ``[B, 6d]`` are prepared once per clip."""
-        mv = self.video.ada(cv)
-        ma = self.audio.ada(ca) + phys_mod
-        sv1, cv1, gv1, sv2, cv2, gv2 = mv.chunk(6, dim=-1)
-        sa1, ca1, ga1, sa2, ca2, ga2 = ma.chunk(6, dim=-1)
-        qv, kv, vv = self.video.qkv_heads(xv, sv1, cv1, ropes["video"])
-        qa, ka, va = self.audio.qkv_heads(xa, sa1, ca1, ropes["audio"])
-        if self.fusion and joint:
-            nv = qv.shape[2]
-            o = attention(torch.cat([qv, qa], 2), torch.cat([kv, ka], 2), torch.cat([vv, va], 2))
-            ov, oa = o[:, :, :nv], o[:, :, nv:]
-        else:
-            ov, oa = attention(qv, kv, vv), attention(qa, ka, va)
-        xv = xv + gv1[:, None] * self.video.out(merge_heads(ov))
-        xa = xa + ga1[:, None] * self.audio.out(merge_heads(oa))
-        xa = self.kin(xa, kin_kv, kin_keep, ropes["audio"])
-        xv = xv + gv2[:, None] * self.video.mlp(modulate(self.video.norm2(xv), sv2, cv2))
-        xa = xa + ga2[:, None] * self.audio.mlp(modulate(self.audio.norm2(xa), sa2, ca2))
-        return xv, xa
-
-
-class _FinalLayer(nn.Module):
-    def __init__(self, d: int, out: int) -> None:
-        super().__init__()
-        self.norm = nn.LayerNorm(d, elementwise_affine=False, eps=1e-6)
-        self.ada = nn.Linear(d, 2 * d)
-        self.linear = nn.Linear(d, out)
-        for m in (self.ada, self.linear):
+    All other ``nn.Linear`` layers (token and condition projections, attention, MLPs, the timestep,
+    text, kinematic and physics MLPs) keep PyTorch's default: Kaiming-uniform weights and a uniform
+    bias in +-1/sqrt(fan_in); the RMSNorm gains start at 1.
+    """
+    for blk in dit.blocks:
+        for tower in (blk.video, blk.audio):
+            # adaLN-Zero (DiT): shift, scale and both residual gates start at 0, so every block starts
+            # as the identity and the network as a whole starts from its input projections
+            nn.init.zeros_(tower.ada.weight)
+            nn.init.zeros_(tower.ada.bias)
+        # physics Δ-modulation starts at 0: physics changes nothing until training finds a use for it
+        nn.init.zeros_(blk.phys.weight)
+        nn.init.zeros_(blk.phys.bias)
+        # kinematic cross-attention gate sigmoid(alpha) starts almost closed (alpha = -4: 0.018), so
+        # the untrained tokens barely disturb the audio tower
+        nn.init.constant_(blk.kin.alpha, dit.cfg.kin_gate_init)
+    for final in (dit.video_out, dit.audio_out):
+        # output layers at 0 (DiT): the first predicted velocities are 0, the loss starts at the
+        # target's variance and no early step is spent undoing a random output
+        for m in (final.ada, final.linear):
             nn.init.zeros_(m.weight)
             nn.init.zeros_(m.bias)
-
-    def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-        shift, scale = self.ada(c).chunk(2, dim=-1)
-        return self.linear(modulate(self.norm(x), shift, scale))
+    # the learned "no kinematics" token: a small random vector (std 0.02, like a token embedding)
+    nn.init.normal_(dit.kin_null, std=0.02)
 
 
 class TwinDiT(nn.Module):
@@ -214,7 +113,7 @@ class TwinDiT(nn.Module):
         self.kin_mlp = nn.Sequential(
             nn.Linear(cfg.kin_dim, kh), nn.SiLU(), nn.Linear(kh, kh), nn.SiLU(), nn.Linear(kh, d)
         )
-        self.kin_null = nn.Parameter(torch.randn(1, 1, d) * 0.02)
+        self.kin_null = nn.Parameter(torch.zeros(1, 1, d))
         pf = cfg.physics_dim * (1 + 2 * cfg.physics_fourier)
         self.phys_mlp = nn.Sequential(
             nn.Linear(pf, cfg.physics_hidden), nn.SiLU(), nn.Linear(cfg.physics_hidden, cfg.physics_hidden)
@@ -222,13 +121,17 @@ class TwinDiT(nn.Module):
         self.blocks = nn.ModuleList(
             TwinBlock(cfg, fusion=(i % cfg.fusion_every == cfg.fusion_every - 1)) for i in range(cfg.depth)
         )
-        self.video_out = _FinalLayer(d, c * ph * pw)
-        self.audio_out = _FinalLayer(d, cfg.audio_channels * cfg.audio_patch)
+        self.video_out = FinalLayer(d, c * ph * pw)
+        self.audio_out = FinalLayer(d, cfg.audio_channels * cfg.audio_patch)
         # rotary tables of the config's clip length, non-persistent buffers so that .to() moves them
         # (other lengths are computed when asked, see ropes)
         lf = cfg.latent_frames()
         for name, table in self._rope_tables(lf, cfg.audio_tokens(lf), lf).items():
             self.register_buffer(f"rope_{name}", table, persistent=False)
+        initialize_weights(self)
+        # recompute each block in the backward pass instead of keeping its activations (training of
+        # the larger presets; no effect without grad or on the numbers)
+        self.gradient_checkpointing = False
 
     @property
     def device(self) -> torch.device:
@@ -384,8 +287,15 @@ class TwinDiT(nn.Module):
         xa = self.audio_in(rearrange(audio, "b c (n p) -> b n (p c)", p=ap))
         cv = nn.functional.silu(self.t_video(t_video) + prep.text_video)
         ca = nn.functional.silu(self.t_audio(t_audio) + prep.text_audio)
+        ckpt = self.gradient_checkpointing and torch.is_grad_enabled()
         for blk, kv, pm in zip(self.blocks, prep.kin_kv, prep.phys_mod, strict=True):
-            xv, xa = blk(xv, xa, cv, ca, prep.ropes, kv, prep.kin_keep, pm, joint)
+            args = (xv, xa, cv, ca, prep.ropes, kv, prep.kin_keep, pm, joint)
+            if ckpt:
+                from torch.utils.checkpoint import checkpoint
+
+                xv, xa = checkpoint(blk, *args, use_reentrant=False)
+            else:
+                xv, xa = blk(*args)
         v_video = self.unpatchify_video(self.video_out(xv, cv), lf)
         v_audio = rearrange(self.audio_out(xa, ca), "b n (p c) -> b c (n p)", p=ap)
         return v_video, v_audio
