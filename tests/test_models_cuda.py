@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from generator_cases import clips, conditioning
 
 from kinesonic.models import KinesonicModel, micro_config
 from kinesonic.training.objective import FlowObjective, prepare_batch
@@ -25,8 +26,6 @@ def models() -> tuple[KinesonicModel, KinesonicModel]:
 
 
 def test_sampling_on_cuda_matches_cpu() -> None:
-    from test_models_devices import conditioning
-
     cpu, gpu = models()
     assert gpu.device.type == "cuda" and gpu.dit.rope_video.device.type == "cuda"
     ref = cpu.sample(conditioning(cpu), steps=4, guidance="cfg", video_cfg=2.0, audio_cfg=2.0, seed=5)
@@ -42,8 +41,6 @@ def test_sampling_on_cuda_matches_cpu() -> None:
 
 
 def test_training_step_on_cuda() -> None:
-    from test_models_devices import clips
-
     _, gpu = models()
     gpu.train()
     batch = prepare_batch(gpu, clips(gpu.cfg), [0, 1])
