@@ -13,13 +13,16 @@ from .checkpoint import (
     read_metadata,
     save_checkpoint,
 )
-from .config import GeneratorConfig, micro_config, tiny_config
+from .conditioning import Conditioning, cat_conditions
+from .config import PRESETS, GeneratorConfig, micro_config, preset_config, tiny_config
 from .flow import hybrid_source, interpolate, region_balanced_loss, sample_ode, schedule, shift_time
-from .model import GUIDANCE, MODES, Conditioning, KinesonicModel
+from .model import KinesonicModel
+from .sampling import GUIDANCE, MODES
 from .vocoder import SpectralVocoder, VocoderConfig
 
 __all__ = [
     "GUIDANCE",
+    "PRESETS",
     "MODES",
     "CheckpointError",
     "Conditioning",
@@ -28,6 +31,7 @@ __all__ = [
     "SpectralVocoder",
     "VocoderConfig",
     "attach_vocoder",
+    "cat_conditions",
     "compare_state",
     "hybrid_source",
     "interpolate",
@@ -39,5 +43,6 @@ __all__ = [
     "schedule",
     "shift_time",
     "micro_config",
+    "preset_config",
     "tiny_config",
 ]

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import GeneratorConfig
+from .layers import compute_dtype
 
 MEL_EPS = 1e-5
 
@@ -170,7 +171,7 @@ class AudioCodec(nn.Module):
         fb, pinv = mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.fmin, cfg.fmax)
         self.register_buffer("mel_fb", fb, persistent=False)
         self.register_buffer("mel_pinv", pinv, persistent=False)
-        self.register_buffer("window", torch.hann_window(cfg.n_fft), persistent=False)
+        self.register_buffer("window", torch.hann_window(cfg.n_fft, device="cpu"), persistent=False)
         self.ae = AudioAutoencoder(cfg.n_mels, cfg.audio_ae_channels) if cfg.audio_ae_channels else None
         self.vocoder: Vocoder = GriffinLim(cfg.n_fft, cfg.hop_length, cfg.griffin_lim_iters, self.mel_pinv)
 
@@ -182,13 +183,15 @@ class AudioCodec(nn.Module):
             super().__setattr__(name, value)
 
     def stft(self, wave: torch.Tensor) -> torch.Tensor:
-        """``wave [B, S]`` → complex STFT ``[B, n_fft/2+1, 1 + S//hop]``."""
+        """``wave [B, S]`` → complex STFT ``[B, n_fft/2+1, 1 + S//hop]`` (float32, or float64 for a
+        float64 wave: 16-bit waves are computed in float32)."""
         c = self.cfg
+        wave = wave.to(compute_dtype(wave))
         return torch.stft(
             wave,
             c.n_fft,
             c.hop_length,
-            window=self.window,
+            window=self.window.to(wave),
             center=True,
             return_complex=True,
             pad_mode="reflect",
@@ -198,8 +201,9 @@ class AudioCodec(nn.Module):
         """``wave [B, S]`` → normalised log-mel ``[B, n_mels, S // hop]``."""
         frames = wave.shape[-1] // self.cfg.hop_length
         mag = self.stft(wave).abs()[..., :frames]
-        mel = torch.einsum("mf,bft->bmt", self.mel_fb, mag)
-        return (torch.log(mel + MEL_EPS) - self.cfg.mel_mean) / self.cfg.mel_std
+        mel = torch.einsum("mf,bft->bmt", self.mel_fb.to(mag), mag)
+        out = (torch.log(mel + MEL_EPS) - self.cfg.mel_mean) / self.cfg.mel_std
+        return out.to(self.mel_fb.dtype)  # the module's dtype
 
     def encode(self, wave: torch.Tensor) -> torch.Tensor:
         """``wave [B, S]`` (mono, sample_rate Hz) → audio latent ``[B, C_a, S // hop]``."""
@@ -209,6 +213,7 @@ class AudioCodec(nn.Module):
     def latent_to_mel(self, latent: torch.Tensor) -> torch.Tensor:
         """Audio latent → linear-magnitude mel ``[B, n_mels, F]``."""
         m = self.ae.decode(latent) if self.ae is not None else latent
+        m = m.to(compute_dtype(m))  # the vocoder runs in float32 (float64) also for 16-bit latents
         return (torch.exp(m * self.cfg.mel_std + self.cfg.mel_mean) - MEL_EPS).clamp_min(0)
 
     def reconstruction_loss(self, wave: torch.Tensor) -> torch.Tensor:
@@ -254,8 +259,8 @@ class GriffinLim:
         """Linear STFT magnitude ``[B, n_fft/2+1, F]`` (F = length // hop) → waveform ``[B, length]``."""
         mag = F.pad(mag, (0, 1), mode="replicate")  # centred STFT has 1 + S//hop frames
         window = torch.hann_window(self.n_fft, dtype=mag.dtype, device=mag.device)
-        gen = torch.Generator().manual_seed(0)
-        phase = torch.rand(mag.shape, generator=gen, dtype=mag.dtype) * 2 * math.pi
+        gen = torch.Generator(device="cpu").manual_seed(0)  # the same phase on every device
+        phase = torch.rand(mag.shape, generator=gen, dtype=mag.dtype, device="cpu") * 2 * math.pi
         angles = torch.polar(torch.ones_like(mag), phase.to(mag.device))
         prev = torch.zeros_like(angles)
         wave = torch.zeros(mag.shape[0], length, dtype=mag.dtype, device=mag.device)

@@ -192,7 +192,10 @@ def load_checkpoint(path: str | os.PathLike) -> KinesonicModel:
         cfg = GeneratorConfig.from_dict(json.loads(meta[KEY_CONFIG]))
         stats = KinematicStats.from_json(meta[KEY_STATS]) if KEY_STATS in meta else None
         ablations = _ablations(meta)
-        model = KinesonicModel(cfg, stats, ablations)
+        # parameters on the meta device: no random initialisation of weights that are replaced next
+        # (the buffers, rotary tables and mel filterbank, are computed on the CPU as usual)
+        with torch.device("meta"):
+            model = KinesonicModel(cfg, stats, ablations)
     except (ValueError, TypeError, AttributeError) as exc:
         raise CheckpointError(f"{path.name}: bad metadata: {exc}") from None
     try:
@@ -203,7 +206,9 @@ def load_checkpoint(path: str | os.PathLike) -> KinesonicModel:
     problems = compare_state(model.state_dict(), state)
     if problems:
         raise CheckpointError(f"{path.name} does not fit its config: " + " | ".join(problems))
-    model.load_state_dict(state, strict=True)
+    # copies in torch's own (aligned) memory: BLAS results can depend on the alignment of the
+    # file's memory map, and the sound of a seed must not depend on how the weights were loaded
+    model.load_state_dict({k: v.clone() for k, v in state.items()}, strict=True, assign=True)
     if KEY_VOCODER in meta:
         try:
             model.audio_codec.vocoder = vocoder_from_state(meta[KEY_VOCODER], voc_state, cfg)

@@ -206,17 +206,12 @@ class GeneratorConfig:
         return cls.from_dict(json.loads(text))
 
 
-def tiny_config(**overrides: Any) -> GeneratorConfig:
-    """The tiny CPU default: 64x64, 16 fps, 33 frames, 16 kHz; ~6 M parameters.
-
-    Tokens for 33 frames: 9 latent frames x 4 x 4 patches = 144 video tokens, 32 audio tokens.
-    """
-    return GeneratorConfig(**overrides)
-
-
-def micro_config(**overrides: Any) -> GeneratorConfig:
-    """A much smaller config for unit tests (seconds on CPU): 32x32, 17 frames, hidden 32."""
-    base: dict[str, Any] = dict(
+# Named sizes, one table (the CLI, the nodes and training take these names). Each entry holds the
+# fields that differ from GeneratorConfig's defaults (= "tiny"). See docs/generator.md, *Presets*, for
+# their parameter counts, FLOPs per sampling step and bf16 memory (benchmarks/model_sizes.py).
+PRESETS: dict[str, dict[str, Any]] = {
+    # unit tests: 32x32, 17 frames, hidden 32 (seconds on a CPU)
+    "micro": dict(
         height=32,
         width=32,
         num_frames=17,
@@ -235,6 +230,64 @@ def micro_config(**overrides: Any) -> GeneratorConfig:
         kin_hidden=16,
         physics_hidden=16,
         griffin_lim_iters=4,
-    )
-    base.update(overrides)
-    return GeneratorConfig(**base)
+    ),
+    # the CPU default and the shipped model: 64x64, 16 fps, 33 frames, 16 kHz, ~6.7 M parameters
+    "tiny": {},
+    # a first GPU size: 128x128 (576 video tokens), hidden 384, depth 12; audio patch 2 so an audio
+    # token (64 mels x 2 frames = 128 numbers) is fully reachable by the audio head
+    "small128": dict(
+        height=128,
+        width=128,
+        vae_widths=(64, 128, 128),
+        video_channels=16,
+        audio_patch=2,
+        hidden=384,
+        heads=6,
+        depth=12,
+        rope_split=(32, 16, 16),
+        text_vocab=8192,
+        text_dim=256,
+        text_layers=4,
+        text_max_tokens=64,
+        kin_hidden=256,
+        physics_hidden=128,
+    ),
+    # 256x256 (2,304 video tokens), hidden 768, depth 16: a model for a multi-GPU run
+    "base256": dict(
+        height=256,
+        width=256,
+        vae_widths=(64, 128, 256),
+        video_channels=16,
+        audio_patch=2,
+        hidden=768,
+        heads=12,
+        depth=16,
+        rope_split=(32, 16, 16),
+        text_vocab=16384,
+        text_dim=512,
+        text_layers=6,
+        text_max_tokens=77,
+        kin_hidden=256,
+        physics_hidden=128,
+    ),
+}
+
+
+def preset_config(name: str, **overrides: Any) -> GeneratorConfig:
+    """The :data:`PRESETS` entry ``name`` with ``overrides`` applied (ValueError for unknown names)."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown generator preset {name!r}; known: {sorted(PRESETS)}")
+    return GeneratorConfig(**{**PRESETS[name], **overrides})
+
+
+def tiny_config(**overrides: Any) -> GeneratorConfig:
+    """The tiny CPU default: 64x64, 16 fps, 33 frames, 16 kHz; ~6 M parameters.
+
+    Tokens for 33 frames: 9 latent frames x 4 x 4 patches = 144 video tokens, 32 audio tokens.
+    """
+    return preset_config("tiny", **overrides)
+
+
+def micro_config(**overrides: Any) -> GeneratorConfig:
+    """A much smaller config for unit tests (seconds on CPU): 32x32, 17 frames, hidden 32."""
+    return preset_config("micro", **overrides)

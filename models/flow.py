@@ -42,13 +42,15 @@ def schedule(steps: int, shift: float = 1.0) -> torch.Tensor:
     """``steps + 1`` float64 times from 1 to 0 (uniform, then shifted)."""
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
-    return shift_time(torch.linspace(1.0, 0.0, steps + 1, dtype=torch.float64), shift)
+    return shift_time(torch.linspace(1.0, 0.0, steps + 1, dtype=torch.float64, device="cpu"), shift)
 
 
 def masked_mean(err: torch.Tensor, weight: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
-    """``sum(weight * err) / (sum(weight) + eps)`` over all elements (weight broadcast to err)."""
+    """Per-sample ``sum(weight * err) / (sum(weight) + eps)`` over all but the batch dim → ``[B]``
+    (weight broadcast to err)."""
     w = weight.expand_as(err)
-    return (w * err).sum() / (w.sum() + eps)
+    dims = tuple(range(1, err.dim()))
+    return (w * err).sum(dims) / (w.sum(dims) + eps)
 
 
 def region_balanced_loss(
@@ -60,8 +62,10 @@ def region_balanced_loss(
         pred, target: ``[B, C, L, h, w]`` velocities.
         soft_mask: ``[B, 1, L, h, w]`` Gaussian soft trajectory mask in 0..1.
     Returns:
-        ``(inside, outside)``: masked means of the squared error weighted by ``soft_mask`` and by
-        ``1 - soft_mask`` over frames 1..L-1 (eps keeps empty regions finite: their loss is 0).
+        ``(inside [B], outside [B])``: per-sample masked means of the squared error weighted by
+        ``soft_mask`` and by ``1 - soft_mask`` over frames 1..L-1, each normalised by that sample's
+        own weights (eps keeps empty regions finite: their loss is 0). The training objective
+        (``training.objective.FlowObjective``) averages them over samples.
     """
     err = (pred - target).pow(2)[:, :, 1:]
     w = soft_mask[:, :, 1:]
@@ -100,8 +104,10 @@ def sample_ode(
     proj = project_video or (lambda x: x)
     video = proj(video)
 
+    tdtype = torch.float64 if video.dtype == torch.float64 else torch.float32  # never 16-bit times
+
     def tvec(t: float, hold: float | None) -> torch.Tensor:
-        return torch.full((b,), float(t if hold is None else hold))
+        return torch.full((b,), float(t if hold is None else hold), dtype=tdtype, device=video.device)
 
     for i in range(total):
         t, tn = float(times[i]), float(times[i + 1])

@@ -20,7 +20,7 @@ class RMSNorm(nn.Module):
     def __init__(self, dim: int, eps: float = 1e-6, affine: bool = True) -> None:
         super().__init__()
         self.eps = eps
-        self.weight = nn.Parameter(torch.ones(dim)) if affine else None
+        self.weight = nn.Parameter(torch.ones(dim)) if affine else None  # device: moved with the module
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.rms_norm(x, (x.shape[-1],), self.weight, self.eps)
@@ -36,46 +36,65 @@ def rope_angles(positions: torch.Tensor, split: tuple[int, ...], theta: float = 
     parts = []
     pos = positions.to(torch.float64)
     for a, d in enumerate(split):
-        freqs = theta ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)
+        freqs = theta ** (-torch.arange(0, d, 2, dtype=torch.float64, device=pos.device) / d)
         parts.append(pos[:, a : a + 1] * freqs[None, :])
     return torch.cat(parts, dim=-1)
 
 
 def rope_rotations(positions: torch.Tensor, split: tuple[int, ...], theta: float) -> torch.Tensor:
-    """Unit complex rotations ``[N, Dh/2]`` (complex64) ``exp(i * angle)`` of :func:`rope_angles`."""
+    """Unit rotations ``[N, Dh/2, 2]`` (float32 cos, sin) of :func:`rope_angles`.
+
+    Real-valued (the view of complex64 ``exp(i * angle)``) so that a module holding the table as a
+    buffer can be moved with ``.to()`` (a complex buffer would lose its imaginary part on a cast).
+    """
     ang = rope_angles(positions, split, theta).to(torch.float32)
-    return torch.polar(torch.ones_like(ang), ang)
+    return torch.view_as_real(torch.polar(torch.ones_like(ang), ang))
+
+
+def compute_dtype(x: torch.Tensor) -> torch.dtype:
+    """float64 for float64 tensors, else float32: the precision of RoPE, flow times and embeddings."""
+    return torch.float64 if x.dtype == torch.float64 else torch.float32
 
 
 def apply_rope(x: torch.Tensor, rot: torch.Tensor) -> torch.Tensor:
-    """Rotate ``x [B, H, N, Dh]`` by ``rot [N, Dh/2]`` (complex); pairs are (2i, 2i + 1)."""
-    xc = torch.view_as_complex(x.float().unflatten(-1, (-1, 2)).contiguous())
-    return torch.view_as_real(xc * rot).flatten(-2).to(x.dtype)
+    """Rotate ``x [B, H, N, Dh]`` by ``rot [N, Dh/2, 2]`` (cos, sin); pairs are (2i, 2i + 1).
+
+    Computed in float32 (float64 for float64 inputs) and returned in ``x``'s dtype.
+    """
+    cdt = compute_dtype(x)
+    xc = torch.view_as_complex(x.to(cdt).unflatten(-1, (-1, 2)).contiguous())
+    rc = torch.view_as_complex(rot.to(device=x.device, dtype=cdt).contiguous())
+    return torch.view_as_real(xc * rc).flatten(-2).to(x.dtype)
 
 
-def video_positions(latent_frames: int, grid_h: int, grid_w: int) -> torch.Tensor:
+def video_positions(
+    latent_frames: int, grid_h: int, grid_w: int, device: torch.device | str = "cpu"
+) -> torch.Tensor:
     """Positions ``[L*gh*gw, 3]`` (t, y, x) of patch tokens in (t, y, x) raster order.
 
     t is the latent frame index (one unit = ``temporal_stride / fps`` seconds).
     """
     t, y, x = torch.meshgrid(
-        torch.arange(latent_frames), torch.arange(grid_h), torch.arange(grid_w), indexing="ij"
+        torch.arange(latent_frames, device=device),
+        torch.arange(grid_h, device=device),
+        torch.arange(grid_w, device=device),
+        indexing="ij",
     )
     return torch.stack([t, y, x], dim=-1).reshape(-1, 3).to(torch.float64)
 
 
-def audio_positions(tokens: int, scale: float) -> torch.Tensor:
+def audio_positions(tokens: int, scale: float, device: torch.device | str = "cpu") -> torch.Tensor:
     """Positions ``[tokens, 3]`` = (j * scale, 0, 0): audio token j at the instant of video latent
     position ``j * scale`` (scale = video tokens per second / audio tokens per second)."""
-    pos = torch.zeros(tokens, 3, dtype=torch.float64)
-    pos[:, 0] = torch.arange(tokens, dtype=torch.float64) * scale
+    pos = torch.zeros(tokens, 3, dtype=torch.float64, device=device)
+    pos[:, 0] = torch.arange(tokens, dtype=torch.float64, device=device) * scale
     return pos
 
 
-def time_positions(frames: int, per_frame: int) -> torch.Tensor:
+def time_positions(frames: int, per_frame: int, device: torch.device | str = "cpu") -> torch.Tensor:
     """Positions ``[frames*per_frame, 3]`` = (latent frame, 0, 0), frame-major (kinematic tokens)."""
-    pos = torch.zeros(frames * per_frame, 3, dtype=torch.float64)
-    pos[:, 0] = torch.arange(frames, dtype=torch.float64).repeat_interleave(per_frame)
+    pos = torch.zeros(frames * per_frame, 3, dtype=torch.float64, device=device)
+    pos[:, 0] = torch.arange(frames, dtype=torch.float64, device=device).repeat_interleave(per_frame)
     return pos
 
 
@@ -101,8 +120,9 @@ def attention(
 def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:
     """Sinusoidal embedding ``[B, dim]`` of flow times ``t [B]`` in [0, 1] (scaled by 1000)."""
     half = dim // 2
-    freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float32, device=t.device) / half)
-    args = (t.float() * 1000.0)[:, None] * freqs[None]
+    cdt = compute_dtype(t)
+    freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=cdt, device=t.device) / half)
+    args = (t.to(cdt) * 1000.0)[:, None] * freqs[None]
     return torch.cat([args.cos(), args.sin()], dim=-1)
 
 
@@ -115,7 +135,8 @@ class TimestepEmbedder(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(freq_dim, hidden), nn.SiLU(), nn.Linear(hidden, hidden))
 
     def forward(self, t: torch.Tensor) -> torch.Tensor:
-        return self.mlp(timestep_embedding(t, self.freq_dim))
+        """``t [B]`` (float32 or float64) → ``[B, hidden]`` in the MLP's dtype."""
+        return self.mlp(timestep_embedding(t, self.freq_dim).to(self.mlp[0].weight.dtype))
 
 
 def fourier_features(x: torch.Tensor, bands: int) -> torch.Tensor:

@@ -1,5 +1,7 @@
-"""KinesonicModel: the whole generator (latent codecs, text encoder, twin DiT) plus conditioning,
-sampling and the training step.
+"""KinesonicModel: the whole generator — latent codecs, text encoder and twin DiT — with its entry
+points for conditioning (:mod:`.conditioning`), the per-clip preparation and per-step prediction of
+the twin DiT (:mod:`.twin_dit`) and sampling (:mod:`.sampling`). The training objective is
+``training.objective.FlowObjective``.
 
 Tensor conventions: video pixels ``[B, 3, T, H, W]`` in 0..1; waveform ``[B, S]`` mono at
 ``cfg.sample_rate``; video latent ``[B, C, L, h, w]``; audio latent ``[B, C_a, F]``. Flow
@@ -9,101 +11,20 @@ convention: see :mod:`.flow` (t = 1 source, t = 0 data, v = source - data).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..kinematics import KinematicStats, Tracks, align_to_latent, latent_kinematic_state
+from ..kinematics import KinematicStats, Tracks
+from . import conditioning as _conditioning
+from . import sampling as _sampling
 from .autoencoders import AudioCodec, VideoAutoencoder
+from .conditioning import Conditioning, cat_conditions
 from .config import ABLATIONS, GeneratorConfig
-from .flow import hybrid_source, interpolate, region_balanced_loss, sample_ode, schedule
-from .generator import TwinDiT
+from .sampling import GUIDANCE, MODES
 from .text import HashTextEncoder
-from .trajectory import propagate_first_frame
-
-MODES = ("joint", "v2a", "a2v")
-GUIDANCE = ("none", "cfg", "joint")
-
-
-#: Longest clip a model generates, as a multiple of the frames it was trained on (docs/runner.md).
-MAX_CLIP_FACTOR = 4
-
-
-def max_clip_frames(cfg: Any) -> int:
-    """Most video frames :meth:`build_conditioning` accepts for a model of config ``cfg``."""
-    return MAX_CLIP_FACTOR * int(cfg.num_frames)
-
-
-@dataclass
-class Conditioning:
-    """Everything the generator is conditioned on, batch-first.
-
-    Attributes:
-        latent_frames: L, the number of video latent frames.
-        first_latent: ``[B, C, h, w]`` or None (frame 0 then generated freely).
-        traj_latent: ``[B, C, L, h, w]`` trajectory-conditioned latent (zeros where unknown).
-        traj_mask: ``[B, 1, L, h, w]`` binary (1 on all of frame 0 when a first frame is given).
-        soft_mask: ``[B, 1, L, h, w]`` Gaussian soft mask (loss weighting only).
-        text_ids: ``[B, max_tokens]`` prompt token ids (all 0 = null text).
-        kin: ``[B, L, N, 8]`` normalised kinematic features or None; ``kin_mask [B, L, N]`` bool.
-        physics: ``[B, N, 2]`` (mass kg, speed m/s) or None; ``physics_mask [B, N]`` bool.
-    """
-
-    latent_frames: int
-    first_latent: torch.Tensor | None
-    traj_latent: torch.Tensor
-    traj_mask: torch.Tensor
-    soft_mask: torch.Tensor
-    text_ids: torch.Tensor
-    kin: torch.Tensor | None = None
-    kin_mask: torch.Tensor | None = None
-    physics: torch.Tensor | None = None
-    physics_mask: torch.Tensor | None = None
-
-    @property
-    def batch(self) -> int:
-        return int(self.traj_latent.shape[0])
-
-    def video_cond(self) -> torch.Tensor:
-        """``[B, C + 1, L, h, w]``: trajectory latent and binary mask (the video tower's extra input)."""
-        return torch.cat([self.traj_latent, self.traj_mask], dim=1)
-
-    def ablated(self, no_kinematics: bool = False, no_trajectory: bool = False) -> Conditioning:
-        """The conditioning a model trained with these ablation switches sees (self if neither).
-
-        ``no_kinematics``: no kinematic tokens. ``no_trajectory``: no kinematic tokens either, and the
-        trajectory latent, its mask and the soft mask are cleared after latent frame 0 (frame 0 keeps
-        the first frame).
-        """
-        if not (no_kinematics or no_trajectory):
-            return self
-        cond = replace(self, kin=None, kin_mask=None)
-        if no_trajectory:
-            traj, mask, soft = self.traj_latent.clone(), self.traj_mask.clone(), self.soft_mask.clone()
-            traj[:, :, 1:] = 0
-            mask[:, :, 1:] = 0
-            soft[:, :, 1:] = 0
-            cond = replace(cond, traj_latent=traj, traj_mask=mask, soft_mask=soft)
-        return cond
-
-    def dropped(self) -> Conditioning:
-        """The null conditioning (CFG negative): no text, trajectories, kinematics or physics.
-
-        The first frame stays (its latent is re-imposed on the state anyway).
-        """
-        return replace(
-            self,
-            traj_latent=torch.zeros_like(self.traj_latent),
-            traj_mask=torch.zeros_like(self.traj_mask),
-            text_ids=torch.zeros_like(self.text_ids),
-            kin=None,
-            kin_mask=None,
-            physics=None,
-            physics_mask=None,
-        )
+from .twin_dit import PreparedConditions, TwinDiT
 
 
 class KinesonicModel(nn.Module):
@@ -134,10 +55,20 @@ class KinesonicModel(nn.Module):
         self.text = HashTextEncoder(cfg.text_vocab, cfg.text_dim, cfg.text_layers, cfg.text_max_tokens)
         self.dit = TwinDiT(cfg)
 
+    @property
+    def device(self) -> torch.device:
+        """Device of the twin DiT's weights (where sampling and conditioning run)."""
+        return self.dit.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """Floating dtype of the twin DiT's weights."""
+        return self.dit.dtype
+
     # ------------------------------------------------------------------ codecs
     def encode_video(self, video: torch.Tensor) -> torch.Tensor:
         """``[B, 3, T, H, W]`` 0..1 → ``[B, C, L, h, w]``; H, W must equal the config's."""
-        self._check_size(video.shape[-2], video.shape[-1], "video")
+        self.check_size(video.shape[-2], video.shape[-1], "video")
         return self.video_ae.encode(video)
 
     def decode_video(self, latent: torch.Tensor) -> torch.Tensor:
@@ -158,7 +89,7 @@ class KinesonicModel(nn.Module):
         peak = wave.abs().amax(dim=-1, keepdim=True)
         return wave / peak.clamp(min=1.0)
 
-    def _check_size(self, h: int, w: int, what: str) -> None:
+    def check_size(self, h: int, w: int, what: str) -> None:
         if (h, w) != (self.cfg.height, self.cfg.width):
             raise ValueError(
                 f"{what} is {w}x{h} pixels but this model expects {self.cfg.width}x{self.cfg.height} (W x H)"
@@ -177,91 +108,38 @@ class KinesonicModel(nn.Module):
         seed: int = 0,
         soft_sigma: float = 1.0,
     ) -> Conditioning:
-        """Conditioning for one clip (B = 1).
-
-        Args:
-            first_frame: ``[3, H, W]`` or ``[1, 3, H, W]`` in 0..1 (must match the config size).
-            prompt: text prompt ("" = null text).
-            tracks: pixel tracks of the clip (width/height must match the config); their frame
-                count sets the clip length (else ``num_frames``, else ``cfg.num_frames``).
-            kinematics: raw 8-D states ``[L, N, 8]`` on latent frames (default: computed from the
-                tracks with ``latent_kinematic_state(tracks, stride)``: differentiated at the
-                video frame rate, then averaged per latent group); ``kinematics_mask [L, N]``.
-            physics: ``[N, 2]`` per-object (mass kg, speed m/s), optional.
-            seed: seed of the collision choice in the trajectory latent.
-            soft_sigma: sigma (latent cells) of the Gaussian soft mask.
-        """
-        from ..kinematics.grid import project_to_grid, soft_trajectory_mask
-
-        cfg = self.cfg
-        frames = tracks.num_frames if tracks is not None else (num_frames or cfg.num_frames)
-        limit = max_clip_frames(cfg)
-        if frames > limit:  # memory and time grow with the clip (attention: quadratically)
-            raise ValueError(
-                f"a clip of {frames} frames is longer than this model makes: at most {limit} frames "
-                f"({MAX_CLIP_FACTOR} x the {cfg.num_frames} frames it was trained on); shorten the tracks"
-            )
-        lf = cfg.latent_frames(frames)
-        h, w, c = cfg.latent_height, cfg.latent_width, cfg.video_channels
-        first_latent = None
-        if first_frame is not None:
-            img = first_frame if first_frame.dim() == 4 else first_frame[None]
-            self._check_size(img.shape[-2], img.shape[-1], "first frame")
-            with torch.no_grad():
-                first_latent = self.video_ae.encode_first(img.float())
-        traj = torch.zeros(1, c, lf, h, w)
-        mask = torch.zeros(1, 1, lf, h, w)
-        kin = kin_mask = None
-        if tracks is not None:
-            if (tracks.width, tracks.height) != (cfg.width, cfg.height):
-                raise ValueError(
-                    f"tracks are for a {tracks.width}x{tracks.height} image but this model expects "
-                    f"{cfg.width}x{cfg.height}"
-                )
-            visible_tracks = tracks.drop_never_visible()
-            aligned = align_to_latent(visible_tracks, cfg.temporal_stride)
-            if first_latent is not None:
-                cells = project_to_grid(aligned.points, cfg.spatial_factor, cfg.width, cfg.height)
-                t_lat, t_mask = propagate_first_frame(first_latent[0], cells, aligned.visible, seed)
-                traj, mask = t_lat[None], t_mask[None, None]
-            if kinematics is None and visible_tracks.num_frames >= 4 and visible_tracks.num_tracks > 0:
-                kinematics = latent_kinematic_state(visible_tracks, cfg.temporal_stride)
-                kinematics_mask = aligned.visible
-        elif first_latent is not None:
-            traj[:, :, 0] = first_latent
-            mask[:, :, 0] = 1
-        if kinematics is not None:
-            state = np.asarray(kinematics, dtype=np.float64)
-            if state.ndim != 3 or state.shape[0] != lf or state.shape[2] != cfg.kin_dim:
-                raise ValueError(f"kinematics must have shape [L={lf}, N, {cfg.kin_dim}], got {state.shape}")
-            kin = torch.from_numpy(self.kinematic_stats.normalize(state)).float()[None]
-            km = (
-                np.ones(state.shape[:2], bool)
-                if kinematics_mask is None
-                else np.asarray(kinematics_mask, bool)
-            )
-            kin_mask = torch.from_numpy(km.copy())[None]
-        soft = torch.from_numpy(soft_trajectory_mask(mask[0, 0].numpy() > 0.5, soft_sigma))[None, None]
-        phys = phys_mask = None
-        if physics is not None:
-            p = torch.as_tensor(np.asarray(physics, dtype=np.float32))
-            if p.dim() != 2 or p.shape[1] != cfg.physics_dim:
-                raise ValueError(f"physics must have shape [N, {cfg.physics_dim}], got {tuple(p.shape)}")
-            phys, phys_mask = p[None], torch.ones(1, p.shape[0], dtype=torch.bool)
-        return Conditioning(
-            latent_frames=lf,
-            first_latent=first_latent,
-            traj_latent=traj,
-            traj_mask=mask,
-            soft_mask=soft.float(),
-            text_ids=self.text.tokenize([prompt]),
-            kin=kin,
-            kin_mask=kin_mask,
-            physics=phys,
-            physics_mask=phys_mask,
-        )
+        """Conditioning for one clip (B = 1): :func:`.conditioning.build_conditioning`."""
+        return _conditioning.build_conditioning(
+            self, first_frame, prompt, tracks, kinematics, kinematics_mask, physics, num_frames, seed,
+            soft_sigma,
+        )  # fmt: skip
 
     # ------------------------------------------------------------------ prediction
+    def prepare(self, cond: Conditioning, text: torch.Tensor | None = None) -> PreparedConditions:
+        """The twin DiT's per-clip conditions (text, trajectory, kinematic and physics tokens), made
+        once and reused by every :meth:`predict` call. ``text`` is the pooled text embedding
+        ``[B, text_dim]`` if already computed (else from ``cond.text_ids``)."""
+        return self.dit.prepare_conditions(
+            cond.video_cond(),
+            self.text(cond.text_ids) if text is None else text,
+            cond.kin,
+            cond.kin_mask,
+            cond.physics,
+            cond.physics_mask,
+        )
+
+    def predict(
+        self,
+        video: torch.Tensor,
+        audio: torch.Tensor,
+        t_video: torch.Tensor,
+        t_audio: torch.Tensor,
+        prep: PreparedConditions,
+        joint: bool = True,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The per-step velocity ``(v_video, v_audio)`` for states at flow times ``t_* [B]``."""
+        return self.dit.predict_flow(video, audio, t_video, t_audio, prep, joint)
+
     def velocity(
         self,
         video: torch.Tensor,
@@ -272,55 +150,19 @@ class KinesonicModel(nn.Module):
         joint: bool = True,
         text: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Velocity prediction ``(v_video, v_audio)`` for states at flow times ``t_* [B]``.
+        """Velocity prediction ``(v_video, v_audio)`` for states at flow times ``t_* [B]``
+        (:meth:`prepare` then :meth:`predict`; the training step calls this)."""
+        return self.predict(video, audio, t_video, t_audio, self.prepare(cond, text), joint)
 
-        ``text`` is the pooled text embedding ``[B, text_dim]`` if already computed (else from
-        ``cond.text_ids``).
-        """
-        return self.dit(
-            video,
-            audio,
-            t_video,
-            t_audio,
-            cond.video_cond(),
-            self.text(cond.text_ids) if text is None else text,
-            cond.kin,
-            cond.kin_mask,
-            cond.physics,
-            cond.physics_mask,
-            joint=joint,
-        )
-
+    # ------------------------------------------------------------------ sampling
     def start_state(
         self, cond: Conditioning, generator: torch.Generator
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Sampling start ``(video_source, audio_noise, video_noise, audio_noise)`` at t = 1.
+        """Sampling start at t = 1: :func:`.sampling.start_state`."""
+        return _sampling.start_state(self, cond, generator)
 
-        The video source is the trajectory latent inside the mask and Gaussian noise outside, with
-        frame 0 = the first-frame latent when one is given (a ``no_hybrid_flow`` model: noise with
-        the first-frame latent, as it was trained).
-        """
-        cfg = self.cfg
-        b, lf = cond.batch, cond.latent_frames
-        shape_v = (b, cfg.video_channels, lf, cfg.latent_height, cfg.latent_width)
-        eps_v = torch.randn(shape_v, generator=generator)
-        eps_a = torch.randn((b, cfg.audio_channels, cfg.audio_latent_frames(lf)), generator=generator)
-        if "no_hybrid_flow" in self.ablations:
-            src = self.impose_first(eps_v, cond)
-        else:
-            src = self.impose_first(hybrid_source(eps_v, cond.traj_latent, cond.traj_mask), cond)
-        return src, eps_a.clone(), eps_v, eps_a
+    impose_first = staticmethod(_sampling.impose_first)
 
-    @staticmethod
-    def impose_first(video: torch.Tensor, cond: Conditioning) -> torch.Tensor:
-        """``video [B,C,L,h,w]`` with latent frame 0 replaced by the first-frame latent (if any)."""
-        if cond.first_latent is None:
-            return video
-        out = video.clone()
-        out[:, :, 0] = cond.first_latent
-        return out
-
-    @torch.no_grad()
     def sample(
         self,
         cond: Conditioning,
@@ -337,246 +179,11 @@ class KinesonicModel(nn.Module):
         cond_time: float = 0.0,
         callback: Callable[[int, int], None] | None = None,
     ) -> dict[str, torch.Tensor]:
-        """Generate latents by integrating the flow ODE from t = 1 to 0.
-
-        Args:
-            cond: from :meth:`build_conditioning` (what an ablated model was trained without is
-                dropped here, see the class docstring).
-            mode: ``"joint"`` (image/text → sounding video), ``"v2a"`` (given ``video`` latent
-                ``[B, C, L, h, w]`` → audio) or ``"a2v"`` (given ``audio`` latent ``[B, C_a, F]`` → video).
-            steps, solver ("euler" | "heun"), shift: the time schedule (:func:`.flow.schedule`).
-            video_cfg, audio_cfg: per-modality guidance scales (1 = no guidance).
-            guidance: ``"none"``, ``"cfg"`` (negative = dropped conditions) or ``"joint"`` (JointCFG:
-                negative = dropped conditions and block-diagonal, no cross-modal attention).
-            seed: noise seed (CPU generator; deterministic).
-            cond_time: flow time at which the given modality is held (0 = clean).
-            callback: ``callback(step, total)``.
-        Returns:
-            ``{"video": [B, C, L, h, w], "audio": [B, C_a, F]}``. A generated audio latent has the
-            start noise removed from the directions the audio head cannot reach
-            (:meth:`.generator.TwinDiT.audio_unreachable`): there the ODE only adds the head's
-            constant bias, so what is left is that learned constant instead of unit noise.
-        """
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-        if guidance not in GUIDANCE:
-            raise ValueError(f"guidance must be one of {GUIDANCE}, got {guidance!r}")
-        cond = cond.ablated("no_kinematics" in self.ablations, "no_trajectory" in self.ablations)
-        gen = torch.Generator().manual_seed(int(seed))
-        xv, xa, eps_v, eps_a = self.start_state(cond, gen)
-        hold_v = hold_a = None
-        if mode == "v2a":
-            if video is None or video.shape != xv.shape:
-                raise ValueError(f"v2a needs a video latent of shape {tuple(xv.shape)}")
-            xv, hold_v = interpolate(video, eps_v, torch.full((xv.shape[0],), cond_time)), cond_time
-        if mode == "a2v":
-            if audio is None or audio.shape != xa.shape:
-                raise ValueError(f"a2v needs an audio latent of shape {tuple(xa.shape)}")
-            xa, hold_a = interpolate(audio, eps_a, torch.full((xa.shape[0],), cond_time)), cond_time
-        neg = cond.dropped()
-        use_neg = guidance != "none" and (video_cfg != 1.0 or audio_cfg != 1.0)
-        both = _cat_cond(cond, neg)
-        pos_text, neg_text, both_text = (self.text(c.text_ids) for c in (cond, neg, both))
-
-        def velocity(v: torch.Tensor, a: torch.Tensor, tv: torch.Tensor, ta: torch.Tensor):
-            if not use_neg:
-                return self.velocity(v, a, tv, ta, cond, text=pos_text)
-            if guidance == "cfg":  # one batched call: [positive; negative]
-                pv, pa = self.velocity(
-                    torch.cat([v, v]), torch.cat([a, a]), tv.repeat(2), ta.repeat(2), both, text=both_text
-                )
-                (pv, nv), (pa, na) = pv.chunk(2), pa.chunk(2)
-            else:
-                pv, pa = self.velocity(v, a, tv, ta, cond, text=pos_text)
-                nv, na = self.velocity(v, a, tv, ta, neg, joint=False, text=neg_text)
-            return nv + video_cfg * (pv - nv), na + audio_cfg * (pa - na)
-
-        project = None if mode == "v2a" else (lambda x: self.impose_first(x, cond))
-        xv, xa = sample_ode(
-            velocity,
-            xv,
-            xa,
-            schedule(steps, shift),
-            solver,
-            hold_video=hold_v,
-            hold_audio=hold_a,
-            project_video=project,
-            callback=callback,
-        )
-        if mode == "v2a":
-            xv = video
-        if mode == "a2v":
-            xa = audio
-        else:  # the start noise the audio head cannot reach is still there: remove it
-            xa = xa - self.dit.audio_unreachable(eps_a)
-        return {"video": xv, "audio": xa}
-
-    # ------------------------------------------------------------------ training
-    @torch.no_grad()
-    def prepare_batch(
-        self,
-        videos: torch.Tensor,
-        waves: torch.Tensor,
-        prompts: Sequence[str],
-        tracks: Sequence[Tracks | None],
-        physics: Sequence[np.ndarray | None] | None = None,
-        seed: int = 0,
-    ) -> dict[str, Any]:
-        """Encode a training batch: ``videos [B, 3, T, H, W]`` 0..1, ``waves [B, S]`` (S ≥ the
-        audio length for T frames) → the dict :meth:`training_loss` takes.
-
-        Keys: ``video_latent``, ``audio_latent`` and the :class:`Conditioning` built from each clip's
-        first frame, prompt, tracks (and physics) — kinematic tokens padded to the largest N.
-        """
-        b, _, t = videos.shape[:3]
-        lf = self.cfg.latent_frames(t)
-        for i, tr in enumerate(tracks):
-            if tr is not None and tr.num_frames != t:
-                raise ValueError(f"tracks of clip {i} have {tr.num_frames} frames, the video has {t}")
-        video_latent = self.encode_video(videos)
-        n_audio = self.cfg.audio_samples(lf)
-        if waves.shape[-1] < n_audio:
-            raise ValueError(f"waves have {waves.shape[-1]} samples, need at least {n_audio} for {t} frames")
-        audio_latent = self.encode_audio(waves[:, :n_audio])
-        conds = [
-            self.build_conditioning(
-                videos[i, :, 0],
-                prompts[i],
-                tracks[i],
-                physics=None if physics is None else physics[i],
-                num_frames=t,
-                seed=seed + i,
-            )
-            for i in range(b)
-        ]
-        return {"video_latent": video_latent, "audio_latent": audio_latent, "cond": _cat_cond(*conds)}
-
-    def training_loss(
-        self,
-        batch: dict[str, Any],
-        cond_drop: float = 0.1,
-        p_v2a: float = 0.1,
-        p_a2v: float = 0.1,
-        max_cond_time: float = 0.1,
-        weights: tuple[float, float, float] = (1.0, 1.0, 1.0),
-        eps: float = 1e-6,
-        generator: torch.Generator | None = None,
-    ) -> dict[str, torch.Tensor]:
-        """One hybrid-flow-matching training step's losses (call ``.backward()`` on ``["loss"]``).
-
-        Per sample: flow time t ~ logit-normal; with probability ``p_v2a`` the video is held at a
-        time in [0, max_cond_time] and only audio is trained (V2A), with ``p_a2v`` the reverse (A2V),
-        else both share t (joint). Each condition (text, trajectory channels, kinematics, physics)
-        is dropped independently with probability ``cond_drop``.
-
-        Args:
-            batch: ``{"video_latent" [B, C, L, h, w], "audio_latent" [B, C_a, F], "cond": Conditioning}``
-                (see :meth:`prepare_batch`).
-            weights: (video inside, video outside, audio) loss weights.
-        Returns:
-            ``{"loss", "video_inside", "video_outside", "audio"}`` scalar tensors.
-        """
-        g = generator
-        x_v, x_a, cond = batch["video_latent"], batch["audio_latent"], batch["cond"]
-        b = x_v.shape[0]
-        # the hybrid source uses the full trajectory latent; dropout removes only the condition
-        # inputs (as in the CFG negative at sampling time)
-        full = cond
-        cond = _drop_conditions(cond, cond_drop, g)
-        t = torch.sigmoid(torch.randn(b, generator=g))
-        u = torch.rand(b, generator=g)
-        v2a, a2v = u < p_v2a, (u >= p_v2a) & (u < p_v2a + p_a2v)
-        t_hold = torch.rand(b, generator=g) * max_cond_time
-        t_v = torch.where(v2a, t_hold, t)
-        t_a = torch.where(a2v, t_hold, t)
-        eps_v = torch.randn(x_v.shape, generator=g)
-        eps_a = torch.randn(x_a.shape, generator=g)
-        src_v = self.impose_first(hybrid_source(eps_v, full.traj_latent, full.traj_mask), full)
-        src_v = torch.where(v2a.view(-1, 1, 1, 1, 1), eps_v, src_v)
-        in_v = interpolate(x_v, src_v, t_v)
-        in_a = interpolate(x_a, eps_a, t_a)
-        pv, pa = self.velocity(in_v, in_a, t_v, t_a, cond)
-        row_v = (~v2a).float().view(-1, 1, 1, 1, 1)
-        row_a = (~a2v).float().view(-1, 1, 1)
-        soft = cond.soft_mask
-        inside, _ = region_balanced_loss(pv, src_v - x_v, soft * row_v, eps)
-        _, outside = region_balanced_loss(pv, src_v - x_v, 1 - (1 - soft) * row_v, eps)
-        err_a = (pa - (eps_a - x_a)).pow(2)
-        audio = (err_a * row_a).sum() / (row_a.expand_as(err_a).sum() + eps)
-        loss = weights[0] * inside + weights[1] * outside + weights[2] * audio
-        return {"loss": loss, "video_inside": inside, "video_outside": outside, "audio": audio}
+        """Generate latents by integrating the flow ODE from t = 1 to 0: :func:`.sampling.sample`."""
+        return _sampling.sample(
+            self, cond, mode, steps, solver, shift, video_cfg, audio_cfg, guidance, seed, video, audio,
+            cond_time, callback,
+        )  # fmt: skip
 
 
-def _cat_cond(*conds: Conditioning) -> Conditioning:
-    """Concatenate conditionings along the batch (kinematic/physics objects padded with masked rows)."""
-    first = conds[0]
-    lf = first.latent_frames
-    if any(c.latent_frames != lf for c in conds):
-        raise ValueError("cannot batch conditionings with different latent frame counts")
-    b = [c.batch for c in conds]
-    fl = None
-    if all(c.first_latent is not None for c in conds):
-        fl = torch.cat([c.first_latent for c in conds])
-    elif any(c.first_latent is not None for c in conds):
-        raise ValueError("cannot batch conditionings with and without a first frame")
-
-    def pad_objects(key: str, mkey: str, dims: int) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-        vals = [getattr(c, key) for c in conds]
-        if all(v is None for v in vals):
-            return None, None
-        n = max(v.shape[-2] if dims == 4 else v.shape[1] for v in vals if v is not None)
-        out, masks = [], []
-        for c, v, bi in zip(conds, vals, b, strict=True):
-            m = getattr(c, mkey)
-            if dims == 4:
-                full = torch.zeros(bi, lf, n, first_dim(key))
-                fm = torch.zeros(bi, lf, n, dtype=torch.bool)
-                if v is not None:
-                    full[:, :, : v.shape[2]] = v
-                    fm[:, :, : v.shape[2]] = m if m is not None else True
-            else:
-                full = torch.zeros(bi, n, first_dim(key))
-                fm = torch.zeros(bi, n, dtype=torch.bool)
-                if v is not None:
-                    full[:, : v.shape[1]] = v
-                    fm[:, : v.shape[1]] = m if m is not None else True
-            out.append(full)
-            masks.append(fm)
-        return torch.cat(out), torch.cat(masks)
-
-    def first_dim(key: str) -> int:
-        return next(getattr(c, key).shape[-1] for c in conds if getattr(c, key) is not None)
-
-    kin, kin_mask = pad_objects("kin", "kin_mask", 4)
-    phys, phys_mask = pad_objects("physics", "physics_mask", 3)
-    return Conditioning(
-        latent_frames=lf,
-        first_latent=fl,
-        traj_latent=torch.cat([c.traj_latent for c in conds]),
-        traj_mask=torch.cat([c.traj_mask for c in conds]),
-        soft_mask=torch.cat([c.soft_mask for c in conds]),
-        text_ids=torch.cat([c.text_ids for c in conds]),
-        kin=kin,
-        kin_mask=kin_mask,
-        physics=phys,
-        physics_mask=phys_mask,
-    )
-
-
-def _drop_conditions(cond: Conditioning, p: float, g: torch.Generator | None) -> Conditioning:
-    """Independently drop text, trajectory channels, kinematics and physics per sample with prob. p."""
-    if p <= 0:
-        return cond
-    b = cond.batch
-    keep = torch.rand(4, b, generator=g) >= p
-    kin_mask = None if cond.kin_mask is None else cond.kin_mask & keep[2].view(-1, 1, 1)
-    phys_mask = None if cond.physics_mask is None else cond.physics_mask & keep[3].view(-1, 1)
-    k1 = keep[1].float().view(-1, 1, 1, 1, 1)
-    return replace(
-        cond,
-        text_ids=cond.text_ids * keep[0].long().view(-1, 1),
-        traj_latent=cond.traj_latent * k1,
-        traj_mask=cond.traj_mask * k1,
-        kin_mask=kin_mask,
-        physics_mask=phys_mask,
-    )
+__all__ = ["GUIDANCE", "MODES", "Conditioning", "KinesonicModel", "cat_conditions"]

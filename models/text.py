@@ -55,11 +55,11 @@ class HashTextEncoder(nn.Module):
 
     def tokenize(self, prompts: list[str]) -> torch.Tensor:
         """``prompts`` → ids ``[B, max_tokens]`` (long, 0-padded)."""
-        ids = torch.zeros(len(prompts), self.max_tokens, dtype=torch.long)
+        ids = torch.zeros(len(prompts), self.max_tokens, dtype=torch.long, device=self.pos.device)
         for i, p in enumerate(prompts):
             tok = hash_tokenize(p, self.vocab, self.max_tokens)
             if tok:
-                ids[i, : len(tok)] = torch.tensor(tok)
+                ids[i, : len(tok)] = torch.tensor(tok, device=ids.device)
         return ids
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
@@ -71,7 +71,7 @@ class HashTextEncoder(nn.Module):
         for layer in self.layers:
             x = layer(x, safe)
         x = self.norm(x)
-        w = keep.float()[..., None]
+        w = keep.to(x.dtype)[..., None]
         pooled = (x * w).sum(1) / w.sum(1).clamp_min(1)
         empty = ~keep.any(dim=1)
         return torch.where(empty[:, None], self.null.expand_as(pooled), pooled)

@@ -45,8 +45,8 @@ def propagate_first_frame(
         raise ValueError("cells outside the latent grid (project with kinematics.grid.project_to_grid)")
     if (cells[..., 1] >= h).any():
         raise ValueError("cells outside the latent grid (project with kinematics.grid.project_to_grid)")
-    latent = torch.zeros(c, lf, h, w, dtype=first_latent.dtype)
-    mask = torch.zeros(lf, h, w, dtype=first_latent.dtype)
+    latent = torch.zeros(c, lf, h, w, dtype=first_latent.dtype, device=first_latent.device)
+    mask = torch.zeros(lf, h, w, dtype=first_latent.dtype, device=first_latent.device)
     latent[:, 0] = first_latent
     mask[0] = 1
     order = np.random.default_rng(seed).permutation(n)

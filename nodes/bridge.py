@@ -25,6 +25,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 PACK_DIR = Path(__file__).resolve().parent.parent
 
@@ -322,3 +323,62 @@ def list_input_files(extensions: Iterable[str]) -> list[str]:
     return sorted(
         p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and p.suffix.lower() in exts
     )
+
+
+# --------------------------------------------------------------------------- torch devices
+
+PRECISIONS = ("fp32", "bf16", "fp16")
+
+
+def load_device() -> Any:
+    """Where the generator runs: ComfyUI's torch device inside ComfyUI; headless ``$KINESONIC_DEVICE``
+    (``kinesonic --device``: cpu, cuda, cuda:1, mps, ...), default the CPU."""
+    import torch
+
+    if in_comfyui():
+        import comfy.model_management  # type: ignore[import-not-found]
+
+        return comfy.model_management.get_torch_device()
+    return torch.device(os.environ.get("KINESONIC_DEVICE") or "cpu")
+
+
+def offload_device() -> Any:
+    """Where an idle generator waits: ComfyUI's offload device inside ComfyUI; headless the load
+    device (nothing is moved between runs)."""
+    if in_comfyui():
+        import comfy.model_management  # type: ignore[import-not-found]
+
+        return comfy.model_management.unet_offload_device()
+    return load_device()
+
+
+def precision() -> str:
+    """``fp32`` (default), ``bf16`` or ``fp16``: ``$KINESONIC_PRECISION`` (``kinesonic --precision``),
+    read in ComfyUI too (ComfyUI's own precision flags are for its models, not this one)."""
+    value = (os.environ.get("KINESONIC_PRECISION") or "fp32").lower()
+    if value not in PRECISIONS:
+        raise ValueError(f"KINESONIC_PRECISION must be one of {PRECISIONS}, got {value!r}")
+    return value
+
+
+def autocast(device: Any) -> Any:
+    """A context that runs the generator at :func:`precision` on ``device``: nothing for fp32, else
+    ``torch.autocast`` with bf16 / fp16 where the device supports it (fp16 on a CPU falls back to bf16;
+    a device without either runs fp32)."""
+    import contextlib
+
+    import torch
+
+    mode = precision()
+    kind = torch.device(device).type
+    if mode == "fp32" or kind == "meta":
+        return contextlib.nullcontext()
+    dtype = torch.bfloat16 if mode == "bf16" else torch.float16
+    if kind == "cpu":
+        dtype = torch.bfloat16
+    elif kind == "cuda" and dtype == torch.bfloat16 and not torch.cuda.is_bf16_supported():
+        dtype = torch.float16
+    try:
+        return torch.autocast(kind, dtype=dtype)
+    except RuntimeError:  # this device type has no autocast
+        return contextlib.nullcontext()

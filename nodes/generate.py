@@ -169,7 +169,7 @@ def _audio_latent(node: str, model: Any, audio: Any, samples: int) -> torch.Tens
     n = min(samples, mono.shape[0])
     out[:n] = mono[:n]  # trimmed, or padded with silence, to the clip length
     with torch.no_grad():
-        return model.encode_audio(torch.from_numpy(out)[None])
+        return model.encode_audio(torch.from_numpy(out)[None].to(device=model.device, dtype=model.dtype))
 
 
 def _video_latent(node: str, model: Any, frames: Any, num_frames: int) -> torch.Tensor:
@@ -188,7 +188,7 @@ def _video_latent(node: str, model: Any, frames: Any, num_frames: int) -> torch.
     if video.shape[0] < num_frames:  # hold the last frame
         video = torch.cat([video, video[-1:].expand(num_frames - video.shape[0], -1, -1, -1)])
     with torch.no_grad():
-        return model.encode_video(video.permute(3, 0, 1, 2)[None])
+        return model.encode_video(video.permute(3, 0, 1, 2)[None].to(device=model.device, dtype=model.dtype))
 
 
 def sample(
@@ -232,25 +232,30 @@ def sample(
             raise NodeInputError(node, "audio", "AUDIO for mode audio_to_video")
         given_a = _audio_latent(node, model, audio, cfg.audio_samples(cond.latent_frames))
     callback, bar = bridge.progress_callback(int(steps), "Kinesonic sampling")
-    with bar:
-        out = model.sample(
-            cond,
-            MODES[mode],
-            steps=int(steps),
-            solver=solver,
-            shift=float(shift),
-            video_cfg=float(video_cfg),
-            audio_cfg=float(audio_cfg),
-            guidance=guidance,
-            seed=int(seed),
-            video=given_v,
-            audio=given_a,
-            cond_time=float(cond_time),
-            callback=callback,
-        )
+    device = bridge.load_device()
+    model.to(device)
+    try:
+        with bar, bridge.autocast(device):
+            out = model.sample(
+                cond,
+                MODES[mode],
+                steps=int(steps),
+                solver=solver,
+                shift=float(shift),
+                video_cfg=float(video_cfg),
+                audio_cfg=float(audio_cfg),
+                guidance=guidance,
+                seed=int(seed),
+                video=given_v,
+                audio=given_a,
+                cond_time=float(cond_time),
+                callback=callback,
+            )
+    finally:
+        model.to(bridge.offload_device())
     return {
-        "video": out["video"],
-        "audio": out["audio"],
+        "video": out["video"].float().cpu(),
+        "audio": out["audio"].float().cpu(),
         "fps": float(cfg.fps),
         "sample_rate": int(cfg.sample_rate),
         "num_frames": num_frames,
@@ -266,9 +271,14 @@ def decode(node: str, model: Any, latent: dict[str, Any]) -> tuple[torch.Tensor,
     cfg = model.cfg
     if latent["video"].shape[1] != cfg.video_channels or latent["audio"].shape[1] != cfg.audio_channels:
         raise NodeInputError(node, "latent", "a latent made by this model", tuple(latent["video"].shape))
-    with torch.no_grad():
-        video = model.decode_video(latent["video"])[0]  # [3, T, H, W]
-        wave = model.decode_audio(latent["audio"])[0]
+    device = bridge.load_device()
+    model.to(device)
+    try:
+        with torch.no_grad():
+            video = model.decode_video(latent["video"].to(device=device, dtype=model.dtype))[0].cpu()
+            wave = model.decode_audio(latent["audio"].to(device=device, dtype=model.dtype))[0].cpu()
+    finally:
+        model.to(bridge.offload_device())
     frames = int(latent.get("num_frames", video.shape[1]))
     images = video[:, :frames].permute(1, 2, 3, 0).contiguous().float()
     audio = {"waveform": wave.float()[None, None].contiguous(), "sample_rate": int(cfg.sample_rate)}

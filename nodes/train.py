@@ -146,11 +146,13 @@ class KinesonicTrainer:
 
     @classmethod
     def INPUT_TYPES(cls):
+        from ..models.config import PRESETS
+
         i, f = _int_input, _float_input
         return {
             "required": {
                 "data": (TRAIN_DATA, {"tooltip": "From 'Training Data (Kinesonic)'."}),
-                "model_config": (["tiny", "micro"], {"default": "tiny", "tooltip": "Generator size."}),
+                "model_config": (list(PRESETS), {"default": "tiny", "tooltip": "Generator size (a preset)."}),
                 "run_name": (
                     "STRING",
                     {

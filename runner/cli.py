@@ -29,6 +29,15 @@ def build_parser() -> argparse.ArgumentParser:
         prog="kinesonic",
         description="Kinesonic: trajectory-guided sounding-video generation (ComfyUI node pack, headless).",
     )
+    # the generator's torch device and precision headless (read by nodes/bridge.py; ComfyUI has its own)
+    parser.add_argument(
+        "--device", help="generator device: cpu (default), cuda, cuda:1, mps (= $KINESONIC_DEVICE)"
+    )
+    parser.add_argument(
+        "--precision",
+        choices=["fp32", "bf16", "fp16"],
+        help="generator precision: fp32 (default) or autocast",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     package = __package__.rsplit(".", 1)[0]
     for name in SUBCOMMAND_MODULES:
@@ -58,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
+        for flag, env in (("device", "KINESONIC_DEVICE"), ("precision", "KINESONIC_PRECISION")):
+            if getattr(args, flag, None):
+                os.environ[env] = getattr(args, flag)
         if not getattr(args, "func", None):
             parser.print_help()
             return 2

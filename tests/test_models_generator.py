@@ -19,6 +19,8 @@ from kinesonic.models import (
     tiny_config,
 )
 from kinesonic.models.trajectory import propagate_first_frame
+from kinesonic.training.data import TrainClip
+from kinesonic.training.objective import FlowObjective, prepare_batch
 
 
 @pytest.fixture(scope="module")
@@ -224,11 +226,12 @@ def test_rope_same_instant_same_rotation() -> None:
     k = 3
     j = round(k * cfg.audio_tokens_per_latent_frame)  # audio token at the instant of latent frame 3
     nt = cfg.rope_split[0] // 2
-    video_tok = ropes["video"][k * per_frame]  # (t=3, y=0, x=0): complex rotations [Dh/2]
+    video_tok = ropes["video"][k * per_frame]  # (t=3, y=0, x=0): rotations [Dh/2, 2] (cos, sin)
     audio_tok = ropes["audio"][j]
     assert torch.allclose(video_tok[:nt], audio_tok[:nt], atol=1e-6)
     assert torch.allclose(video_tok, audio_tok, atol=1e-6)  # y = x = 0 for both
-    assert torch.equal(audio_tok[nt:], torch.ones(audio_tok.shape[0] - nt, dtype=torch.complex64))  # 1-D
+    identity = torch.tensor([1.0, 0.0]).expand(audio_tok.shape[0] - nt, 2)
+    assert torch.equal(audio_tok[nt:], identity)  # 1-D: cos 1, sin 0 on the spatial pairs
     assert torch.allclose(ropes["kin"][1 + k], video_tok, atol=1e-6)  # kinematic token of frame 3
     other = ropes["audio"][j + 1]
     assert not torch.allclose(other[:nt], video_tok[:nt], atol=1e-3)
@@ -257,15 +260,16 @@ def test_initialisation_gate_and_identities() -> None:
     phys = m.dit.physics_features(torch.tensor([[[2.0, 3.0]]]))
     blk = m.dit.blocks[0]
     with torch.no_grad():
-        ov, oa = blk(xv, xa, cv, ca, ropes, kin, keep, phys, True)
-        _, oa0 = blk(xv, xa, cv, ca, ropes, kin, keep, torch.zeros_like(phys), True)
+        kv = blk.kin.keys(kin, ropes["kin"])
+        ov, oa = blk(xv, xa, cv, ca, ropes, kv, keep, blk.phys(phys), True)
+        _, oa0 = blk(xv, xa, cv, ca, ropes, kv, keep, blk.phys(torch.zeros_like(phys)), True)
         assert torch.equal(ov, xv)  # adaLN-Zero: the video block is the identity
         assert torch.equal(oa, oa0)  # physics Δ-modulation is the identity at init
         # audio block = identity + the small gated kinematic cross-attention only
-        kin_only = blk.kin(xa, kin, keep, ropes["audio"], ropes["kin"])
+        kin_only = blk.kin(xa, kv, keep, ropes["audio"])
         assert torch.allclose(oa, kin_only, atol=1e-6)
         blk.phys.weight.normal_()  # the test can fail: a trained Δ path changes the output
-        _, oa1 = blk(xv, xa, cv, ca, ropes, kin, keep, phys, True)
+        _, oa1 = blk(xv, xa, cv, ca, ropes, kv, keep, blk.phys(phys), True)
         assert not torch.allclose(oa1, oa0)
 
 
@@ -286,9 +290,10 @@ def test_training_loss_known_answer() -> None:
         "audio_latent": torch.zeros(2, cfg.audio_channels, fa),
     }
     batch["cond"] = cond
-    losses = m.training_loss(
-        batch, cond_drop=0.0, p_v2a=0.0, p_a2v=0.0, generator=torch.Generator().manual_seed(0)
-    )
+    objective = FlowObjective(drops=(0.0, 0.0, 0.0, 0.0), p_v2a=0.0, p_a2v=0.0)
+    inp = objective.inputs(batch, [0, 1])
+    pv, pa = m.velocity(inp["in_v"], inp["in_a"], inp["t_v"], inp["t_a"], inp["cond"])
+    losses = {k: v.mean() for k, v in objective.losses(pv, pa, inp).items()}
     assert losses["video_inside"].item() == pytest.approx(9.0, rel=1e-5)  # target = 3 - 0
     assert losses["video_outside"].item() == pytest.approx(1.0, abs=0.15)  # target = unit noise
     assert losses["audio"].item() == pytest.approx(1.0, abs=0.15)
@@ -307,24 +312,35 @@ def test_region_balanced_loss_excludes_first_frame() -> None:
     target[:, :, 1:, 1, 1] = 1.0  # outside → mean of (1, 0, 0) = 1/3
     soft = torch.zeros(1, 1, 3, 2, 2)
     soft[:, :, :, 0, 0] = 1.0
-    inside, outside = region_balanced_loss(pred, target, soft)
-    assert inside.item() == pytest.approx(4.0, rel=1e-5)
-    assert outside.item() == pytest.approx(1 / 3, rel=1e-5)
+    inside, outside = region_balanced_loss(pred.repeat(2, 1, 1, 1, 1), target.repeat(2, 1, 1, 1, 1), soft)
+    assert inside.shape == (2,)  # per sample, each normalised by its own mask
+    assert inside[0].item() == pytest.approx(4.0, rel=1e-5)
+    assert outside[1].item() == pytest.approx(1 / 3, rel=1e-5)
 
 
 def test_prepare_batch_then_loss_backward(model: KinesonicModel) -> None:
     cfg = model.cfg
     m = KinesonicModel(cfg)
     n = cfg.audio_samples(cfg.latent_frames())
-    batch = m.prepare_batch(
-        torch.rand(2, 3, cfg.num_frames, cfg.height, cfg.width), torch.randn(2, n), ["a", ""],
-        [line_tracks(cfg, 3), None],
-    )  # fmt: skip
+    rng = np.random.default_rng(0)
+    clips = [
+        TrainClip(
+            frames=rng.integers(0, 255, (cfg.num_frames, cfg.height, cfg.width, 3), dtype=np.uint8),
+            audio=rng.normal(0, 0.1, n).astype(np.float32),
+            tracks=tracks,
+            caption=caption,
+        )
+        for tracks, caption in ((line_tracks(cfg, 3), "a"), (None, ""))
+    ]
+    batch = prepare_batch(m, clips, [0, 1])
     assert batch["cond"].kin.shape[2] == 3 and not batch["cond"].kin_mask[1].any()
-    losses = m.training_loss(batch, generator=torch.Generator().manual_seed(1))
+    objective = FlowObjective()
+    inp = objective.inputs(batch, [1, 2])
+    pv, pa = m.velocity(inp["in_v"], inp["in_a"], inp["t_v"], inp["t_a"], inp["cond"])
+    losses = objective.losses(pv, pa, inp)
     assert set(losses) == {"loss", "video_inside", "video_outside", "audio"}
-    assert all(torch.isfinite(v) for v in losses.values())
-    losses["loss"].backward()
+    assert all(torch.isfinite(v).all() for v in losses.values())
+    losses["loss"].mean().backward()
 
 
 def test_solvers_on_known_ode() -> None:
@@ -460,3 +476,25 @@ def test_decoded_audio_is_peak_limited_not_rescaled_when_quiet():
     assert abs(float(limited.abs().max()) - 1.0) < 1e-6
     torch.testing.assert_close(limited, raw_loud / raw_loud.abs().max())  # scaled, not clipped
     assert torch.equal(model.decode_audio(quiet_latent), raw_quiet)  # quiet sound untouched
+
+
+def test_prepared_conditions_give_the_same_velocity() -> None:
+    """Conditions prepared once per clip, then the per-step call: exactly the full forward."""
+    cfg = micro_config()
+    m = randomize(KinesonicModel(cfg)).eval()
+    frame = torch.rand(3, cfg.height, cfg.width, generator=torch.Generator().manual_seed(0))
+    cond = m.build_conditioning(frame, "a ball", line_tracks(cfg), physics=np.array([[1.0, 2.0], [0.5, 0.1]]))
+    v, a, _, _ = m.start_state(cond, torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        prep = m.prepare(cond)
+        for t in (0.9, 0.3):
+            tt = torch.full((1,), t)
+            assert all(
+                torch.equal(x, y)
+                for x, y in zip(m.predict(v, a, tt, tt, prep), m.velocity(v, a, tt, tt, cond), strict=True)
+            )
+        # the kinematic keys and the physics modulation are really in the prepared state
+        assert len(prep.kin_kv) == cfg.depth and prep.kin_kv[0][0].shape[2] == 1 + cond.kin.shape[1] * 2
+        assert prep.phys_mod[0].shape == (1, 6 * cfg.hidden)
+        with pytest.raises(ValueError, match="do not fit the prepared conditions"):
+            m.predict(v[:, :, :-1], a, tt, tt, prep)

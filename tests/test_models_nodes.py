@@ -105,6 +105,30 @@ def test_all_in_one_is_seeded(checkpoint: Path) -> None:
     assert torch.equal(a[0], b[0]) and torch.equal(a[1]["waveform"], b[1]["waveform"])
 
 
+def test_device_and_precision_headless(checkpoint: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``kinesonic --device/--precision`` reach the Generate nodes through the bridge: bf16 autocast
+    on the CPU gives a close, not identical, result; the latents come back float32 on the CPU."""
+    from kinesonic.nodes import bridge
+
+    (model,) = KinesonicLoadGenerator().run("micro.safetensors")
+    (cond,) = KinesonicGeneratorConditioning().run(model, torch.rand(1, 32, 32, 3), "thud", 0, scene_tracks())
+    sampler = KinesonicGeneratorSampler()
+    args = (model, cond, "image_to_sounding_video", 3, "euler", 1.0, 2.0, 2.0, "cfg", 5)
+    (ref,) = sampler.run(*args)
+    monkeypatch.setenv("KINESONIC_PRECISION", "bf16")
+    assert bridge.load_device() == torch.device("cpu") and bridge.precision() == "bf16"
+    (half,) = sampler.run(*args)
+    assert half["video"].dtype == torch.float32 and half["video"].device.type == "cpu"
+    assert not torch.equal(half["video"], ref["video"])  # autocast really ran in bf16
+    assert (half["video"] - ref["video"]).abs().max() < 0.1 * ref["video"].abs().max()
+    monkeypatch.setenv("KINESONIC_PRECISION", "fp8")
+    with pytest.raises(ValueError, match="KINESONIC_PRECISION"):
+        sampler.run(*args)
+    monkeypatch.setenv("KINESONIC_PRECISION", "fp32")
+    monkeypatch.setenv("KINESONIC_DEVICE", "meta")  # the model follows the load device
+    assert bridge.load_device() == torch.device("meta") == bridge.offload_device()
+
+
 def test_input_errors_name_node_input_and_expectation(checkpoint: Path) -> None:
     (model,) = KinesonicLoadGenerator().run("micro.safetensors")
     node = KinesonicGeneratorConditioning()

@@ -23,7 +23,12 @@ from typing import Any
 _FLAGS: list[tuple[str, str, Any, str]] = [
     ("--data", "data", str, "shard folder, 'synth:N' or a folder of annotated clips"),
     ("--data-seed", "data_seed", int, "base seed of 'synth:N' data"),
-    ("--model", "model", str, "'tiny', 'micro' or a JSON object of GeneratorConfig overrides"),
+    (
+        "--model",
+        "model",
+        str,
+        "a preset name (tiny, micro, small128, base256) or a JSON object of GeneratorConfig overrides",
+    ),
     ("--out", "out_dir", str, "output folder (state, model, log)"),
     ("--seed", "seed", int, "run seed (init, batch order, noise)"),
     ("--batch-size", "batch_size", int, "global batch of the DiT stage"),
@@ -53,6 +58,11 @@ _SWITCHES = [
     ("--no-hybrid-flow", "no_hybrid_flow", "ablation: plain noise source and loss"),
     ("--no-trajectory", "no_trajectory", "ablation: no trajectory conditioning at all"),
     ("--no-physics", "use_physics", "do not condition on physics (mass, speed)"),
+    (
+        "--grad-checkpointing",
+        "grad_checkpointing",
+        "recompute each DiT block in the backward pass (less memory)",
+    ),
 ]
 
 
@@ -79,7 +89,12 @@ _VOCODER_FLAGS: list[tuple[str, str, Any, str]] = [
     ("--data", "data", str, "shard folder, 'synth:N' or a folder of annotated clips"),
     ("--data-seed", "data_seed", int, "base seed of 'synth:N' data"),
     ("--out", "out_dir", str, "output folder (state, vocoder, log)"),
-    ("--generator", "generator", str, "audio settings: 'tiny', 'micro' or a generator checkpoint"),
+    (
+        "--generator",
+        "generator",
+        str,
+        "audio settings: a preset name (tiny, micro, ...) or a generator checkpoint",
+    ),
     ("--steps", "steps", int, "optimiser steps"),
     ("--batch-size", "batch_size", int, "crops per step"),
     ("--segment-frames", "segment_frames", int, "mel frames per crop (0 = whole clips)"),

@@ -64,6 +64,7 @@ class TrainConfig:
     checkpoint_every: int = 200
     log_every: int = 10
     threads: int = 0
+    grad_checkpointing: bool = False
     no_kinematics: bool = False
     no_hybrid_flow: bool = False
     no_trajectory: bool = False
@@ -127,18 +128,18 @@ class TrainConfig:
 
     def generator_config(self) -> Any:
         """The :class:`~kinesonic.models.GeneratorConfig` named by :attr:`model`."""
-        from ..models import micro_config, tiny_config
+        from ..models.config import PRESETS, preset_config
 
         text = self.model.strip()
-        if text == "tiny":
-            return tiny_config()
-        if text == "micro":
-            return micro_config()
+        if text in PRESETS:
+            return preset_config(text)
         if text.startswith("{"):
             overrides = json.loads(text)
-            base = overrides.pop("base", "tiny")
-            return (micro_config if base == "micro" else tiny_config)(**overrides)
-        raise ValueError(f"TrainConfig.model must be 'tiny', 'micro' or a JSON object, got {self.model!r}")
+            return preset_config(overrides.pop("base", "tiny"), **overrides)
+        raise ValueError(
+            f"TrainConfig.model must be a preset name ({', '.join(PRESETS)}) or a JSON object, "
+            f"got {self.model!r}"
+        )
 
 
 __all__ = ["ABLATIONS", "STAGES", "TrainConfig"]

@@ -1,8 +1,8 @@
-"""Training objectives with per-sample randomness (distributed runs match single-process runs).
+"""The training objective of the generator (the only one: trainer, tests and benchmarks use it).
 
-Same maths as :meth:`KinesonicModel.training_loss` (hybrid flow matching, logit-normal times,
-V2A / A2V holds, independent condition dropout, region-balanced video loss), with two differences
-needed for exact data parallelism:
+Hybrid flow matching (:mod:`kinesonic.models.flow`): logit-normal flow times, V2A / A2V holds,
+independent condition dropout, region-balanced video loss. Two choices make distributed runs
+match single-process runs exactly:
 
 - every random draw of sample i comes from its own generator seeded by
   :func:`.data.sample_seed` (run seed, stage, step, global dataset index);
@@ -23,8 +23,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..models import Conditioning, KinesonicModel, hybrid_source, interpolate
-from ..models.model import _cat_cond
+from ..models import (
+    Conditioning,
+    KinesonicModel,
+    cat_conditions,
+    hybrid_source,
+    interpolate,
+    region_balanced_loss,
+)
+from ..models.sampling import impose_first
 from .data import TrainClip
 
 LOSS_KEYS = ("loss", "video_inside", "video_outside", "audio")
@@ -41,7 +48,7 @@ def clips_to_tensors(clips: Sequence[TrainClip], num_samples: int) -> tuple[torc
     """``(videos [B, 3, T, H, W] float 0..1, waves [B, num_samples] float)`` (audio cut or zero-padded)."""
     videos = torch.stack([torch.from_numpy(np.ascontiguousarray(c.frames)) for c in clips])
     videos = videos.permute(0, 4, 1, 2, 3).float() / 255.0
-    waves = torch.zeros(len(clips), num_samples)
+    waves = torch.zeros(len(clips), num_samples, device="cpu")
     for i, c in enumerate(clips):
         a = torch.from_numpy(np.asarray(c.audio, dtype=np.float32)[:num_samples])
         waves[i, : a.shape[0]] = a
@@ -67,6 +74,7 @@ def prepare_batch(
     t = clips[0].frames.shape[0]
     lf = cfg.latent_frames(t)
     videos, waves = clips_to_tensors(clips, cfg.audio_samples(lf))
+    videos, waves = (x.to(device=model.device, dtype=model.dtype) for x in (videos, waves))
     video_latent = model.encode_video(videos)
     audio_latent = model.encode_audio(waves)
     conds = [
@@ -80,14 +88,8 @@ def prepare_batch(
         )
         for i, c in enumerate(clips)
     ]
-    cond = apply_ablation(_cat_cond(*conds), no_kinematics, no_trajectory)
+    cond = apply_ablation(cat_conditions(*conds), no_kinematics, no_trajectory)
     return {"video_latent": video_latent, "audio_latent": audio_latent, "cond": cond}
-
-
-def _per_sample_masked_mean(err: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
-    w = weight.expand_as(err)
-    dims = tuple(range(1, err.dim()))
-    return (w * err).sum(dims) / (w.sum(dims) + eps)
 
 
 class FlowObjective:
@@ -113,7 +115,7 @@ class FlowObjective:
         no_hybrid_flow: bool = False,
         eps: float = 1e-6,
     ) -> None:
-        self.drops = torch.tensor(drops, dtype=torch.float32)
+        self.drops = torch.tensor(drops, dtype=torch.float32, device="cpu")
         self.p_v2a, self.p_a2v, self.max_cond_time = p_v2a, p_a2v, max_cond_time
         self.time_mean, self.time_std = time_mean, time_std
         self.weights = weights
@@ -128,14 +130,15 @@ class FlowObjective:
         ``shape_v`` / ``shape_a`` are one sample's latent shapes ``[C, L, h, w]`` / ``[C_a, F]``.
         """
         keep, t, u, hold, eps_v, eps_a = [], [], [], [], [], []
+        cpu = torch.device("cpu")  # CPU generators: the same draws on every device
         for s in seeds:
-            g = torch.Generator().manual_seed(int(s))
-            keep.append(torch.rand(4, generator=g) >= self.drops)
-            t.append(torch.sigmoid(self.time_mean + self.time_std * torch.randn(1, generator=g)))
-            u.append(torch.rand(1, generator=g))
-            hold.append(torch.rand(1, generator=g) * self.max_cond_time)
-            eps_v.append(torch.randn(shape_v, generator=g))
-            eps_a.append(torch.randn(shape_a, generator=g))
+            g = torch.Generator(device=cpu).manual_seed(int(s))
+            keep.append(torch.rand(4, generator=g, device=cpu) >= self.drops)
+            t.append(torch.sigmoid(self.time_mean + self.time_std * torch.randn(1, generator=g, device=cpu)))
+            u.append(torch.rand(1, generator=g, device=cpu))
+            hold.append(torch.rand(1, generator=g, device=cpu) * self.max_cond_time)
+            eps_v.append(torch.randn(shape_v, generator=g, device=cpu))
+            eps_a.append(torch.randn(shape_a, generator=g, device=cpu))
         return {
             "keep": torch.stack(keep, 1),  # [4, B]
             "t": torch.cat(t),
@@ -148,7 +151,7 @@ class FlowObjective:
     @staticmethod
     def drop(cond: Conditioning, keep: torch.Tensor) -> Conditioning:
         """Apply per-sample keep flags ``[4, B]`` (text, trajectory channels, kinematics, physics)."""
-        k1 = keep[1].float().view(-1, 1, 1, 1, 1)
+        k1 = keep[1].to(cond.traj_latent.dtype).view(-1, 1, 1, 1, 1)
         return replace(
             cond,
             text_ids=cond.text_ids * keep[0].long().view(-1, 1),
@@ -162,6 +165,13 @@ class FlowObjective:
         """Noisy inputs, times, targets and row masks for one batch (no model call)."""
         x_v, x_a, full = batch["video_latent"], batch["audio_latent"], batch["cond"]
         d = self.draws(seeds, tuple(x_v.shape[1:]), tuple(x_a.shape[1:]))
+        tdt = torch.float64 if x_v.dtype == torch.float64 else torch.float32  # flow times: never 16-bit
+        d = {
+            k: v.to(
+                device=x_v.device, dtype=x_v.dtype if k.startswith("eps") else tdt if k != "keep" else None
+            )
+            for k, v in d.items()
+        }
         cond = self.drop(full, d["keep"])
         v2a = d["u"] < self.p_v2a
         a2v = (d["u"] >= self.p_v2a) & (d["u"] < self.p_v2a + self.p_a2v)
@@ -169,9 +179,9 @@ class FlowObjective:
         t_a = torch.where(a2v, d["hold"], d["t"])
         eps_v, eps_a = d["eps_v"], d["eps_a"]
         if self.no_hybrid_flow:
-            src_v = KinesonicModel.impose_first(eps_v, full)
+            src_v = impose_first(eps_v, full)
         else:
-            src_v = KinesonicModel.impose_first(hybrid_source(eps_v, full.traj_latent, full.traj_mask), full)
+            src_v = impose_first(hybrid_source(eps_v, full.traj_latent, full.traj_mask), full)
         src_v = torch.where(v2a.view(-1, 1, 1, 1, 1), eps_v, src_v)
         return {
             "in_v": interpolate(x_v, src_v, t_v),
@@ -181,17 +191,15 @@ class FlowObjective:
             "cond": cond,
             "target_v": src_v - x_v,
             "target_a": eps_a - x_a,
-            "row_v": (~v2a).float(),
-            "row_a": (~a2v).float(),
+            "row_v": (~v2a).to(x_v.dtype),
+            "row_a": (~a2v).to(x_a.dtype),
             "soft": torch.zeros_like(full.soft_mask) if self.no_hybrid_flow else full.soft_mask,
         }
 
     def losses(self, pv: torch.Tensor, pa: torch.Tensor, inp: dict[str, Any]) -> dict[str, torch.Tensor]:
         """Per-sample losses ``[B]`` (keys :data:`LOSS_KEYS`) from the predicted velocities."""
-        err_v = (pv - inp["target_v"]).pow(2)[:, :, 1:]
-        w = inp["soft"][:, :, 1:]
-        inside = _per_sample_masked_mean(err_v, w, self.eps) * inp["row_v"]
-        outside = _per_sample_masked_mean(err_v, 1 - w, self.eps) * inp["row_v"]
+        inside, outside = region_balanced_loss(pv, inp["target_v"], inp["soft"], self.eps)
+        inside, outside = inside * inp["row_v"], outside * inp["row_v"]
         audio = (pa - inp["target_a"]).pow(2).mean(dim=(1, 2)) * inp["row_a"]
         wi, wo, wa = self.weights
         return {

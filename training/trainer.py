@@ -234,6 +234,7 @@ def train(
     source = open_source(cfg.data, size, gcfg.num_frames, gcfg.fps, gcfg.sample_rate, cfg.data_seed)
     torch.manual_seed(cfg.seed)
     model = KinesonicModel(gcfg)
+    model.dit.gradient_checkpointing = bool(cfg.grad_checkpointing)
     state = load_state(state_path) if state_path.exists() else None
     elapsed_before = 0.0
     if state is not None:
@@ -399,9 +400,16 @@ def _wrap(module: torch.nn.Module, world: int) -> torch.nn.Module:
     device_ids = [torch.cuda.current_device()] if torch.cuda.is_available() else None
     if torch.cuda.is_available():
         module = module.cuda()
-    return DistributedDataParallel(
-        module, device_ids=device_ids, find_unused_parameters=True, broadcast_buffers=False
-    )
+    # every trainable parameter is used at every step (absent conditions run through their layers on
+    # empty inputs), so no search for unused ones; the buffers (rotary tables, mel filterbank) are
+    # computed identically on every rank, so they are not re-broadcast before each forward
+    import inspect
+
+    if "forward_sync_buffers" in inspect.signature(DistributedDataParallel).parameters:
+        sync = {"forward_sync_buffers": False}
+    else:  # torch < 2.13
+        sync = {"broadcast_buffers": False}
+    return DistributedDataParallel(module, device_ids=device_ids, find_unused_parameters=False, **sync)
 
 
 def _run_stage(

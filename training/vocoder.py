@@ -171,14 +171,11 @@ def write_loss_curve(log_path: str | os.PathLike, png_path: str | os.PathLike) -
 
 # ------------------------------------------------------------------------------------ data
 def _generator_config(spec: str) -> Any:
-    from ..models import micro_config, tiny_config
     from ..models.checkpoint import KEY_CONFIG, read_metadata
-    from ..models.config import GeneratorConfig
+    from ..models.config import PRESETS, GeneratorConfig, preset_config
 
-    if spec == "tiny":
-        return tiny_config()
-    if spec == "micro":
-        return micro_config()
+    if spec in PRESETS:
+        return preset_config(spec)
     meta = read_metadata(spec)
     if KEY_CONFIG not in meta:
         raise ValueError(f"{spec}: not a Kinesonic generator checkpoint (no '{KEY_CONFIG}' metadata)")
@@ -246,7 +243,7 @@ def _batch(
         start = int(rng.integers(0, frames - seg + 1)) * hop
         out.append(w[start : start + seg * hop])
         sigma.append(rng.uniform(0.0, cfg.input_noise))
-    return torch.from_numpy(np.stack(out)), torch.tensor(sigma, dtype=torch.float32)
+    return torch.from_numpy(np.stack(out)), torch.tensor(sigma, dtype=torch.float32, device="cpu")
 
 
 def noisy_mel(vocoder: Any, mel: torch.Tensor, sigma: torch.Tensor, seed: int) -> torch.Tensor:
@@ -254,8 +251,8 @@ def noisy_mel(vocoder: Any, mel: torch.Tensor, sigma: torch.Tensor, seed: int) -
     if not bool((sigma > 0).any()):
         return mel
     c = vocoder.cfg
-    gen = torch.Generator().manual_seed(int(seed))
-    noise = torch.randn(mel.shape, generator=gen) * sigma[:, None, None]
+    gen = torch.Generator(device="cpu").manual_seed(int(seed))  # the same noise on every device
+    noise = torch.randn(mel.shape, generator=gen, device="cpu").to(mel) * sigma.to(mel)[:, None, None]
     norm = vocoder.normalised_log_mel(mel) + noise
     return (torch.exp(norm * c.mel_std + c.mel_mean) - MEL_EPS).clamp_min(0)
 

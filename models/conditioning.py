@@ -1,0 +1,265 @@
+"""What the generator is conditioned on: the :class:`Conditioning` of a clip (first-frame latent,
+trajectory latent and masks, prompt ids, kinematic and physics inputs), how it is built from a first
+frame, a prompt, tracks and physics (:func:`build_conditioning`), batched (:func:`cat_conditions`),
+ablated and dropped (the CFG negative).
+
+Shapes: video latent ``[B, C, L, h, w]`` (L latent frames); kinematic states ``[B, L, N, 8]`` for N
+objects; physics ``[B, N, 2]`` (mass kg, speed m/s). See docs/generator.md, *Conditions*.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from ..kinematics import Tracks, align_to_latent, latent_kinematic_state
+from .trajectory import propagate_first_frame
+
+if TYPE_CHECKING:
+    from .model import KinesonicModel
+
+#: Longest clip a model generates, as a multiple of the frames it was trained on (docs/runner.md).
+MAX_CLIP_FACTOR = 4
+
+
+def max_clip_frames(cfg: object) -> int:
+    """Most video frames :func:`build_conditioning` accepts for a model of config ``cfg``."""
+    return MAX_CLIP_FACTOR * int(cfg.num_frames)  # type: ignore[attr-defined]
+
+
+@dataclass
+class Conditioning:
+    """Everything the generator is conditioned on, batch-first.
+
+    Attributes:
+        latent_frames: L, the number of video latent frames.
+        first_latent: ``[B, C, h, w]`` or None (frame 0 then generated freely).
+        traj_latent: ``[B, C, L, h, w]`` trajectory-conditioned latent (zeros where unknown).
+        traj_mask: ``[B, 1, L, h, w]`` binary (1 on all of frame 0 when a first frame is given).
+        soft_mask: ``[B, 1, L, h, w]`` Gaussian soft mask (loss weighting only).
+        text_ids: ``[B, max_tokens]`` prompt token ids (all 0 = null text).
+        kin: ``[B, L, N, 8]`` normalised kinematic features or None; ``kin_mask [B, L, N]`` bool.
+        physics: ``[B, N, 2]`` (mass kg, speed m/s) or None; ``physics_mask [B, N]`` bool.
+    """
+
+    latent_frames: int
+    first_latent: torch.Tensor | None
+    traj_latent: torch.Tensor
+    traj_mask: torch.Tensor
+    soft_mask: torch.Tensor
+    text_ids: torch.Tensor
+    kin: torch.Tensor | None = None
+    kin_mask: torch.Tensor | None = None
+    physics: torch.Tensor | None = None
+    physics_mask: torch.Tensor | None = None
+
+    @property
+    def batch(self) -> int:
+        return int(self.traj_latent.shape[0])
+
+    def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> Conditioning:
+        """A copy on ``device`` with floating tensors cast to ``dtype`` (masks and ids keep theirs)."""
+
+        def move(x: torch.Tensor | None) -> torch.Tensor | None:
+            if x is None:
+                return None
+            return x.to(device=device, dtype=dtype if x.is_floating_point() else None)
+
+        return replace(
+            self,
+            **{f.name: move(getattr(self, f.name)) for f in fields(self) if f.name != "latent_frames"},
+        )
+
+    def video_cond(self) -> torch.Tensor:
+        """``[B, C + 1, L, h, w]``: trajectory latent and binary mask (the video tower's extra input)."""
+        return torch.cat([self.traj_latent, self.traj_mask], dim=1)
+
+    def ablated(self, no_kinematics: bool = False, no_trajectory: bool = False) -> Conditioning:
+        """The conditioning a model trained with these ablation switches sees (self if neither).
+
+        ``no_kinematics``: no kinematic tokens. ``no_trajectory``: no kinematic tokens either, and the
+        trajectory latent, its mask and the soft mask are cleared after latent frame 0 (frame 0 keeps
+        the first frame).
+        """
+        if not (no_kinematics or no_trajectory):
+            return self
+        cond = replace(self, kin=None, kin_mask=None)
+        if no_trajectory:
+            traj, mask, soft = self.traj_latent.clone(), self.traj_mask.clone(), self.soft_mask.clone()
+            traj[:, :, 1:] = 0
+            mask[:, :, 1:] = 0
+            soft[:, :, 1:] = 0
+            cond = replace(cond, traj_latent=traj, traj_mask=mask, soft_mask=soft)
+        return cond
+
+    def dropped(self) -> Conditioning:
+        """The null conditioning (CFG negative): no text, trajectories, kinematics or physics.
+
+        The first frame stays (its latent is re-imposed on the state anyway).
+        """
+        return replace(
+            self,
+            traj_latent=torch.zeros_like(self.traj_latent),
+            traj_mask=torch.zeros_like(self.traj_mask),
+            text_ids=torch.zeros_like(self.text_ids),
+            kin=None,
+            kin_mask=None,
+            physics=None,
+            physics_mask=None,
+        )
+
+
+def build_conditioning(
+    model: KinesonicModel,
+    first_frame: torch.Tensor | None = None,
+    prompt: str = "",
+    tracks: Tracks | None = None,
+    kinematics: np.ndarray | None = None,
+    kinematics_mask: np.ndarray | None = None,
+    physics: np.ndarray | None = None,
+    num_frames: int | None = None,
+    seed: int = 0,
+    soft_sigma: float = 1.0,
+) -> Conditioning:
+    """Conditioning for one clip (B = 1) on ``model``'s device and dtype.
+
+    Args:
+        first_frame: ``[3, H, W]`` or ``[1, 3, H, W]`` in 0..1 (must match the config size).
+        prompt: text prompt ("" = null text).
+        tracks: pixel tracks of the clip (width/height must match the config); their frame
+            count sets the clip length (else ``num_frames``, else ``cfg.num_frames``).
+        kinematics: raw 8-D states ``[L, N, 8]`` on latent frames (default: computed from the
+            tracks with ``latent_kinematic_state(tracks, stride)``: differentiated at the
+            video frame rate, then averaged per latent group); ``kinematics_mask [L, N]``.
+        physics: ``[N, 2]`` per-object (mass kg, speed m/s), optional.
+        seed: seed of the collision choice in the trajectory latent.
+        soft_sigma: sigma (latent cells) of the Gaussian soft mask.
+    """
+    from ..kinematics.grid import project_to_grid, soft_trajectory_mask
+
+    cfg = model.cfg
+    frames = tracks.num_frames if tracks is not None else (num_frames or cfg.num_frames)
+    limit = max_clip_frames(cfg)
+    if frames > limit:  # memory and time grow with the clip (attention: quadratically)
+        raise ValueError(
+            f"a clip of {frames} frames is longer than this model makes: at most {limit} frames "
+            f"({MAX_CLIP_FACTOR} x the {cfg.num_frames} frames it was trained on); shorten the tracks"
+        )
+    lf = cfg.latent_frames(frames)
+    h, w, c = cfg.latent_height, cfg.latent_width, cfg.video_channels
+    first_latent = None
+    if first_frame is not None:
+        img = first_frame if first_frame.dim() == 4 else first_frame[None]
+        model.check_size(img.shape[-2], img.shape[-1], "first frame")
+        with torch.no_grad():
+            first_latent = model.video_ae.encode_first(img.to(device=model.device, dtype=model.dtype))
+        first_latent = first_latent.cpu()  # the rest is built on the CPU, then moved
+    dtype = torch.float32 if first_latent is None else first_latent.dtype
+    traj = torch.zeros(1, c, lf, h, w, dtype=dtype, device="cpu")
+    mask = torch.zeros(1, 1, lf, h, w, dtype=dtype, device="cpu")
+    kin = kin_mask = None
+    if tracks is not None:
+        if (tracks.width, tracks.height) != (cfg.width, cfg.height):
+            raise ValueError(
+                f"tracks are for a {tracks.width}x{tracks.height} image but this model expects "
+                f"{cfg.width}x{cfg.height}"
+            )
+        visible_tracks = tracks.drop_never_visible()
+        aligned = align_to_latent(visible_tracks, cfg.temporal_stride)
+        if first_latent is not None:
+            cells = project_to_grid(aligned.points, cfg.spatial_factor, cfg.width, cfg.height)
+            t_lat, t_mask = propagate_first_frame(first_latent[0], cells, aligned.visible, seed)
+            traj, mask = t_lat[None], t_mask[None, None]
+        if kinematics is None and visible_tracks.num_frames >= 4 and visible_tracks.num_tracks > 0:
+            kinematics = latent_kinematic_state(visible_tracks, cfg.temporal_stride)
+            kinematics_mask = aligned.visible
+    elif first_latent is not None:
+        traj[:, :, 0] = first_latent
+        mask[:, :, 0] = 1
+    if kinematics is not None:
+        state = np.asarray(kinematics, dtype=np.float64)
+        if state.ndim != 3 or state.shape[0] != lf or state.shape[2] != cfg.kin_dim:
+            raise ValueError(f"kinematics must have shape [L={lf}, N, {cfg.kin_dim}], got {state.shape}")
+        kin = torch.from_numpy(model.kinematic_stats.normalize(state)).float()[None]
+        km = np.ones(state.shape[:2], bool) if kinematics_mask is None else np.asarray(kinematics_mask, bool)
+        kin_mask = torch.from_numpy(km.copy())[None]
+    soft = torch.from_numpy(soft_trajectory_mask((mask[0, 0] > 0.5).numpy(), soft_sigma))[None, None]
+    phys = phys_mask = None
+    if physics is not None:
+        p = torch.as_tensor(np.asarray(physics, dtype=np.float32))
+        if p.dim() != 2 or p.shape[1] != cfg.physics_dim:
+            raise ValueError(f"physics must have shape [N, {cfg.physics_dim}], got {tuple(p.shape)}")
+        phys, phys_mask = p[None], torch.ones(1, p.shape[0], dtype=torch.bool, device="cpu")
+    cond = Conditioning(
+        latent_frames=lf,
+        first_latent=first_latent,
+        traj_latent=traj,
+        traj_mask=mask,
+        soft_mask=soft.float(),
+        text_ids=model.text.tokenize([prompt]),
+        kin=kin,
+        kin_mask=kin_mask,
+        physics=phys,
+        physics_mask=phys_mask,
+    )
+    return cond.to(model.device, model.dtype)
+
+
+def cat_conditions(*conds: Conditioning) -> Conditioning:
+    """Concatenate conditionings along the batch (kinematic/physics objects padded with masked rows)."""
+    first = conds[0]
+    lf = first.latent_frames
+    if any(c.latent_frames != lf for c in conds):
+        raise ValueError("cannot batch conditionings with different latent frame counts")
+    b = [c.batch for c in conds]
+    dev, dt = first.traj_latent.device, first.traj_latent.dtype
+    fl = None
+    if all(c.first_latent is not None for c in conds):
+        fl = torch.cat([c.first_latent for c in conds])
+    elif any(c.first_latent is not None for c in conds):
+        raise ValueError("cannot batch conditionings with and without a first frame")
+
+    def pad_objects(key: str, mkey: str, dims: int) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        vals = [getattr(c, key) for c in conds]
+        if all(v is None for v in vals):
+            return None, None
+        n = max(v.shape[-2] if dims == 4 else v.shape[1] for v in vals if v is not None)
+        out, masks = [], []
+        for c, v, bi in zip(conds, vals, b, strict=True):
+            m = getattr(c, mkey)
+            if dims == 4:
+                full = torch.zeros(bi, lf, n, first_dim(key), dtype=dt, device=dev)
+                fm = torch.zeros(bi, lf, n, dtype=torch.bool, device=dev)
+                if v is not None:
+                    full[:, :, : v.shape[2]] = v
+                    fm[:, :, : v.shape[2]] = m if m is not None else True
+            else:
+                full = torch.zeros(bi, n, first_dim(key), dtype=dt, device=dev)
+                fm = torch.zeros(bi, n, dtype=torch.bool, device=dev)
+                if v is not None:
+                    full[:, : v.shape[1]] = v
+                    fm[:, : v.shape[1]] = m if m is not None else True
+            out.append(full)
+            masks.append(fm)
+        return torch.cat(out), torch.cat(masks)
+
+    def first_dim(key: str) -> int:
+        return next(getattr(c, key).shape[-1] for c in conds if getattr(c, key) is not None)
+
+    kin, kin_mask = pad_objects("kin", "kin_mask", 4)
+    phys, phys_mask = pad_objects("physics", "physics_mask", 3)
+    return Conditioning(
+        latent_frames=lf,
+        first_latent=fl,
+        traj_latent=torch.cat([c.traj_latent for c in conds]),
+        traj_mask=torch.cat([c.traj_mask for c in conds]),
+        soft_mask=torch.cat([c.soft_mask for c in conds]),
+        text_ids=torch.cat([c.text_ids for c in conds]),
+        kin=kin,
+        kin_mask=kin_mask,
+        physics=phys,
+        physics_mask=phys_mask,
+    )
