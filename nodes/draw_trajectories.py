@@ -1,0 +1,171 @@
+"""Draw Trajectories: tracks drawn by hand on the first frame, in an editor inside the node.
+
+The editor (``web/js/draw_trajectories.js``) edits a JSON state held in the ``editor`` STRING
+widget, which the workflow saves; this node turns that state into TRACKS with
+``kinematics.keyframes`` (the same code the editor's preview route calls), so ComfyUI and the
+headless runner produce the same tracks from a saved workflow.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import bridge
+from .base import CATEGORY_ROOT, TRACKS, NodeInputError
+
+CATEGORY = f"{CATEGORY_ROOT}/Tracks"
+PREVIEW_ROUTE = "/kinesonic/draw_trajectories/preview"
+MAX_PREVIEW_SIDE = 1024  # pixels: larger first frames are shown downscaled in the editor
+
+DEFAULT_STATE = json.dumps(
+    {
+        "version": 1,
+        "width": 64,
+        "height": 64,
+        "tracks": [{"name": "object 1", "color": "#ff4d4d", "easing": "linear", "keys": []}],
+    }
+)
+
+
+class KinesonicDrawTrajectories:
+    DISPLAY_NAME = "Draw Trajectories (Kinesonic)"
+    CATEGORY = CATEGORY
+    DESCRIPTION = (
+        "Draw where objects go on the first frame: several tracks, key points with times (frames), "
+        "easing between keys, a scrubber to see every object at a frame. Outputs TRACKS for the "
+        "generator (num_frames frames at fps, in pixels of a width x height frame) and KJNodes "
+        "coordinates. Click to add a point, drag to move it; a track of one point is a static object."
+    )
+    RETURN_TYPES = (TRACKS, "STRING")
+    RETURN_NAMES = ("tracks", "coordinates")
+    OUTPUT_TOOLTIPS = (
+        "Tracks [num_frames, N, 2] in pixels of width x height, every point visible, at fps.",
+        "The same paths as KJNodes coordinate JSON: one list of {x, y} per track, one point per frame.",
+    )
+    FUNCTION = "run"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "editor": (
+                    "STRING",
+                    {
+                        "default": DEFAULT_STATE,
+                        "tooltip": "The editor's state (JSON; drawn in the editor below, saved with "
+                        "the workflow). Format: docs/kinematics.md, 'Key-framed trajectories'.",
+                    },
+                ),
+                "num_frames": (
+                    "INT",
+                    {
+                        "default": 33,
+                        "min": 1,
+                        "max": 4097,
+                        "tooltip": "Frames of the clip the tracks cover. The generator makes one frame "
+                        "per track frame and wants 1 + 4k frames: the default tiny model makes 33 "
+                        "frames (2.06 s at 16 fps).",
+                    },
+                ),
+                "fps": (
+                    "FLOAT",
+                    {
+                        "default": 16.0,
+                        "min": 0.1,
+                        "max": 240.0,
+                        "step": 0.1,
+                        "tooltip": "Frames per second of the tracks; must equal the generator's "
+                        "(16 for the default tiny model).",
+                    },
+                ),
+                "width": (
+                    "INT",
+                    {
+                        "default": 64,
+                        "min": 1,
+                        "max": 16384,
+                        "tooltip": "Width in pixels of the frame the tracks are for: the generator's "
+                        "image size (64 for the default tiny model). Drawn points are scaled to it.",
+                    },
+                ),
+                "height": (
+                    "INT",
+                    {
+                        "default": 64,
+                        "min": 1,
+                        "max": 16384,
+                        "tooltip": "Height in pixels of the frame the tracks are for (64 for the "
+                        "default tiny model).",
+                    },
+                ),
+            },
+            "optional": {
+                "image": (
+                    "IMAGE",
+                    {
+                        "tooltip": "First frame to draw on (shown in the editor after a run; its "
+                        "first image is used). Optional: a connected Load Image shows at once."
+                    },
+                ),
+            },
+        }
+
+    def run(self, editor: str, num_frames: int, fps: float, width: int, height: int, image: Any = None):
+        from ..kinematics.keyframes import parse_state, state_to_tracks
+        from .tracks import tracks_out
+
+        node = self.DISPLAY_NAME
+        try:
+            state = parse_state(editor)
+        except ValueError as error:
+            raise NodeInputError.because(node, "editor", error) from None
+        try:
+            tracks = state_to_tracks(state, int(num_frames), float(fps), int(width), int(height))
+        except ValueError as error:
+            raise NodeInputError.because(node, "editor", error) from None
+        ui: dict[str, list] = {}
+        if image is not None:
+            ui["kinesonic_frame"] = [_frame_data_url(node, image)]
+        return {"ui": ui, "result": (tracks_out(tracks), tracks.to_kjnodes())}
+
+
+def _frame_data_url(node: str, image: Any) -> str:
+    """The first image of an IMAGE batch as a PNG data URL (downscaled to MAX_PREVIEW_SIDE)."""
+    shape = tuple(getattr(image, "shape", ()))
+    if len(shape) != 4 or shape[-1] != 3 or shape[0] < 1:
+        raise NodeInputError(node, "image", "an IMAGE [B,H,W,3] with at least one image", image)
+    import cv2
+
+    frame = (torch.as_tensor(image[0]).detach().cpu().float().clamp(0, 1).numpy() * 255.0 + 0.5).astype(
+        np.uint8
+    )
+    h, w = frame.shape[:2]
+    if max(h, w) > MAX_PREVIEW_SIDE:
+        f = MAX_PREVIEW_SIDE / max(h, w)
+        frame = cv2.resize(frame, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+    ok, png = cv2.imencode(".png", np.ascontiguousarray(frame[..., ::-1]))
+    if not ok:
+        raise NodeInputError(node, "image", "an image OpenCV can encode as PNG", image)
+    return "data:image/png;base64," + base64.b64encode(png.tobytes()).decode("ascii")
+
+
+def preview_route(body: dict) -> dict:
+    """``POST /kinesonic/draw_trajectories/preview {"state": ..., "num_frames": int}`` → per track
+    the sampled points and the frame of every key (see ``kinematics.keyframes.preview``)."""
+    from ..kinematics.keyframes import parse_state, preview
+
+    num_frames = body.get("num_frames")
+    if isinstance(num_frames, bool) or not isinstance(num_frames, int) or not 1 <= num_frames <= 4097:
+        raise ValueError(f"num_frames must be a whole number in 1..4097, got {num_frames!r}")
+    return preview(parse_state(body.get("state", "")), num_frames)
+
+
+bridge.add_json_route(PREVIEW_ROUTE, preview_route)
+
+NODE_CLASS_MAPPINGS = {"KinesonicDrawTrajectories": KinesonicDrawTrajectories}
+NODE_DISPLAY_NAME_MAPPINGS = {key: cls.DISPLAY_NAME for key, cls in NODE_CLASS_MAPPINGS.items()}

@@ -1,0 +1,166 @@
+"""Key-framed trajectories (kinematics/keyframes.py) and the Draw Trajectories node: known answers."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from kinesonic.kinematics.keyframes import (
+    ease,
+    parse_state,
+    preview,
+    resolved_key_frames,
+    sample_track,
+    state_to_tracks,
+)
+from kinesonic.nodes.base import NodeInputError
+from kinesonic.nodes.draw_trajectories import KinesonicDrawTrajectories, preview_route
+
+
+def _state(*tracks, width=64, height=64):
+    return {"version": 1, "width": width, "height": height, "tracks": list(tracks)}
+
+
+def _track(keys, easing="linear", name="a"):
+    return {
+        "name": name,
+        "easing": easing,
+        "keys": [dict(zip(("x", "y", "frame"), k, strict=False)) for k in keys],
+    }
+
+
+def test_easings_hit_their_ends_and_midpoint():
+    u = np.array([0.0, 0.25, 0.5, 1.0])
+    assert ease(u, "linear").tolist() == [0.0, 0.25, 0.5, 1.0]
+    # 3u^2 - 2u^3 at 1/4: 3/16 - 2/64 = 10/64
+    assert ease(u, "ease_in_out").tolist() == [0.0, 10 / 64, 0.5, 1.0]
+
+
+def test_two_timed_keys_linear_by_hand():
+    # (8, 8) at frame 2 to (28, 48) at frame 6: 5 / 10 px per frame; held before and after.
+    tr = parse_state(_state(_track([(8, 8, 2), (28, 48, 6)]))).tracks[0]
+    got = sample_track(tr, 9)
+    want = [[8, 8], [8, 8], [8, 8], [13, 18], [18, 28], [23, 38], [28, 48], [28, 48], [28, 48]]
+    assert got.tolist() == want
+
+
+def test_ease_in_out_starts_and_ends_slow():
+    tr = parse_state(_state(_track([(0, 0, 0), (64, 0, 4)], easing="ease_in_out"))).tracks[0]
+    x = sample_track(tr, 5)[:, 0]
+    assert x.tolist() == [0.0, 64 * 10 / 64, 32.0, 64 * 54 / 64, 64.0]
+
+
+def test_auto_timed_keys_are_passed_at_constant_speed():
+    # L-shaped path: 30 px right then 30 px down in 10 frames: the corner is reached at frame 5.
+    tr = parse_state(_state(_track([(0, 0), (30, 0), (30, 30, 10)]))).tracks[0]
+    got = sample_track(tr, 13)
+    assert got[5].tolist() == [30.0, 0.0]
+    np.testing.assert_allclose(got[[2, 8]], [[12.0, 0.0], [30.0, 18.0]], atol=1e-12)
+    assert got[10:].tolist() == [[30.0, 30.0]] * 3
+    np.testing.assert_allclose(resolved_key_frames(tr, 13), [0.0, 5.0, 10.0], atol=1e-9)
+
+
+def test_untimed_last_key_ends_on_the_last_frame():
+    tr = parse_state(_state(_track([(0, 10), (32, 10)]))).tracks[0]
+    x = sample_track(tr, 5)[:, 0]
+    assert x.tolist() == [0.0, 8.0, 16.0, 24.0, 32.0]
+
+
+def test_one_point_is_a_static_track():
+    tr = parse_state(_state(_track([(12.5, 40.25)]))).tracks[0]
+    assert sample_track(tr, 4).tolist() == [[12.5, 40.25]] * 4
+
+
+def test_fractional_key_values_are_hit_exactly():
+    keys = [(1.1, 2.3, 0), (40.7, 3.9, 7), (13.3, 60.1, 19), (5.5, 5.5, 32)]
+    tr = parse_state(_state(_track(keys, easing="ease_in_out"))).tracks[0]
+    got = sample_track(tr, 33)
+    for x, y, f in keys:
+        assert got[f].tolist() == [x, y]
+
+
+def test_state_is_scaled_to_the_output_frame():
+    state = parse_state(_state(_track([(16, 8, 0), (32, 24, 4)]), width=32, height=32))
+    tracks = state_to_tracks(state, 5, 16.0, 64, 128)
+    assert (tracks.width, tracks.height, tracks.fps, tracks.num_frames) == (64, 128, 16.0, 5)
+    assert tracks.points[0, 0].tolist() == [32.0, 32.0] and tracks.points[4, 0].tolist() == [64.0, 96.0]
+
+
+def test_two_tracks_and_empty_ones_left_out():
+    state = parse_state(
+        _state(
+            _track([(1, 1)], name="still"),
+            _track([], name="empty"),
+            _track([(0, 0, 0), (8, 0, 8)], name="mover"),
+        )
+    )
+    tracks = state_to_tracks(state, 9, 16.0)
+    assert tracks.labels == ("still", "mover") and tracks.visible.all()
+    assert tracks.points[:, 1, 0].tolist() == list(range(9))
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (_state(_track([(0, 0, 5), (1, 1, 3)])), "must come after key 1"),
+        (_state(_track([(0, 0, 0), (1, 1, 40)])), "outside the clip's frames 0..32"),
+        (_state(_track([(0, 0), ("a", 1)])), "key 2 x must be a finite number"),
+        (_state(_track([(0, 0)], easing="bouncy")), "easing must be one of"),
+        ({"version": 9, "width": 1, "height": 1, "tracks": []}, "version 9"),
+        ({"version": 1, "width": 0, "height": 1, "tracks": []}, "width must be a positive"),
+    ],
+)
+def test_bad_states_say_what_is_wrong(bad, message):
+    with pytest.raises(ValueError, match=message):
+        state_to_tracks(parse_state(bad), 33, 16.0)
+
+
+def test_no_points_at_all_is_refused():
+    with pytest.raises(ValueError, match="no track has a point"):
+        state_to_tracks(parse_state(_state(_track([]))), 33, 16.0)
+
+
+def test_preview_reports_points_frames_and_per_track_errors():
+    state = parse_state(_state(_track([(0, 0), (10, 0, 2)]), _track([(0, 0, 2), (1, 1, 1)], name="b")))
+    out = preview(state, 3)
+    assert out["tracks"][0] == {"points": [[0, 0], [5, 0], [10, 0]], "key_frames": [0, 2]}
+    assert "must come after" in out["tracks"][1]["error"]
+
+
+def test_node_outputs_tracks_coordinates_and_frame_preview():
+    state = json.dumps(_state(_track([(8, 8, 0), (24, 40, 4)]), _track([(50, 50)], name="b")))
+    image = torch.rand(2, 48, 80, 3)
+    out = KinesonicDrawTrajectories().run(state, 5, 16.0, 64, 64, image)
+    tracks, coords = out["result"]
+    assert tracks["track_path"].shape == (5, 2, 2) and tracks["track_visibility"].all()
+    assert tracks["track_path"][4, 0].tolist() == [24.0, 40.0] and tracks["fps"] == 16.0
+    assert json.loads(coords)[0][2] == {"x": 16.0, "y": 24.0}
+    (url,) = out["ui"]["kinesonic_frame"]
+    assert url.startswith("data:image/png;base64,")
+    import base64
+
+    import cv2
+
+    png = np.frombuffer(base64.b64decode(url.split(",", 1)[1]), np.uint8)
+    decoded = cv2.imdecode(png, cv2.IMREAD_COLOR)[..., ::-1]
+    assert decoded.shape == (48, 80, 3)
+    want = (image[0].numpy() * 255 + 0.5).astype(np.uint8)
+    assert np.array_equal(decoded, want)
+
+
+def test_node_errors_name_the_editor_input():
+    node = KinesonicDrawTrajectories()
+    with pytest.raises(NodeInputError, match=r"\[Draw Trajectories.*\] input 'editor'.*key 2"):
+        node.run(json.dumps(_state(_track([(0, 0, 9), (1, 1, 2)]))), 33, 16.0, 64, 64)
+    with pytest.raises(NodeInputError, match="input 'editor'.*not valid JSON"):
+        node.run("{", 33, 16.0, 64, 64)
+
+
+def test_preview_route_checks_num_frames():
+    state = _state(_track([(0, 0), (4, 0)]))
+    assert preview_route({"state": state, "num_frames": 5})["tracks"][0]["points"][1] == [1.0, 0.0]
+    with pytest.raises(ValueError, match="num_frames"):
+        preview_route({"state": state, "num_frames": "5"})
