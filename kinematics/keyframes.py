@@ -285,3 +285,31 @@ def preview(state: EditorState, num_frames: int) -> dict[str, Any]:
             continue
         out.append({"points": pts.round(4).tolist(), "key_frames": [round(float(f), 4) for f in frames]})
     return {"num_frames": int(num_frames), "tracks": out}
+
+
+def simplify(points: np.ndarray, tolerance: float) -> np.ndarray:
+    """Frames to keep as keys so that linear timing between them stays within ``tolerance`` px.
+
+    ``points [T, 2]`` is one position per frame; the kept frames (sorted, always the first and the
+    last) are those of a Douglas-Peucker split in time: between two kept frames ``a < b`` every
+    frame ``t`` lies within ``tolerance`` of ``p[a] + (t - a) / (b - a) * (p[b] - p[a])``.
+    """
+    pts = np.asarray(points, dtype=np.float64)
+    if pts.ndim != 2 or pts.shape[1] != 2 or len(pts) < 1:
+        raise ValueError(f"points must have shape [T, 2] with T >= 1, got {pts.shape}")
+    n = len(pts)
+    keep = {0, n - 1}
+    stack = [(0, n - 1)]
+    while stack:
+        a, b = stack.pop()
+        if b - a < 2:
+            continue
+        t = np.arange(a + 1, b)
+        w = ((t - a) / (b - a))[:, None]
+        err = np.hypot(*((1 - w) * pts[a] + w * pts[b] - pts[a + 1 : b]).T)
+        i = int(np.argmax(err))
+        if err[i] > tolerance:
+            m = a + 1 + i
+            keep.add(m)
+            stack += [(a, m), (m, b)]
+    return np.array(sorted(keep))

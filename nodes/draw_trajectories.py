@@ -165,7 +165,61 @@ def preview_route(body: dict) -> dict:
     return preview(parse_state(body.get("state", "")), num_frames)
 
 
+PHYSICS_ROUTE = "/kinesonic/draw_trajectories/physics"
+KEY_TOLERANCE_PX = 0.25  # simulated paths become keys where linear timing would be off by more
+
+
+def physics_route(body: dict) -> dict:
+    """``POST /kinesonic/draw_trajectories/physics {"state", "track": index, "num_frames", "fps"}``
+    → ``{"keys": [{x, y, frame}, ...]}``: the ballistic path with bounces of that track's ball.
+
+    The track's first key is the start, its ``physics`` object holds ``vx``, ``vy`` (pixels per
+    second, y down), ``material`` and ``radius`` (pixels); the state holds ``floor_y`` (pixels,
+    default the frame's bottom), ``floor_material`` and ``pixels_per_metre`` (default: the frame
+    is 1 m tall). The path is simulated by the pack's world simulator and kept as the frames
+    where linear timing between keys would be off by more than a quarter pixel.
+    """
+    from ..data.throw import throw_path
+    from ..kinematics.keyframes import simplify
+
+    raw = body.get("state")
+    if not isinstance(raw, dict):
+        raise ValueError("'state' must be the editor state object")
+    tracks = raw.get("tracks") or []
+    index = body.get("track")
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(tracks):
+        raise ValueError(f"'track' must be a track index in 0..{len(tracks) - 1}, got {index!r}")
+    track = tracks[index]
+    if not track.get("keys"):
+        raise ValueError(f"track '{track.get('name')}' needs a start point: click on the image first")
+    num_frames, fps = body.get("num_frames"), body.get("fps")
+    if isinstance(num_frames, bool) or not isinstance(num_frames, int) or not 1 <= num_frames <= 4097:
+        raise ValueError(f"num_frames must be a whole number in 1..4097, got {num_frames!r}")
+    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not fps > 0:
+        raise ValueError(f"fps must be a positive number, got {fps!r}")
+    phys = track.get("physics") or {}
+    height = float(raw.get("height") or 64)
+    start = (float(track["keys"][0]["x"]), float(track["keys"][0]["y"]))
+    path = throw_path(
+        start,
+        (float(phys.get("vx", 0.0)), float(phys.get("vy", 0.0))),
+        float(raw.get("floor_y", height) if raw.get("floor_y") is not None else height),
+        num_frames,
+        float(fps),
+        float(raw.get("pixels_per_metre") or height),
+        str(phys.get("material", "rubber")),
+        str(raw.get("floor_material", "stone")),
+        float(phys.get("radius", 3.0)),
+    )
+    frames = simplify(path, KEY_TOLERANCE_PX)
+    keys = [
+        {"x": round(float(path[f, 0]), 3), "y": round(float(path[f, 1]), 3), "frame": int(f)} for f in frames
+    ]
+    return {"keys": keys}
+
+
 bridge.add_json_route(PREVIEW_ROUTE, preview_route)
+bridge.add_json_route(PHYSICS_ROUTE, physics_route)
 
 NODE_CLASS_MAPPINGS = {"KinesonicDrawTrajectories": KinesonicDrawTrajectories}
 NODE_DISPLAY_NAME_MAPPINGS = {key: cls.DISPLAY_NAME for key, cls in NODE_CLASS_MAPPINGS.items()}

@@ -164,3 +164,73 @@ def test_preview_route_checks_num_frames():
     assert preview_route({"state": state, "num_frames": 5})["tracks"][0]["points"][1] == [1.0, 0.0]
     with pytest.raises(ValueError, match="num_frames"):
         preview_route({"state": state, "num_frames": "5"})
+
+
+# --------------------------------------------------------------------------- physics assist
+
+
+def test_simplify_keeps_ends_of_a_constant_speed_line_and_bounds_the_error():
+    from kinesonic.kinematics.keyframes import simplify
+
+    line = np.stack([np.linspace(0, 30, 11), np.linspace(5, 25, 11)], axis=1)
+    assert simplify(line, 0.01).tolist() == [0, 10]
+    t = np.arange(33.0)
+    parabola = np.stack([t, 0.05 * (t - 16) ** 2], axis=1)
+    kept = simplify(parabola, 0.25)
+    rebuilt = np.stack([np.interp(t, kept, parabola[kept, i]) for i in range(2)], axis=1)
+    assert np.hypot(*(rebuilt - parabola).T).max() <= 0.25
+    assert kept[0] == 0 and kept[-1] == 32 and 2 < len(kept) < 33
+
+
+def test_throw_without_floor_contact_is_the_parabola():
+    from kinesonic.data.throw import throw_path
+
+    ppm, fps = 64.0, 16.0
+    path = throw_path((10.0, 30.0), (40.0, -60.0), 10_000.0, 9, fps, ppm)
+    t = np.arange(9) / fps
+    want_x = 10.0 + 40.0 * t
+    want_y = 30.0 - 60.0 * t + 0.5 * 9.81 * ppm * t**2
+    np.testing.assert_allclose(path[:, 0], want_x, atol=1e-6)
+    np.testing.assert_allclose(path[:, 1], want_y, atol=0.3)  # the simulator's 960 Hz Euler steps
+
+
+def test_dropped_ball_bounces_to_restitution_squared_of_its_height():
+    from kinesonic.data.throw import throw_path
+    from kinesonic.data.world_materials import MATERIALS
+
+    # 1 m drop (100 px at 100 px/m) of a rubber ball on stone, sampled finely (160 fps).
+    path = throw_path((50.0, 2.0), (0.0, 0.0), 105.0, 161, 160.0, 100.0, "rubber", "stone", radius_px=3.0)
+    y = path[:, 1]
+    rest = 105.0 - 3.0
+    assert rest - 1.0 < y.max() <= rest + 0.1  # the ball's bottom reaches the floor, not further
+    first = int(np.argmax(np.diff(y) < 0))  # the first frame after which it rises: the bounce
+    assert abs(first / 160.0 - np.sqrt(2 * 1.0 / 9.81)) < 2 / 160.0  # t = sqrt(2h/g)
+    e = MATERIALS["rubber"].restitution * MATERIALS["stone"].restitution
+    apex = rest - y[first : first + 80].min()
+    assert abs(apex / 100.0 - e**2) < 0.1 * e**2
+
+
+def test_throw_refuses_a_start_below_the_floor_and_unknown_materials():
+    from kinesonic.data.throw import throw_path
+
+    with pytest.raises(ValueError, match="below the floor"):
+        throw_path((10.0, 60.0), (0.0, 0.0), 61.0, 5, 16.0, 64.0)
+    with pytest.raises(ValueError, match="material must be one of"):
+        throw_path((10.0, 10.0), (0.0, 0.0), 61.0, 5, 16.0, 64.0, material="jelly")
+
+
+def test_physics_route_fills_the_track_with_timed_keys():
+    from kinesonic.nodes.draw_trajectories import physics_route
+
+    state = _state(_track([(10, 10)]))
+    state["floor_y"] = 56
+    state["tracks"][0]["physics"] = {"vx": 40, "vy": 0, "material": "rubber"}
+    keys = physics_route({"state": state, "track": 0, "num_frames": 33, "fps": 16.0})["keys"]
+    assert keys[0] == {"x": 10.0, "y": 10.0, "frame": 0} and keys[-1]["frame"] == 32
+    assert max(k["y"] for k in keys) <= 53.0 + 0.1  # radius 3 px above the floor line (contact slop)
+    # the keys are an ordinary editor state: the node turns them into tracks
+    state["tracks"][0]["keys"] = keys
+    tracks = state_to_tracks(parse_state(state), 33, 16.0)
+    assert tracks.points[0, 0].tolist() == [10.0, 10.0]
+    with pytest.raises(ValueError, match="'track' must be a track index"):
+        physics_route({"state": state, "track": 3, "num_frames": 33, "fps": 16.0})
