@@ -25,6 +25,7 @@ from comfy_server import REPO, WORK
 
 from kinesonic.kinematics import Tracks
 from kinesonic.kinematics.keyframes import parse_state, state_to_tracks
+from kinesonic.nodes.draw_trajectories import physics_route
 
 pytestmark = pytest.mark.integration
 
@@ -50,6 +51,9 @@ KEYS = {
     (1, 0): (0, (20, 20)),
     (1, 1): (24, (48, 30)),
 }
+# Track 3, made with the physics assist: a glass ball placed at (10, 12), floor line at y = 56,
+# velocity dragged to (20, 12) = 10 px in the arrow's 0.25 s = 40 px/s to the right; "simulate".
+THROW = {"start": [10, 12], "floor_y": 56, "velocity_to": [20, 12], "material": "glass"}
 MOUSE_PRECISION_PX = 0.1  # frame pixels: half a CSS pixel at the editor's 6x zoom, rounded up
 
 
@@ -82,6 +86,7 @@ def drawn(comfy_server, workflow_models, artifacts_dir, tmp_path_factory):
         "steps": 2,  # the sampler's steps, set in the page as a user would: the tracks do not depend on it
         "tracks_prefix": PREFIX,
         "draw": DRAW,
+        "throw": THROW,
         "scrub_frame": 10,
     }
     (work / "config.json").write_text(json.dumps(config))
@@ -119,14 +124,26 @@ def test_editor_state_holds_what_was_drawn(drawn):
     result, _ = drawn
     state = result["state"]
     assert (state["width"], state["height"]) == (SIZE, SIZE)
-    assert [len(t["keys"]) for t in state["tracks"]] == [3, 2]
-    assert [t["easing"] for t in state["tracks"]] == ["linear", "ease_in_out"]
+    assert [len(t["keys"]) for t in state["tracks"][:2]] == [3, 2]
+    assert [t["easing"] for t in state["tracks"]] == ["linear", "ease_in_out", "linear"]
     for (ti, ki), (_frame, (x, y)) in KEYS.items():
         key = state["tracks"][ti]["keys"][ki]
         assert abs(key["x"] - x) <= MOUSE_PRECISION_PX and abs(key["y"] - y) <= MOUSE_PRECISION_PX, key
         typed = DRAW[ti].get("frames", {}).get(str(ki))
         assert key.get("frame") == typed, f"track {ti} key {ki}: {key}"
     assert result["frame_label"].startswith("frame 10 / 32")
+    # the physics track: what the simulator route makes of the drawn start, floor and velocity
+    thrown = state["tracks"][2]
+    assert abs(state["floor_y"] - THROW["floor_y"]) <= MOUSE_PRECISION_PX
+    assert thrown["physics"]["material"] == THROW["material"]
+    assert (
+        abs(thrown["physics"]["vx"] - 40.0) <= 4 * MOUSE_PRECISION_PX and abs(thrown["physics"]["vy"]) <= 0.4
+    )
+    again = physics_route({"state": state, "track": 2, "num_frames": NUM_FRAMES, "fps": FPS})["keys"]
+    assert thrown["keys"] == again
+    first = thrown["keys"][0]
+    assert first["frame"] == 0 and np.hypot(first["x"] - 10, first["y"] - 12) <= MOUSE_PRECISION_PX
+    assert max(k["y"] for k in thrown["keys"]) > THROW["floor_y"] - 3 - 0.5  # it reached the floor
     assert result["status_text"] == ""  # the preview route had nothing to complain about
 
 
@@ -141,7 +158,7 @@ def test_tracks_reaching_the_generator_hold_the_drawn_keys(drawn, comfy_server):
     assert json.loads(prompt[draw_id]["inputs"]["editor"]) == result["state"]
     tracks = _server_tracks(comfy_server, entry, save_id)
     assert (tracks.num_frames, tracks.num_tracks, tracks.fps, tracks.width, tracks.height) == (
-        NUM_FRAMES, 2, FPS, SIZE, SIZE,
+        NUM_FRAMES, 3, FPS, SIZE, SIZE,
     )  # fmt: skip
     assert tracks.visible.all()
     state = result["state"]
@@ -149,6 +166,8 @@ def test_tracks_reaching_the_generator_hold_the_drawn_keys(drawn, comfy_server):
         key = state["tracks"][ti]["keys"][ki]
         want = np.float32([key["x"], key["y"]])  # the TRACKS socket holds float32 pixels
         assert np.array_equal(tracks.points[frame, ti], want), (ti, ki, frame)
+    for key in state["tracks"][2]["keys"]:  # the simulated keys, at their frames
+        assert np.array_equal(tracks.points[key["frame"], 2], np.float32([key["x"], key["y"]])), key
     # every frame: what the pack's key-frame code makes of the saved state (as float32)
     want = state_to_tracks(parse_state(state), NUM_FRAMES, FPS, SIZE, SIZE)
     assert np.array_equal(tracks.points, want.points.astype(np.float32))

@@ -8,15 +8,22 @@
 // Mouse: click on the image = add a point to the selected track (at the end of its path);
 // drag a point = move it; right-click a point = delete it. The selected point's time (frame) is set
 // in the "key frame" box (empty = auto: passed on the way between timed keys at the easing's speed).
+// Physics assist: mode "throw" = drag from the track's first point to set its initial velocity,
+// mode "floor" = click to set the floor line; "simulate" asks the pack's simulator (Python) for the
+// ballistic path with bounces and puts it into the track as timed keys, which stay editable.
 
 const { app } = window.comfyAPI.app;
 const { api } = window.comfyAPI.api;
 
 const NODE_TYPE = "KinesonicDrawTrajectories";
 const PREVIEW_ROUTE = "/kinesonic/draw_trajectories/preview";
+const PHYSICS_ROUTE = "/kinesonic/draw_trajectories/physics";
+const BALL_MATERIALS = ["rubber", "wood", "metal", "glass", "plastic"];
+const FLOOR_MATERIALS = ["stone", "wood", "metal"];
+const ARROW_SECONDS = 0.25; // the velocity arrow shows where the ball would be after this long without gravity
 const ZOOMS = [1, 2, 3, 4, 6, 8, 12, 16];
 const VIEW_HEIGHT = 400; // CSS pixels of the scrollable image area
-const PANEL_HEIGHT = VIEW_HEIGHT + 150; // toolbar + image + key row + scrubber + status
+const PANEL_HEIGHT = VIEW_HEIGHT + 180; // toolbar + image + key row + scrubber + status
 const HIT_RADIUS = 8; // CSS pixels
 
 function trackColour(i) {
@@ -137,6 +144,17 @@ class TrajectoryEditor {
       el("option", { value: "linear" }, "linear"),
       el("option", { value: "ease_in_out" }, "ease in-out"),
     );
+    this.mode = el(
+      "select",
+      { class: "kdt-mode", title: "What a click on the image does" },
+      el("option", { value: "points" }, "click: points"),
+      el("option", { value: "throw" }, "drag: throw velocity"),
+      el("option", { value: "floor" }, "click: floor line"),
+    );
+    this.material = el("select", { class: "kdt-material", title: "Material of the selected track's ball" });
+    for (const m of BALL_MATERIALS) this.material.append(el("option", { value: m }, m));
+    this.floorMaterial = el("select", { class: "kdt-floor-material", title: "Material of the floor" });
+    for (const m of FLOOR_MATERIALS) this.floorMaterial.append(el("option", { value: m }, `${m} floor`));
     this.zoomSelect = el("select", { class: "kdt-zoom", title: "Zoom (1x = the frame's real pixels)" });
     for (const z of ZOOMS) this.zoomSelect.append(el("option", { value: String(z) }, `${z}x`));
     this.canvas = el("canvas", { class: "kdt-canvas", style: "display:block;cursor:crosshair" });
@@ -181,6 +199,13 @@ class TrajectoryEditor {
         btn("auto", "auto-time", "Let the point's time follow from the path (constant speed)"),
         btn("delete point", "delete-key", "Delete the selected point"),
       ),
+      row(
+        el("span", {}, "physics"),
+        this.mode,
+        this.material,
+        this.floorMaterial,
+        btn("simulate", "simulate", "Fill the selected track with the ballistic path and bounces from its first point"),
+      ),
       row(this.playButton, this.scrub, this.frameLabel),
       this.status,
     );
@@ -200,6 +225,14 @@ class TrajectoryEditor {
     });
     this.easing.addEventListener("change", () => {
       this.track.easing = this.easing.value;
+      this.commit();
+    });
+    this.material.addEventListener("change", () => {
+      this.track.physics = { ...(this.track.physics ?? {}), material: this.material.value };
+      this.commit();
+    });
+    this.floorMaterial.addEventListener("change", () => {
+      this.state.floor_material = this.floorMaterial.value;
       this.commit();
     });
     this.zoomSelect.addEventListener("change", () => {
@@ -238,6 +271,8 @@ class TrajectoryEditor {
     const t = this.track;
     this.colour.value = /^#[0-9a-f]{6}$/i.test(t?.color ?? "") ? t.color : trackColour(this.selectedTrack);
     this.easing.value = t?.easing ?? "linear";
+    this.material.value = t?.physics?.material ?? "rubber";
+    this.floorMaterial.value = s.floor_material ?? "stone";
     const last = this.numFrames - 1;
     this.scrub.max = String(last);
     this.frame = Math.min(this.frame, last);
@@ -274,6 +309,9 @@ class TrajectoryEditor {
       const key = this.track?.keys[this.selectedKey];
       if (!key) return;
       delete key.frame;
+    } else if (action === "simulate") {
+      this.simulate();
+      return;
     } else if (action === "play") {
       this.togglePlay();
       return;
@@ -290,6 +328,40 @@ class TrajectoryEditor {
     else key.frame = Math.max(0, Math.min(this.numFrames - 1, Math.round(Number(text))));
     this.frame = key.frame ?? this.frame;
     this.commit();
+  }
+
+  async simulate() {
+    const body = JSON.stringify({
+      state: this.state,
+      track: this.selectedTrack,
+      num_frames: this.numFrames,
+      fps: this.fps,
+    });
+    try {
+      const r = await api.fetchApi(PHYSICS_ROUTE, { method: "POST", body });
+      const answer = await r.json();
+      if (!r.ok) {
+        this.status.textContent = answer.error ?? `simulation failed (${r.status})`;
+        return;
+      }
+      this.track.keys = answer.keys;
+      this.selectedKey = -1;
+      this.status.textContent = "";
+      this.commit();
+    } catch (err) {
+      this.status.textContent = `simulation failed: ${err}`;
+    }
+  }
+
+  setVelocity(p) {
+    const start = this.track.keys[0];
+    if (!start) return;
+    this.track.physics = {
+      material: "rubber",
+      ...(this.track.physics ?? {}),
+      vx: round2((p.x - start.x) / ARROW_SECONDS),
+      vy: round2((p.y - start.y) / ARROW_SECONDS),
+    };
   }
 
   togglePlay() {
@@ -345,6 +417,19 @@ class TrajectoryEditor {
       return;
     }
     if (e.button !== 0) return;
+    const mode = this.mode.value;
+    if (mode === "floor") {
+      this.state.floor_y = round2(Math.max(0, Math.min(this.state.height, p.y)));
+      this.commit();
+      return;
+    }
+    if (mode === "throw" && this.track.keys.length) {
+      this.setVelocity(p);
+      this.drag = { moved: true, throw: true };
+      this.canvas.setPointerCapture?.(e.pointerId);
+      this.commit();
+      return;
+    }
     if (found) {
       [this.selectedTrack, this.selectedKey] = found;
       this.drag = { moved: false };
@@ -364,6 +449,11 @@ class TrajectoryEditor {
     if (!this.drag) return;
     e.stopPropagation();
     const p = this.toFrame(e);
+    if (this.drag.throw) {
+      this.setVelocity(p);
+      this.render();
+      return;
+    }
     const key = this.track.keys[this.selectedKey];
     if (!key) return;
     key.x = round2(Math.max(0, Math.min(this.state.width, p.x)));
@@ -482,6 +572,16 @@ class TrajectoryEditor {
       ctx.fillText("connect an image (or run once) to see the first frame", 6, 14);
     }
     const P = (x, y) => [x * z, y * z];
+    if (s.floor_y != null) {
+      ctx.strokeStyle = "#ddd";
+      ctx.setLineDash([6, 4]);
+      ctx.lineWidth = 1;
+      ctx.beginPath();
+      ctx.moveTo(0, s.floor_y * z);
+      ctx.lineTo(cw, s.floor_y * z);
+      ctx.stroke();
+      ctx.setLineDash([]);
+    }
     const previewTracks = this.preview?.num_frames === this.numFrames ? this.preview.tracks : [];
     s.tracks.forEach((t, ti) => {
       const colour = t.color || trackColour(ti);
@@ -515,6 +615,7 @@ class TrajectoryEditor {
         ctx.rect(x - 4, y - 4, 8, 8);
         ctx.fill();
         ctx.stroke();
+        if (!selected && t.keys.length > 8) return; // keep crowded (simulated) tracks readable
         const f = pv?.key_frames?.[ki];
         const label = k.frame != null ? `f${k.frame}` : f != null ? `(f${round2(f)})` : "(auto)";
         ctx.font = "11px sans-serif";
@@ -524,6 +625,28 @@ class TrajectoryEditor {
         ctx.fillStyle = "#fff";
         ctx.fillText(label, x + 6, y - 6);
       });
+      // the throw velocity (physics assist): where the ball would be after ARROW_SECONDS without gravity
+      const ph = t.physics;
+      if (ph && (ph.vx || ph.vy) && t.keys[0]) {
+        const [x0, y0] = P(t.keys[0].x, t.keys[0].y);
+        const [x1, y1] = P(t.keys[0].x + ph.vx * ARROW_SECONDS, t.keys[0].y + ph.vy * ARROW_SECONDS);
+        ctx.strokeStyle = colour;
+        ctx.lineWidth = 2;
+        ctx.setLineDash([4, 3]);
+        ctx.beginPath();
+        ctx.moveTo(x0, y0);
+        ctx.lineTo(x1, y1);
+        ctx.stroke();
+        ctx.setLineDash([]);
+        const a = Math.atan2(y1 - y0, x1 - x0);
+        ctx.beginPath();
+        ctx.moveTo(x1, y1);
+        ctx.lineTo(x1 - 8 * Math.cos(a - 0.4), y1 - 8 * Math.sin(a - 0.4));
+        ctx.lineTo(x1 - 8 * Math.cos(a + 0.4), y1 - 8 * Math.sin(a + 0.4));
+        ctx.closePath();
+        ctx.fillStyle = colour;
+        ctx.fill();
+      }
       // where the object is at the scrubber's frame
       const at = samples?.[this.frame];
       if (at) {

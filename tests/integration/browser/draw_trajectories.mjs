@@ -9,7 +9,8 @@
 //          "result" (JSON), "chromium", "timeout_ms", "steps" (sampler steps set on Generate),
 //          "tracks_prefix" (Save Tracks filename_prefix),
 //          "draw": [{"points": [[x, y], ...], "frames": {index: frame}, "easing", "drag": [i, [x, y]]}],
-//          "scrub_frame"}
+//          "throw": {"start": [x, y], "floor_y": y, "velocity_to": [x, y], "material"} (optional: a
+//          third track made with the physics assist), "scrub_frame"}
 // Points are in pixels of the editor's frame; the script turns them into mouse positions from
 // the canvas's bounding box. The result JSON holds the state the editor wrote, the saved workflow
 // (app.graph.serialize()), the prompt id and the console errors.
@@ -158,6 +159,32 @@ try {
       await setKeyFrame(frame);
     }
     if (track.easing) await editor.locator("select.kdt-easing").selectOption(track.easing);
+  }
+  if (config.throw) {
+    step("physics assist: place, floor, throw, simulate");
+    const th = config.throw;
+    await editor.locator('[data-action="add-track"]').click();
+    await editor.locator("select.kdt-mode").selectOption("points");
+    let [cx, cy] = await at(th.start);
+    await page.mouse.click(cx, cy);
+    await editor.locator("select.kdt-mode").selectOption("floor");
+    [cx, cy] = await at([th.start[0], th.floor_y]);
+    await page.mouse.click(cx, cy);
+    await editor.locator("select.kdt-mode").selectOption("throw");
+    const [sx, sy] = await at(th.start);
+    const [vx, vy] = await at(th.velocity_to);
+    await page.mouse.move(sx, sy);
+    await page.mouse.down();
+    await page.mouse.move(vx, vy, { steps: 5 });
+    await page.mouse.up();
+    await editor.locator("select.kdt-material").selectOption(th.material);
+    await editor.locator('[data-action="simulate"]').click();
+    await page.waitForFunction((n) => {
+      const draw = window.app.graph.nodes.find((n) => n.type === "KinesonicDrawTrajectories");
+      const s = JSON.parse(draw.widgets.find((w) => w.name === "editor").value);
+      return s.tracks.length === n && s.tracks[n - 1].keys.length > 2;
+    }, config.draw.length + 1);
+    await editor.locator("select.kdt-mode").selectOption("points");
   }
   result.state = await state();
   result.zoom = await editor.locator("select.kdt-zoom").inputValue();
