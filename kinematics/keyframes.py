@@ -313,3 +313,23 @@ def simplify(points: np.ndarray, tolerance: float) -> np.ndarray:
             keep.add(m)
             stack += [(a, m), (m, b)]
     return np.array(sorted(keep))
+
+
+def stretch_to_frames(tracks: Tracks, num_frames: int) -> Tracks:
+    """``tracks`` resampled in time to ``num_frames`` frames covering the same path start to end.
+
+    Frame ``i`` of the result is at position ``i * (T - 1) / (num_frames - 1)`` of the input's
+    frames (linear interpolation of the visible-interpolated points); visibility is that of the
+    nearest input frame; fps stays (so the clip lasts ``num_frames / fps`` s).
+    """
+    if num_frames < 1:
+        raise ValueError(f"num_frames must be at least 1, got {num_frames}")
+    T = tracks.num_frames
+    src = np.linspace(0.0, T - 1.0, num_frames) if num_frames > 1 else np.zeros(1)
+    pts = tracks.interpolated()
+    out = np.empty((num_frames, tracks.num_tracks, 2))
+    for n in range(tracks.num_tracks):
+        for d in range(2):
+            out[:, n, d] = np.interp(src, np.arange(T), pts[:, n, d])
+    visible = tracks.visible[np.clip(np.round(src).astype(int), 0, T - 1)]
+    return tracks.replace(points=out, visible=visible)

@@ -41,11 +41,13 @@ class KinesonicDrawTrajectories:
         "generator (num_frames frames at fps, in pixels of a width x height frame) and KJNodes "
         "coordinates. Click to add a point, drag to move it; a track of one point is a static object."
     )
-    RETURN_TYPES = (TRACKS, "STRING")
-    RETURN_NAMES = ("tracks", "coordinates")
+    RETURN_TYPES = (TRACKS, "STRING", "IMAGE")
+    RETURN_NAMES = ("tracks", "coordinates", "first_frame")
     OUTPUT_TOOLTIPS = (
         "Tracks [num_frames, N, 2] in pixels of width x height, every point visible, at fps.",
         "The same paths as KJNodes coordinate JSON: one list of {x, y} per track, one point per frame.",
+        "The image input's first image fitted to width x height [1,H,W,3]: exactly what was drawn on "
+        "(connect it to the generator's first_frame). Needs the image input.",
     )
     FUNCTION = "run"
 
@@ -112,10 +114,27 @@ class KinesonicDrawTrajectories:
                         "first image is used). Optional: a connected Load Image shows at once."
                     },
                 ),
+                "resize": (
+                    ["crop", "stretch", "pad"],
+                    {
+                        "default": "crop",
+                        "tooltip": "How an image of another size is fitted to width x height: crop = "
+                        "cover and cut the centre, stretch = distort, pad = black bars.",
+                    },
+                ),
             },
         }
 
-    def run(self, editor: str, num_frames: int, fps: float, width: int, height: int, image: Any = None):
+    def run(
+        self,
+        editor: str,
+        num_frames: int,
+        fps: float,
+        width: int,
+        height: int,
+        image: Any = None,
+        resize: str = "crop",
+    ):
         from ..kinematics.keyframes import parse_state, state_to_tracks
         from .tracks import tracks_out
 
@@ -129,21 +148,31 @@ class KinesonicDrawTrajectories:
         except ValueError as error:
             raise NodeInputError.because(node, "editor", error) from None
         ui: dict[str, list] = {}
+        first = None
         if image is not None:
-            ui["kinesonic_frame"] = [_frame_data_url(node, image)]
-        return {"ui": ui, "result": (tracks_out(tracks), tracks.to_kjnodes())}
+            first = _fit_first(node, image, int(width), int(height), resize)
+            ui["kinesonic_frame"] = [_frame_data_url(node, first)]
+        return {"ui": ui, "result": (tracks_out(tracks), tracks.to_kjnodes(), first)}
 
 
-def _frame_data_url(node: str, image: Any) -> str:
-    """The first image of an IMAGE batch as a PNG data URL (downscaled to MAX_PREVIEW_SIDE)."""
+def _fit_first(node: str, image: Any, width: int, height: int, resize: str) -> torch.Tensor:
+    """The first image of an IMAGE batch fitted to ``width`` x ``height`` → ``[1, H, W, 3]``."""
+    from ..media.image import FIT_MODES, fit_image
+
     shape = tuple(getattr(image, "shape", ()))
     if len(shape) != 4 or shape[-1] != 3 or shape[0] < 1:
         raise NodeInputError(node, "image", "an IMAGE [B,H,W,3] with at least one image", image)
+    if resize not in FIT_MODES:
+        raise NodeInputError(node, "resize", f"one of {list(FIT_MODES)}", resize)
+    frame = torch.as_tensor(image[0]).detach().cpu().float().numpy()
+    return torch.from_numpy(np.ascontiguousarray(fit_image(frame, width, height, resize)))[None]
+
+
+def _frame_data_url(node: str, image: torch.Tensor) -> str:
+    """``image [1, H, W, 3]`` as a PNG data URL (downscaled to MAX_PREVIEW_SIDE)."""
     import cv2
 
-    frame = (torch.as_tensor(image[0]).detach().cpu().float().clamp(0, 1).numpy() * 255.0 + 0.5).astype(
-        np.uint8
-    )
+    frame = (image[0].clamp(0, 1).numpy() * 255.0 + 0.5).astype(np.uint8)
     h, w = frame.shape[:2]
     if max(h, w) > MAX_PREVIEW_SIDE:
         f = MAX_PREVIEW_SIDE / max(h, w)

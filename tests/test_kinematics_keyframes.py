@@ -132,12 +132,17 @@ def test_preview_reports_points_frames_and_per_track_errors():
 
 def test_node_outputs_tracks_coordinates_and_frame_preview():
     state = json.dumps(_state(_track([(8, 8, 0), (24, 40, 4)]), _track([(50, 50)], name="b")))
-    image = torch.rand(2, 48, 80, 3)
-    out = KinesonicDrawTrajectories().run(state, 5, 16.0, 64, 64, image)
-    tracks, coords = out["result"]
+    # 48 x 96 image of two 48x48 halves (0.25 | 0.75): "crop" to 64x64 keeps the centre, i.e. the
+    # right half of the left square and the left half of the right one, scaled by 4/3.
+    image = torch.full((2, 48, 96, 3), 0.25)
+    image[:, :, 48:] = 0.75
+    out = KinesonicDrawTrajectories().run(state, 5, 16.0, 64, 64, image, "crop")
+    tracks, coords, first = out["result"]
     assert tracks["track_path"].shape == (5, 2, 2) and tracks["track_visibility"].all()
     assert tracks["track_path"][4, 0].tolist() == [24.0, 40.0] and tracks["fps"] == 16.0
     assert json.loads(coords)[0][2] == {"x": 16.0, "y": 24.0}
+    assert first.shape == (1, 64, 64, 3)
+    assert torch.all(first[0, :, :30] == 0.25) and torch.all(first[0, :, 34:] == 0.75)
     (url,) = out["ui"]["kinesonic_frame"]
     assert url.startswith("data:image/png;base64,")
     import base64
@@ -146,9 +151,7 @@ def test_node_outputs_tracks_coordinates_and_frame_preview():
 
     png = np.frombuffer(base64.b64decode(url.split(",", 1)[1]), np.uint8)
     decoded = cv2.imdecode(png, cv2.IMREAD_COLOR)[..., ::-1]
-    assert decoded.shape == (48, 80, 3)
-    want = (image[0].numpy() * 255 + 0.5).astype(np.uint8)
-    assert np.array_equal(decoded, want)
+    assert np.array_equal(decoded, (first[0].numpy() * 255 + 0.5).astype(np.uint8))
 
 
 def test_node_errors_name_the_editor_input():
@@ -234,3 +237,13 @@ def test_physics_route_fills_the_track_with_timed_keys():
     assert tracks.points[0, 0].tolist() == [10.0, 10.0]
     with pytest.raises(ValueError, match="'track' must be a track index"):
         physics_route({"state": state, "track": 3, "num_frames": 33, "fps": 16.0})
+
+
+def test_stretch_to_frames_keeps_the_path_and_its_ends():
+    from kinesonic.kinematics import Tracks
+    from kinesonic.kinematics.keyframes import stretch_to_frames
+
+    pts = np.array([[[0.0, 0.0]], [[10.0, 0.0]], [[10.0, 20.0]]])  # 3 frames, 1 track
+    tr = stretch_to_frames(Tracks(pts, np.ones((3, 1), bool), 16.0, 64, 64), 5)
+    assert tr.num_frames == 5 and tr.fps == 16.0
+    assert tr.points[:, 0].tolist() == [[0, 0], [5, 0], [10, 0], [10, 10], [10, 20]]
