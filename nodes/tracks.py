@@ -206,7 +206,9 @@ class KinesonicSaveTracks:
         except BaseException:
             release_reserved(path)
             raise
-        return {"ui": {"text": [str(path)]}, "result": (str(path),)}
+        root = bridge.output_dir().resolve()
+        shown = path.resolve().relative_to(root).as_posix()  # no server paths in the UI
+        return {"ui": {"text": [shown]}, "result": (str(path),)}
 
 
 class KinesonicDrawTracks:

@@ -86,7 +86,7 @@ def test_save_tracks_writes_atomically_numbered_files() -> None:
     socket = _line_tracks().to_comfy()
     out = KinesonicSaveTracks().run(socket, "runs/tracks")
     path = out["result"][0]
-    assert out["ui"]["text"] == [path]
+    assert out["ui"]["text"] == ["runs/tracks_00001.json"]  # relative to the output folder
     assert path.endswith("tracks_00001.json") and os.path.dirname(path).endswith("runs")
     assert os.path.commonpath([path, str(bridge.output_dir())]) == str(bridge.output_dir())
     assert Tracks.from_json(open(path, encoding="utf-8").read()).labels == ("a", "b")
