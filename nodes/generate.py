@@ -381,7 +381,13 @@ class KinesonicGeneratorConditioning:
         return {
             "required": {
                 "model": (MODEL, {"tooltip": "The generator (sets the expected image size and fps)."}),
-                "first_frame": ("IMAGE", {"tooltip": "First frame [B,H,W,3] 0..1 at the model's size."}),
+                "first_frame": (
+                    "IMAGE",
+                    {
+                        "tooltip": "First frame [B,H,W,3] 0..1 (the first image is used); another size "
+                        "than the model's (64x64 for the default tiny model) is fitted by 'resize'."
+                    },
+                ),
                 "prompt": (
                     "STRING",
                     {"multiline": True, "default": "", "tooltip": "What is seen and heard."},
