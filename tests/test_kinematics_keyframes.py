@@ -247,3 +247,36 @@ def test_stretch_to_frames_keeps_the_path_and_its_ends():
     tr = stretch_to_frames(Tracks(pts, np.ones((3, 1), bool), 16.0, 64, 64), 5)
     assert tr.num_frames == 5 and tr.fps == 16.0
     assert tr.points[:, 0].tolist() == [[0, 0], [5, 0], [10, 0], [10, 10], [10, 20]]
+
+
+def test_json_route_glue_answers_and_turns_value_errors_into_400(monkeypatch):
+    import asyncio
+    import sys
+    import types
+
+    from kinesonic.nodes import bridge
+
+    assert bridge.add_json_route("/x", lambda body: body) is False  # outside ComfyUI: nothing to do
+    web = pytest.importorskip("aiohttp.web")
+    from aiohttp.test_utils import TestClient, TestServer
+
+    routes = web.RouteTableDef()
+    fake = types.SimpleNamespace(
+        PromptServer=types.SimpleNamespace(instance=types.SimpleNamespace(routes=routes))
+    )
+    monkeypatch.setitem(sys.modules, "server", fake)
+    assert bridge.add_json_route("/kinesonic/test/preview", preview_route) is True
+
+    async def go():
+        app = web.Application()
+        app.add_routes(routes)
+        async with TestClient(TestServer(app)) as client:
+            ok = await client.post(
+                "/kinesonic/test/preview", json={"state": _state(_track([(0, 0), (2, 0)])), "num_frames": 3}
+            )
+            bad = await client.post("/kinesonic/test/preview", json={"state": "{", "num_frames": 3})
+            return ok.status, await ok.json(), bad.status, await bad.json()
+
+    status, body, bad_status, bad_body = asyncio.run(go())
+    assert status == 200 and body["tracks"][0]["points"] == [[0, 0], [1, 0], [2, 0]]
+    assert bad_status == 400 and "not valid JSON" in bad_body["error"]
