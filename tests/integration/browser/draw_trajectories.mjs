@@ -227,6 +227,15 @@ try {
   result.frame_label = await editor.locator(".kdt-framelabel").textContent();
   result.status_text = await editor.locator(".kdt-status").textContent();
   await editor.screenshot({ path: config.screenshot });
+  await page.evaluate(async () => {
+    try {
+      await window.app.extensionManager.command.execute("Comfy.Canvas.FitView");
+    } catch {
+      window.app.canvas.ds.reset?.();
+    }
+    window.app.graph.setDirtyCanvas(true, true);
+  });
+  await page.waitForTimeout(800);
   await page.screenshot({ path: config.page_screenshot });
   step("done");
 } catch (err) {
