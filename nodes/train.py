@@ -220,12 +220,15 @@ class KinesonicTrainer:
         init_distributed()  # no-op unless launched under torchrun
         total = cfg.ae_steps + cfg.dit_steps
         callback, bar = bridge.progress_callback(max(total, 1), "Train")
+        threads = torch.get_num_threads()  # `threads` is for training only: later nodes keep theirs
         try:
             # ComfyUI runs every prompt under torch.inference_mode(): training needs autograd back
             with bar, torch.inference_mode(False), torch.enable_grad():
                 result = train(cfg, callback=callback, log=lambda msg: print(f"[{node}] {msg}", flush=True))
         except (ValueError, FileNotFoundError) as error:
             raise NodeInputError.because(node, "data", error) from None
+        finally:
+            torch.set_num_threads(threads)
         picture = loss_curve_image(read_log(result.log))
         png = out_dir / "loss_curve.png"
         from PIL import Image
@@ -337,6 +340,7 @@ class KinesonicTrainVocoder:
             threads=int(kw["threads"]),
         )
         callback, bar = bridge.progress_callback(max(cfg.steps, 1), "Train vocoder")
+        threads = torch.get_num_threads()
         try:
             with bar, torch.inference_mode(False), torch.enable_grad():
                 result = train_vocoder(
@@ -348,6 +352,8 @@ class KinesonicTrainVocoder:
             raise NodeInputError.because(node, "checkpoint_path", error) from None
         except (ValueError, FileNotFoundError) as error:
             raise NodeInputError.because(node, "data", error) from None
+        finally:
+            torch.set_num_threads(threads)
         png = write_loss_curve(result.log, out_dir / "vocoder_loss_curve.png")
         from PIL import Image
 
