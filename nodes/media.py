@@ -480,10 +480,20 @@ class KinesonicSaveSoundingVideo:
                     },
                 )
             },
+            # stored in the mp4 like core SaveVideo does: dropping the file on the canvas restores the graph
+            "hidden": {"prompt": "PROMPT", "extra_pnginfo": "EXTRA_PNGINFO"},
         }
 
     def run(
-        self, images, fps=16.0, filename_prefix="kinesonic/clip", duration_from="video", crf=19, audio=None
+        self,
+        images,
+        fps=16.0,
+        filename_prefix="kinesonic/clip",
+        duration_from="video",
+        crf=19,
+        audio=None,
+        prompt=None,
+        extra_pnginfo=None,
     ):
         from ..media import MediaError, match_audio_to_frames, write_video
 
@@ -502,13 +512,28 @@ class KinesonicSaveSoundingVideo:
         callback, bar = bridge.progress_callback(frames.shape[0], "Save video")
         try:
             with _released_on_error(target), bar:
-                write_video(target, frames, fps, wave, rate, crf=int(crf), callback=callback)
+                write_video(
+                    target, frames, fps, wave, rate, crf=int(crf), callback=callback,
+                    metadata=_workflow_metadata(prompt, extra_pnginfo),
+                )  # fmt: skip
         except MediaError as error:
             raise NodeInputError.because(node, "images", error) from None
         entry = {"filename": name, "subfolder": subfolder, "type": "output"}
         # The shape ComfyUI core's SaveVideo / SaveWEBM return: the frontend shows files with a
         # video extension as a <video> preview when "animated" is set.
         return {"ui": {"images": [entry], "animated": (True,)}, "result": (os.fspath(target),)}
+
+
+def _workflow_metadata(prompt, extra_pnginfo) -> dict[str, str]:
+    """``prompt`` and each ``extra_pnginfo`` entry (``workflow``) as JSON text (as core SaveVideo)."""
+    import json
+
+    meta = {}
+    if prompt is not None:
+        meta["prompt"] = json.dumps(prompt)
+    if isinstance(extra_pnginfo, dict):
+        meta.update({str(k): json.dumps(v) for k, v in extra_pnginfo.items()})
+    return meta
 
 
 NODE_CLASS_MAPPINGS = {

@@ -213,3 +213,11 @@ def test_page_shows_no_pack_errors(drawn):
     assert not ours, "the page logged errors about the pack:\n" + "\n".join(ours)
     missing = [r for r in result["failed_requests"] if "/extensions/kinesonic/" in r or "/kinesonic/" in r]
     assert not missing, "the pack's own URLs failed:\n" + "\n".join(missing)
+
+
+def test_generated_mp4_dropped_on_the_canvas_restores_the_graph(drawn):
+    result, _ = drawn
+    # the mp4 of the run carries its workflow: dropped on an empty canvas, the same graph comes back,
+    # with the same drawing in the editor
+    assert sorted(result["restored_types"]) == sorted(n["type"] for n in result["workflow"]["nodes"])
+    assert result["restored_state"] == result["state_before_drop"] == result["state"]

@@ -237,6 +237,40 @@ try {
   });
   await page.waitForTimeout(800);
   await page.screenshot({ path: config.page_screenshot });
+  step("drop the generated mp4 on an empty canvas");
+  // The mp4 carries the prompt and the workflow: dropping it restores the graph (as core SaveVideo's).
+  const mp4 = await page.evaluate(async (id) => {
+    const entry = (await (await fetch(`/api/history/${id}`)).json())[id];
+    for (const out of Object.values(entry.outputs)) {
+      for (const f of out.images ?? []) {
+        if (f.filename.endsWith(".mp4")) {
+          const q = new URLSearchParams({ filename: f.filename, subfolder: f.subfolder, type: f.type });
+          const bytes = new Uint8Array(await (await fetch(`/api/view?${q}`)).arrayBuffer());
+          return { name: f.filename, bytes: Array.from(bytes) };
+        }
+      }
+    }
+    return null;
+  }, result.prompt_id);
+  if (!mp4) throw new Error("no mp4 in the run's outputs");
+  const ranTypes = result.workflow.nodes.map((n) => n.type).sort();
+  const ranState = await state();
+  const mp4Transfer = await page.evaluateHandle(({ name, bytes }) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([new Uint8Array(bytes)], name, { type: "video/mp4" }));
+    return dt;
+  }, mp4);
+  await page.evaluate(() => window.app.graph.clear());
+  await page.locator("#graph-canvas").dispatchEvent("dragover", { dataTransfer: mp4Transfer });
+  await page.locator("#graph-canvas").dispatchEvent("drop", { dataTransfer: mp4Transfer });
+  await page.waitForFunction(
+    (want) => JSON.stringify(window.app.graph.nodes.map((n) => n.type).sort()) === JSON.stringify(want),
+    ranTypes,
+    { timeout: 30000 },
+  );
+  result.restored_types = await page.evaluate(() => window.app.graph.nodes.map((n) => n.type));
+  result.restored_state = await state();
+  result.state_before_drop = ranState;
   step("done");
 } catch (err) {
   failure = err;
