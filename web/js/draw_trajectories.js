@@ -566,7 +566,24 @@ class TrajectoryEditor {
     ctx.fillRect(0, 0, cw, ch);
     if (this.image) {
       ctx.imageSmoothingEnabled = false; // show the frame's real pixels when zoomed
-      ctx.drawImage(this.image, 0, 0, cw, ch);
+      // A connected image of another size is shown the way `resize` fits it (the node's
+      // first_frame output, which is what the run shows afterwards, is already fitted).
+      const iw = this.image.naturalWidth || this.image.width;
+      const ih = this.image.naturalHeight || this.image.height;
+      const mode = this.widgetValue("resize") ?? "crop";
+      if (mode === "crop") {
+        const k = Math.min(iw / s.width, ih / s.height);
+        const sw = s.width * k;
+        const sh = s.height * k;
+        ctx.drawImage(this.image, (iw - sw) / 2, (ih - sh) / 2, sw, sh, 0, 0, cw, ch);
+      } else if (mode === "pad") {
+        const k = Math.min(cw / iw, ch / ih);
+        ctx.fillStyle = "#000";
+        ctx.fillRect(0, 0, cw, ch);
+        ctx.drawImage(this.image, (cw - iw * k) / 2, (ch - ih * k) / 2, iw * k, ih * k);
+      } else {
+        ctx.drawImage(this.image, 0, 0, cw, ch);
+      }
     } else {
       ctx.fillStyle = "#888";
       ctx.fillText("connect an image (or run once) to see the first frame", 6, 14);
