@@ -109,7 +109,8 @@ def _tracks(node: str, tracks: Any, cfg: Any, width: int, height: int):
         raise NodeInputError(
             node,
             "tracks",
-            f"tracks for a {width}x{height} image (the first frame's size)",
+            f"tracks in pixels of the model's {width}x{height} frame (Draw Trajectories' width and "
+            "height, or the width/height given to Tracks from JSON / Coordinates)",
             f"{tr.width}x{tr.height}",
         )
     if abs(tr.fps - cfg.fps) > 1e-6:

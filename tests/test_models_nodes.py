@@ -114,7 +114,7 @@ def test_input_errors_name_node_input_and_expectation(checkpoint: Path) -> None:
         node.run(model, torch.rand(1, 64, 48, 3), "x", 0, resize=None)
     with pytest.raises(NodeInputError, match=r"input 'resize'.*one of"):
         node.run(model, torch.rand(1, 64, 48, 3), "x", 0, resize="zoom")
-    with pytest.raises(NodeInputError, match=r"input 'tracks'.*32x32 image.*got '64x64'"):
+    with pytest.raises(NodeInputError, match=r"input 'tracks'.*model's 32x32 frame.*got '64x64'"):
         node.run(model, torch.rand(1, 32, 32, 3), "x", 0, scene_tracks(size=64))
     bad_fps = dict(scene_tracks(), fps=30.0)
     with pytest.raises(NodeInputError, match=r"input 'tracks'.*16 fps"):
