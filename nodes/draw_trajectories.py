@@ -33,7 +33,7 @@ DEFAULT_STATE = json.dumps(
 
 
 class KinesonicDrawTrajectories:
-    DISPLAY_NAME = "Draw Trajectories (Kinesonic)"
+    DISPLAY_NAME = "Draw Trajectories"
     CATEGORY = CATEGORY
     DESCRIPTION = (
         "Draw where objects go on the first frame: several tracks, key points with times (frames), "

@@ -34,7 +34,7 @@ def _audio(node: str, name: str, audio: Any) -> tuple[np.ndarray, int]:
 
 
 class KinesonicEvaluate:
-    DISPLAY_NAME = "Evaluate Motion-Sound Metrics (Kinesonic)"
+    DISPLAY_NAME = "Evaluate Motion-Sound Metrics"
     CATEGORY = f"{CATEGORY_ROOT}/Evaluate"
     DESCRIPTION = (
         "Scores how well a generated sounding video follows its trajectories: event timing error (ETE), "

@@ -50,7 +50,7 @@ def _check_model(node: str, model: Any) -> Any:
     from ..models import KinesonicModel
 
     if not isinstance(model, KinesonicModel):
-        raise NodeInputError(node, "model", "a KINESONIC_MODEL from 'Load Generator (Kinesonic)'", model)
+        raise NodeInputError(node, "model", "a KINESONIC_MODEL from 'Load Generator'", model)
     return model
 
 
@@ -345,7 +345,7 @@ def _model_name_input() -> tuple:
 
 
 class KinesonicLoadGenerator:
-    DISPLAY_NAME = "Load Generator (Kinesonic)"
+    DISPLAY_NAME = "Load Generator"
     CATEGORY = CATEGORY
     DESCRIPTION = "Load a Kinesonic sounding-video generator (.safetensors from the models/kinesonic folder)."
     RETURN_TYPES = (MODEL,)
@@ -366,7 +366,7 @@ class KinesonicLoadGenerator:
 
 
 class KinesonicGeneratorConditioning:
-    DISPLAY_NAME = "Generator Conditioning (Kinesonic)"
+    DISPLAY_NAME = "Generator Conditioning"
     CATEGORY = CATEGORY
     DESCRIPTION = (
         "Build the generator's conditions: first frame (image-to-sounding-video), prompt, trajectories "
@@ -374,7 +374,7 @@ class KinesonicGeneratorConditioning:
     )
     RETURN_TYPES = (CONDITIONING,)
     RETURN_NAMES = ("conditioning",)
-    OUTPUT_TOOLTIPS = ("Conditions for 'Generator Sampler (Kinesonic)'.",)
+    OUTPUT_TOOLTIPS = ("Conditions for 'Generator Sampler'.",)
     FUNCTION = "run"
 
     @classmethod
@@ -424,7 +424,7 @@ class KinesonicGeneratorConditioning:
 
 
 class KinesonicGeneratorSampler:
-    DISPLAY_NAME = "Generator Sampler (Kinesonic)"
+    DISPLAY_NAME = "Generator Sampler"
     CATEGORY = CATEGORY
     DESCRIPTION = (
         "Sample video and sound latents by flow matching. Modes: image to sounding video, video to audio "
@@ -440,7 +440,7 @@ class KinesonicGeneratorSampler:
         return {
             "required": {
                 "model": (MODEL, {"tooltip": "The generator."}),
-                "conditioning": (CONDITIONING, {"tooltip": "From 'Generator Conditioning (Kinesonic)'."}),
+                "conditioning": (CONDITIONING, {"tooltip": "From 'Generator Conditioning'."}),
                 "mode": (
                     list(MODES),
                     {"default": "image_to_sounding_video", "tooltip": "What is generated."},
@@ -524,7 +524,7 @@ class KinesonicGeneratorSampler:
 
 
 class KinesonicGeneratorDecode:
-    DISPLAY_NAME = "Generator Decode (Kinesonic)"
+    DISPLAY_NAME = "Generator Decode"
     CATEGORY = CATEGORY
     DESCRIPTION = "Decode generator latents into frames and sound (Griffin-Lim unless a vocoder is set)."
     RETURN_TYPES = ("IMAGE", "AUDIO", "FLOAT")
@@ -541,7 +541,7 @@ class KinesonicGeneratorDecode:
         return {
             "required": {
                 "model": (MODEL, {"tooltip": "The generator that made the latent."}),
-                "latent": (LATENT, {"tooltip": "From 'Generator Sampler (Kinesonic)'."}),
+                "latent": (LATENT, {"tooltip": "From 'Generator Sampler'."}),
             }
         }
 
@@ -551,7 +551,7 @@ class KinesonicGeneratorDecode:
 
 
 class KinesonicGenerate:
-    DISPLAY_NAME = "Generate Sounding Video (Kinesonic)"
+    DISPLAY_NAME = "Generate Sounding Video"
     CATEGORY = CATEGORY
     DESCRIPTION = (
         "All in one: from a first frame, a prompt and (optionally) drawn tracks to frames, sound and fps. "

@@ -185,7 +185,7 @@ def _check_fps(node: str, fps: Any) -> float:
 
 
 class KinesonicLoadVideo:
-    DISPLAY_NAME = "Load Video (Kinesonic)"
+    DISPLAY_NAME = "Load Video"
     CATEGORY = CATEGORY
     DESCRIPTION = (
         "Decode a video file into frames (IMAGE), its sound (AUDIO: silent when the file has none), "
@@ -279,7 +279,7 @@ class KinesonicLoadVideo:
 
 
 class KinesonicLoadImage:
-    DISPLAY_NAME = "Load Image (Kinesonic)"
+    DISPLAY_NAME = "Load Image"
     CATEGORY = CATEGORY
     DESCRIPTION = "Load a still image as IMAGE [1,H,W,3] and its transparency as MASK (1 = transparent)."
     RETURN_TYPES = ("IMAGE", "MASK")
@@ -316,7 +316,7 @@ class KinesonicLoadImage:
 
 
 class KinesonicLoadAudio:
-    DISPLAY_NAME = "Load Audio (Kinesonic)"
+    DISPLAY_NAME = "Load Audio"
     CATEGORY = CATEGORY
     DESCRIPTION = "Load an audio file (wav, flac, ogg, mp3, m4a, or a video's sound) as AUDIO."
     RETURN_TYPES = ("AUDIO",)
@@ -365,7 +365,7 @@ class KinesonicLoadAudio:
 
 
 class KinesonicSaveAudio:
-    DISPLAY_NAME = "Save Audio (Kinesonic)"
+    DISPLAY_NAME = "Save Audio"
     CATEGORY = CATEGORY
     DESCRIPTION = "Save AUDIO as 16-bit wav or flac in the output folder (one file per batch item)."
     RETURN_TYPES = ("STRING",)
@@ -416,7 +416,7 @@ class KinesonicSaveAudio:
 
 
 class KinesonicSaveSoundingVideo:
-    DISPLAY_NAME = "Save Sounding Video (Kinesonic)"
+    DISPLAY_NAME = "Save Sounding Video"
     CATEGORY = CATEGORY
     DESCRIPTION = (
         "Mux frames and sound into an mp4 (H.264 + AAC) in the output folder. The clip length follows "

@@ -53,10 +53,10 @@ def _float_input(default: float, lo: float, hi: float, step: float, tip: str) ->
 
 
 class KinesonicTrainingData:
-    DISPLAY_NAME = "Training Data (Kinesonic)"
+    DISPLAY_NAME = "Training Data"
     CATEGORY = CATEGORY
     DESCRIPTION = (
-        "Training clips for 'Trainer (Kinesonic)': physics-world shards (generated into the folder first "
+        "Training clips for 'Trainer': physics-world shards (generated into the folder first "
         "if it has none; resumable), physics-world clips made on the fly, or a folder of clips annotated "
         "by 'kinesonic annotate'."
     )
@@ -128,7 +128,7 @@ class KinesonicTrainingData:
 
 
 class KinesonicTrainer:
-    DISPLAY_NAME = "Trainer (Kinesonic)"
+    DISPLAY_NAME = "Trainer"
     CATEGORY = CATEGORY
     DESCRIPTION = (
         "Train the generator: autoencoder stage, then the twin DiT (AdamW, warm-up + cosine learning rate, "
@@ -149,7 +149,7 @@ class KinesonicTrainer:
         i, f = _int_input, _float_input
         return {
             "required": {
-                "data": (TRAIN_DATA, {"tooltip": "From 'Training Data (Kinesonic)'."}),
+                "data": (TRAIN_DATA, {"tooltip": "From 'Training Data'."}),
                 "model_config": (["tiny", "micro"], {"default": "tiny", "tooltip": "Generator size."}),
                 "run_name": (
                     "STRING",
@@ -197,9 +197,7 @@ class KinesonicTrainer:
 
         node = self.DISPLAY_NAME
         if not isinstance(data, dict) or "spec" not in data:
-            raise NodeInputError(
-                node, "data", "a KINESONIC_TRAIN_DATA from 'Training Data (Kinesonic)'", data
-            )
+            raise NodeInputError(node, "data", "a KINESONIC_TRAIN_DATA from 'Training Data'", data)
         if not run_name or "/" in run_name or "\\" in run_name or run_name in (".", ".."):
             raise NodeInputError(node, "run_name", "a plain folder name", run_name)
         ablation = kw.pop("ablation", "none")
@@ -251,7 +249,7 @@ class KinesonicTrainer:
 
 
 class KinesonicTrainVocoder:
-    DISPLAY_NAME = "Train Vocoder (Kinesonic)"
+    DISPLAY_NAME = "Train Vocoder"
     CATEGORY = CATEGORY
     DESCRIPTION = (
         "Train the learned mel-to-spectrum vocoder on the clips' sound and write it into a generator "
@@ -269,7 +267,7 @@ class KinesonicTrainVocoder:
         i, f = _int_input, _float_input
         return {
             "required": {
-                "data": (TRAIN_DATA, {"tooltip": "From 'Training Data (Kinesonic)': the sound is used."}),
+                "data": (TRAIN_DATA, {"tooltip": "From 'Training Data': the sound is used."}),
                 "checkpoint_path": (
                     "STRING",
                     {
@@ -314,9 +312,7 @@ class KinesonicTrainVocoder:
 
         node = self.DISPLAY_NAME
         if not isinstance(data, dict) or "spec" not in data:
-            raise NodeInputError(
-                node, "data", "a KINESONIC_TRAIN_DATA from 'Training Data (Kinesonic)'", data
-            )
+            raise NodeInputError(node, "data", "a KINESONIC_TRAIN_DATA from 'Training Data'", data)
         if not run_name or "/" in run_name or "\\" in run_name or run_name in (".", ".."):
             raise NodeInputError(node, "run_name", "a plain folder name", run_name)
         roots = [bridge.output_dir(), *bridge.writable_model_folders("kinesonic")]

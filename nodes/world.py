@@ -14,7 +14,7 @@ MATERIAL_CHOICES = ["random", "rubber", "wood", "metal", "glass", "plastic"]
 
 
 class KinesonicPhysicsScene:
-    DISPLAY_NAME = "Physics Scene (Kinesonic)"
+    DISPLAY_NAME = "Physics Scene"
     CATEGORY = f"{CATEGORY_ROOT}/World"
     DESCRIPTION = (
         "Simulates one scene of the procedural physics world (pymunk) and returns its frames, "

@@ -108,9 +108,7 @@ def test_all_in_one_is_seeded(checkpoint: Path) -> None:
 def test_input_errors_name_node_input_and_expectation(checkpoint: Path) -> None:
     (model,) = KinesonicLoadGenerator().run("micro.safetensors")
     node = KinesonicGeneratorConditioning()
-    with pytest.raises(
-        NodeInputError, match=r"\[Generator Conditioning \(Kinesonic\)\] input 'first_frame'.*32x32"
-    ):
+    with pytest.raises(NodeInputError, match=r"\[Generator Conditioning\] input 'first_frame'.*32x32"):
         node.run(model, torch.rand(1, 64, 48, 3), "x", 0, resize=None)
     with pytest.raises(NodeInputError, match=r"input 'resize'.*one of"):
         node.run(model, torch.rand(1, 64, 48, 3), "x", 0, resize="zoom")
