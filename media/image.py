@@ -39,3 +39,48 @@ def read_image(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | None]:
             return np.array(image.convert("RGB")), None
     except (UnidentifiedImageError, OSError) as error:
         raise MediaError(f"{path.name!r} is not a readable image ({error})") from None
+
+
+FIT_MODES = ("crop", "stretch", "pad")
+
+
+def fit_image(image: np.ndarray, width: int, height: int, mode: str = "crop") -> np.ndarray:
+    """``image [H, W, C]`` (float or uint8) resized to ``[height, width, C]``, same dtype.
+
+    ``crop``: scale to cover the target, then cut the centre (nothing is distorted, edges are
+    lost); ``stretch``: scale each axis on its own (everything kept, shapes distorted); ``pad``:
+    scale to fit inside, then centre on black (everything kept, black bars). Downscaling uses
+    area averaging, upscaling bilinear interpolation. An image already at the size is returned
+    unchanged (the same values).
+    """
+    import cv2
+
+    if mode not in FIT_MODES:
+        raise ValueError(f"mode must be one of {list(FIT_MODES)}, got {mode!r}")
+    img = np.asarray(image)
+    if img.ndim != 3 or img.shape[0] < 1 or img.shape[1] < 1:
+        raise ValueError(f"image must have shape [H, W, C], got {img.shape}")
+    width, height = int(width), int(height)
+    h, w = img.shape[:2]
+    if (h, w) == (height, width):
+        return img.copy()
+
+    def resize(a: np.ndarray, size_w: int, size_h: int) -> np.ndarray:
+        shrink = size_w * size_h < a.shape[0] * a.shape[1]
+        out = cv2.resize(a, (size_w, size_h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+        return out.reshape(size_h, size_w, a.shape[2])
+
+    if mode == "stretch":
+        return resize(img, width, height)
+    if mode == "crop":
+        scale = max(width / w, height / h)
+        sw, sh = max(width, round(w * scale)), max(height, round(h * scale))
+        big = resize(img, sw, sh)
+        x0, y0 = (sw - width) // 2, (sh - height) // 2
+        return big[y0 : y0 + height, x0 : x0 + width].copy()
+    scale = min(width / w, height / h)
+    sw, sh = max(1, min(width, round(w * scale))), max(1, min(height, round(h * scale)))
+    out = np.zeros((height, width, img.shape[2]), dtype=img.dtype)
+    x0, y0 = (width - sw) // 2, (height - sh) // 2
+    out[y0 : y0 + sh, x0 : x0 + sw] = resize(img, sw, sh)
+    return out

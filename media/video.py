@@ -308,8 +308,12 @@ def write_video(
     audio_bitrate: int = 192_000,
     odd_size: str = "pad",
     callback: Callback | None = None,
+    metadata: dict[str, str] | None = None,
 ) -> Path:
     """Encode ``frames`` (+ optional ``audio``) into an mp4: H.264 (libx264, yuv420p) + AAC.
+
+    ``metadata`` (text values) is stored as mp4 metadata tags, as ComfyUI's SaveVideo stores
+    ``prompt`` and ``workflow`` (JSON text): the frontend restores a graph from a dropped file.
 
     frames: ``[T, H, W, 3]`` uint8 or float 0..1. fps: frames per second (> 0). audio: float
     ``[C, S]`` (C = 1 or 2) at ``sample_rate`` Hz, muxed as it is (match lengths beforehand with
@@ -343,13 +347,15 @@ def write_video(
     count, height, width = pixels.shape[:3]
 
     with atomic_output(path) as tmp:
-        options = {"movflags": "+faststart"}
+        options = {"movflags": "+faststart+use_metadata_tags" if metadata else "+faststart"}
         if wave is not None:
             # edit lists (which hide the AAC priming samples) are stored in the movie timescale;
             # the default 1000 would round the audio length to whole milliseconds
             options["movie_timescale"] = str(sample_rate)
         container = av.open(str(tmp), mode="w", format="mp4", options=options)
         try:
+            for key, value in (metadata or {}).items():
+                container.metadata[str(key)] = str(value)
             vstream = container.add_stream("libx264", rate=rate)
             vstream.width, vstream.height, vstream.pix_fmt = width, height, "yuv420p"
             vstream.codec_context.time_base = 1 / rate

@@ -382,3 +382,31 @@ def autocast(device: Any) -> Any:
         return torch.autocast(kind, dtype=dtype)
     except RuntimeError:  # this device type has no autocast
         return contextlib.nullcontext()
+
+
+# --------------------------------------------------------------------------- web routes
+
+
+def add_json_route(path: str, handler: Callable[[dict], dict]) -> bool:
+    """Serve ``POST path`` (and ``/api`` + path) from ComfyUI's server; no-op outside ComfyUI.
+
+    ``handler`` takes the request's JSON object and returns a JSON-able dict; a ``ValueError``
+    becomes a 400 answer ``{"error": message}``. Returns True when the route was registered.
+    """
+    server = sys.modules.get("server")
+    instance = getattr(getattr(server, "PromptServer", None), "instance", None)
+    if instance is None:
+        return False
+    from aiohttp import web  # ComfyUI's own dependency
+
+    async def endpoint(request):
+        try:
+            body = await request.json()
+            if not isinstance(body, dict):
+                raise ValueError("the request body must be a JSON object")
+            return web.json_response(handler(body))
+        except ValueError as error:
+            return web.json_response({"error": str(error)}, status=400)
+
+    instance.routes.post(path)(endpoint)
+    return True

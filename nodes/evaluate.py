@@ -53,7 +53,7 @@ def _effects(node: str, demix: str, wave: np.ndarray, rate: int) -> np.ndarray:
 
 
 class KinesonicEvaluate:
-    DISPLAY_NAME = "Evaluate Motion-Sound Metrics (Kinesonic)"
+    DISPLAY_NAME = "Evaluate Motion-Sound Metrics"
     CATEGORY = f"{CATEGORY_ROOT}/Evaluate"
     DESCRIPTION = (
         "Scores how well a generated sounding video follows its trajectories: event timing error (ETE), "

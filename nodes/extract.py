@@ -226,7 +226,7 @@ def _lower(node: str, input_name: str, call: Any) -> Any:
 
 
 class KinesonicSegmentFirstFrame:
-    DISPLAY_NAME = "Segment First Frame (Kinesonic)"
+    DISPLAY_NAME = "Segment First Frame"
     CATEGORY = CATEGORY
     DESCRIPTION = (
         "Object masks of the first frame: 'classic' finds moving objects in a static-camera clip "
@@ -313,7 +313,7 @@ class KinesonicSegmentFirstFrame:
 
 
 class KinesonicTrackPoints:
-    DISPLAY_NAME = "Track Points (Kinesonic)"
+    DISPLAY_NAME = "Track Points"
     CATEGORY = CATEGORY
     DESCRIPTION = (
         "Track objects from frame 0 → TRACKS. Queries are the mask centroids (or the given points). "
@@ -418,7 +418,7 @@ class KinesonicTrackPoints:
 
 
 class KinesonicFilterTracks:
-    DISPLAY_NAME = "Filter Tracks (Kinesonic)"
+    DISPLAY_NAME = "Filter Tracks"
     CATEGORY = CATEGORY
     DESCRIPTION = "Drop tracks that are visible too briefly, barely move, or stay near the image border."
     RETURN_TYPES = (TRACKS, "STRING")
@@ -474,7 +474,7 @@ class KinesonicFilterTracks:
 
 
 class KinesonicExtractTracks:
-    DISPLAY_NAME = "Extract Tracks (Kinesonic)"
+    DISPLAY_NAME = "Extract Tracks"
     CATEGORY = CATEGORY
     DESCRIPTION = (
         "All in one: segment frame 0, take mask centroids, track them and filter the tracks. Defaults "

@@ -50,15 +50,41 @@ def _check_model(node: str, model: Any) -> Any:
     from ..models import KinesonicModel
 
     if not isinstance(model, KinesonicModel):
-        raise NodeInputError(node, "model", "a KINESONIC_MODEL from 'Load Generator (Kinesonic)'", model)
+        raise NodeInputError(node, "model", "a KINESONIC_MODEL from 'Load Generator'", model)
     return model
 
 
-def _first_frame(node: str, image: Any, cfg: Any) -> torch.Tensor:
-    """IMAGE ``[B, H, W, 3]`` → ``[3, H, W]`` (first batch item), size checked against the model."""
+RESIZE_MODES = ("crop", "stretch", "pad")
+
+
+def _resize_input() -> tuple:
+    return (
+        list(RESIZE_MODES),
+        {
+            "default": "crop",
+            "tooltip": "How a first frame of another size is brought to the model's size (64x64 for "
+            "the default tiny model): crop = cover and cut the centre, stretch = distort, pad = black "
+            "bars. Tracks stay in pixels of the model's frame.",
+        },
+    )
+
+
+def _first_frame(node: str, image: Any, cfg: Any, resize: str | None = None) -> torch.Tensor:
+    """IMAGE ``[B, H, W, 3]`` → ``[3, H, W]`` (first batch item) at the model's size.
+
+    ``resize`` (one of RESIZE_MODES) fits another size (media.image.fit_image); None refuses it.
+    """
     shape = tuple(getattr(image, "shape", ()))
     if len(shape) != 4 or shape[-1] != 3 or shape[0] < 1:
         raise NodeInputError(node, "first_frame", "IMAGE of shape [B, H, W, 3]", image)
+    if shape[1:3] != (cfg.height, cfg.width) and resize is not None:
+        from ..media.image import fit_image
+
+        if resize not in RESIZE_MODES:
+            raise NodeInputError(node, "resize", f"one of {list(RESIZE_MODES)}", resize)
+        frame = torch.as_tensor(image[0]).detach().cpu().float().numpy()
+        fitted = fit_image(frame, cfg.width, cfg.height, resize)
+        return torch.from_numpy(np.ascontiguousarray(fitted)).permute(2, 0, 1).contiguous()
     if shape[1:3] != (cfg.height, cfg.width):
         raise NodeInputError(
             node,
@@ -83,7 +109,8 @@ def _tracks(node: str, tracks: Any, cfg: Any, width: int, height: int):
         raise NodeInputError(
             node,
             "tracks",
-            f"tracks for a {width}x{height} image (the first frame's size)",
+            f"tracks in pixels of the model's {width}x{height} frame (Draw Trajectories' width and "
+            "height, or the width/height given to Tracks from JSON / Coordinates)",
             f"{tr.width}x{tr.height}",
         )
     if abs(tr.fps - cfg.fps) > 1e-6:
@@ -93,6 +120,17 @@ def _tracks(node: str, tracks: Any, cfg: Any, width: int, height: int):
     tr = tr.drop_never_visible()
     if tr.num_tracks == 0:
         raise NodeInputError(node, "tracks", "at least one track that is visible somewhere", "none visible")
+    if tr.num_frames < cfg.num_frames:
+        # A few points (e.g. a 5-point path) would otherwise make a clip of that many frames.
+        from ..kinematics.keyframes import stretch_to_frames
+
+        print(
+            f"[{node}] tracks have {tr.num_frames} frames, fewer than the model's clip of {cfg.num_frames} "
+            f"frames ({cfg.num_frames / cfg.fps:.2f} s at {cfg.fps:g} fps): resampled to {cfg.num_frames} "
+            "frames along the same paths",
+            flush=True,
+        )
+        tr = stretch_to_frames(tr, cfg.num_frames)
     return tr
 
 
@@ -131,10 +169,11 @@ def build_conditioning(
     kinematics: Any = None,
     seed: int = 0,
     physics: Any = None,
+    resize: str | None = None,
 ) -> dict[str, Any]:
     """Shared by the conditioning and all-in-one nodes: KINESONIC_CONDITIONING dict."""
     cfg = model.cfg
-    img = _first_frame(node, first_frame, cfg)
+    img = _first_frame(node, first_frame, cfg, resize)
     tr = None if tracks is None else _tracks(node, tracks, cfg, cfg.width, cfg.height)
     state = mask = None
     if kinematics is not None:
@@ -289,8 +328,25 @@ def decode(node: str, model: Any, latent: dict[str, Any]) -> tuple[torch.Tensor,
 
 
 # Input specs shared by the step-by-step nodes and the all-in-one node (one definition each).
-STEPS_INPUT = ("INT", {"default": 25, "min": 1, "max": 1000, "tooltip": "ODE steps."})
-SEED_INPUT = ("INT", {"default": 0, "min": 0, "max": 2**31 - 1, "tooltip": "Noise seed."})
+STEPS_INPUT = (
+    "INT",
+    {
+        "default": 25,
+        "min": 1,
+        "max": 1000,
+        "tooltip": "Flow-matching (ODE) steps: more = slower and smoother. 25 steps of the default tiny "
+        "model (64x64, 16 fps, 33 frames = 2.06 s with 16 kHz sound) take ~10-30 s on a CPU.",
+    },
+)
+SEED_INPUT = (
+    "INT",
+    {
+        "default": 0,
+        "min": 0,
+        "max": 2**31 - 1,
+        "tooltip": "Noise seed: the same seed and inputs give the same clip (0 .. 2^31-1).",
+    },
+)
 
 
 def _model_name_input() -> tuple:
@@ -299,7 +355,7 @@ def _model_name_input() -> tuple:
 
 
 class KinesonicLoadGenerator:
-    DISPLAY_NAME = "Load Generator (Kinesonic)"
+    DISPLAY_NAME = "Load Generator"
     CATEGORY = CATEGORY
     DESCRIPTION = "Load a Kinesonic sounding-video generator (.safetensors from the models/kinesonic folder)."
     RETURN_TYPES = (MODEL,)
@@ -320,7 +376,7 @@ class KinesonicLoadGenerator:
 
 
 class KinesonicGeneratorConditioning:
-    DISPLAY_NAME = "Generator Conditioning (Kinesonic)"
+    DISPLAY_NAME = "Generator Conditioning"
     CATEGORY = CATEGORY
     DESCRIPTION = (
         "Build the generator's conditions: first frame (image-to-sounding-video), prompt, trajectories "
@@ -328,7 +384,7 @@ class KinesonicGeneratorConditioning:
     )
     RETURN_TYPES = (CONDITIONING,)
     RETURN_NAMES = ("conditioning",)
-    OUTPUT_TOOLTIPS = ("Conditions for 'Generator Sampler (Kinesonic)'.",)
+    OUTPUT_TOOLTIPS = ("Conditions for 'Generator Sampler'.",)
     FUNCTION = "run"
 
     @classmethod
@@ -336,7 +392,13 @@ class KinesonicGeneratorConditioning:
         return {
             "required": {
                 "model": (MODEL, {"tooltip": "The generator (sets the expected image size and fps)."}),
-                "first_frame": ("IMAGE", {"tooltip": "First frame [B,H,W,3] 0..1 at the model's size."}),
+                "first_frame": (
+                    "IMAGE",
+                    {
+                        "tooltip": "First frame [B,H,W,3] 0..1 (the first image is used); another size "
+                        "than the model's (64x64 for the default tiny model) is fitted by 'resize'."
+                    },
+                ),
                 "prompt": (
                     "STRING",
                     {"multiline": True, "default": "", "tooltip": "What is seen and heard."},
@@ -358,17 +420,21 @@ class KinesonicGeneratorConditioning:
                     {"tooltip": "Optional 8-D kinematic state per latent frame (default: from the tracks)."},
                 ),
                 "physics": (PHYSICS, {"tooltip": "Optional per-object mass and velocity (sound character)."}),
+                "resize": _resize_input(),
             },
         }
 
-    def run(self, model, first_frame, prompt, seed=0, tracks=None, kinematics=None, physics=None):
+    def run(
+        self, model, first_frame, prompt, seed=0, tracks=None, kinematics=None, physics=None, resize="crop"
+    ):
         node = self.DISPLAY_NAME
         model = _check_model(node, model)
-        return (build_conditioning(node, model, first_frame, prompt, tracks, kinematics, seed, physics),)
+        cond = build_conditioning(node, model, first_frame, prompt, tracks, kinematics, seed, physics, resize)
+        return (cond,)
 
 
 class KinesonicGeneratorSampler:
-    DISPLAY_NAME = "Generator Sampler (Kinesonic)"
+    DISPLAY_NAME = "Generator Sampler"
     CATEGORY = CATEGORY
     DESCRIPTION = (
         "Sample video and sound latents by flow matching. Modes: image to sounding video, video to audio "
@@ -384,7 +450,7 @@ class KinesonicGeneratorSampler:
         return {
             "required": {
                 "model": (MODEL, {"tooltip": "The generator."}),
-                "conditioning": (CONDITIONING, {"tooltip": "From 'Generator Conditioning (Kinesonic)'."}),
+                "conditioning": (CONDITIONING, {"tooltip": "From 'Generator Conditioning'."}),
                 "mode": (
                     list(MODES),
                     {"default": "image_to_sounding_video", "tooltip": "What is generated."},
@@ -468,7 +534,7 @@ class KinesonicGeneratorSampler:
 
 
 class KinesonicGeneratorDecode:
-    DISPLAY_NAME = "Generator Decode (Kinesonic)"
+    DISPLAY_NAME = "Generator Decode"
     CATEGORY = CATEGORY
     DESCRIPTION = "Decode generator latents into frames and sound (Griffin-Lim unless a vocoder is set)."
     RETURN_TYPES = ("IMAGE", "AUDIO", "FLOAT")
@@ -485,7 +551,7 @@ class KinesonicGeneratorDecode:
         return {
             "required": {
                 "model": (MODEL, {"tooltip": "The generator that made the latent."}),
-                "latent": (LATENT, {"tooltip": "From 'Generator Sampler (Kinesonic)'."}),
+                "latent": (LATENT, {"tooltip": "From 'Generator Sampler'."}),
             }
         }
 
@@ -495,7 +561,7 @@ class KinesonicGeneratorDecode:
 
 
 class KinesonicGenerate:
-    DISPLAY_NAME = "Generate Sounding Video (Kinesonic)"
+    DISPLAY_NAME = "Generate Sounding Video"
     CATEGORY = CATEGORY
     DESCRIPTION = (
         "All in one: from a first frame, a prompt and (optionally) drawn tracks to frames, sound and fps. "
@@ -511,7 +577,13 @@ class KinesonicGenerate:
         return {
             "required": {
                 "model_name": _model_name_input(),
-                "first_frame": ("IMAGE", {"tooltip": "First frame at the model's size."}),
+                "first_frame": (
+                    "IMAGE",
+                    {
+                        "tooltip": "First frame [B,H,W,3] 0..1 (the first image is used); another size "
+                        "than the model's (64x64 for the default tiny model) is fitted by 'resize'."
+                    },
+                ),
                 "prompt": (
                     "STRING",
                     {"multiline": True, "default": "", "tooltip": "What is seen and heard."},
@@ -519,13 +591,24 @@ class KinesonicGenerate:
                 "steps": STEPS_INPUT,
                 "seed": SEED_INPUT,
             },
-            "optional": {"tracks": (TRACKS, {"tooltip": "Point tracks that steer motion and sound."})},
+            "optional": {
+                "tracks": (
+                    TRACKS,
+                    {
+                        "tooltip": "Point tracks that steer motion and sound, in pixels of the model's "
+                        "frame (64x64 for the default tiny model) at its fps (16). Their frame count "
+                        "sets the clip length; fewer frames than the model's clip (33) are resampled "
+                        "to it (the log says so)."
+                    },
+                ),
+                "resize": _resize_input(),
+            },
         }
 
-    def run(self, model_name, first_frame, prompt, steps, seed, tracks=None):
+    def run(self, model_name, first_frame, prompt, steps, seed, tracks=None, resize="crop"):
         node = self.DISPLAY_NAME
         model = load_generator(node, "model_name", model_name)
-        cond = build_conditioning(node, model, first_frame, prompt, tracks, None, seed)
+        cond = build_conditioning(node, model, first_frame, prompt, tracks, None, seed, None, resize)
         latent = sample(
             node, model, cond, "image_to_sounding_video", steps, "euler", 1.0, 3.0, 3.0, "cfg", seed
         )

@@ -41,7 +41,7 @@ def kinematics_in(value: Any, node: str, input_name: str) -> dict[str, Any]:
 
 
 class KinesonicKinematicEncode:
-    DISPLAY_NAME = "Kinematic Encode (Kinesonic)"
+    DISPLAY_NAME = "Kinematic Encode"
     CATEGORY = CATEGORY
     DESCRIPTION = (
         "Turns tracks into the per-object 8-D kinematic state (position, velocity, acceleration and their "
@@ -100,7 +100,7 @@ class KinesonicKinematicEncode:
 
 
 class KinesonicKinematicsPlot:
-    DISPLAY_NAME = "Kinematics Plot (Kinesonic)"
+    DISPLAY_NAME = "Kinematics Plot"
     CATEGORY = CATEGORY
     DESCRIPTION = (
         "Plots speed |v| and acceleration |a| of every object over time, with the visual events marked."
@@ -132,7 +132,7 @@ class KinesonicKinematicsPlot:
 
 
 class KinesonicEvents:
-    DISPLAY_NAME = "Visual Events (Kinesonic)"
+    DISPLAY_NAME = "Visual Events"
     CATEGORY = CATEGORY
     DESCRIPTION = (
         "Finds visual events (contacts, hits: isolated acceleration peaks) in the tracks and lists their "

@@ -185,7 +185,7 @@ def _check_fps(node: str, fps: Any) -> float:
 
 
 class KinesonicLoadVideo:
-    DISPLAY_NAME = "Load Video (Kinesonic)"
+    DISPLAY_NAME = "Load Video"
     CATEGORY = CATEGORY
     DESCRIPTION = (
         "Decode a video file into frames (IMAGE), its sound (AUDIO: silent when the file has none), "
@@ -282,7 +282,7 @@ class KinesonicLoadVideo:
 
 
 class KinesonicLoadImage:
-    DISPLAY_NAME = "Load Image (Kinesonic)"
+    DISPLAY_NAME = "Load Image"
     CATEGORY = CATEGORY
     DESCRIPTION = "Load a still image as IMAGE [1,H,W,3] and its transparency as MASK (1 = transparent)."
     RETURN_TYPES = ("IMAGE", "MASK")
@@ -319,7 +319,7 @@ class KinesonicLoadImage:
 
 
 class KinesonicLoadAudio:
-    DISPLAY_NAME = "Load Audio (Kinesonic)"
+    DISPLAY_NAME = "Load Audio"
     CATEGORY = CATEGORY
     DESCRIPTION = "Load an audio file (wav, flac, ogg, mp3, m4a, or a video's sound) as AUDIO."
     RETURN_TYPES = ("AUDIO",)
@@ -368,7 +368,7 @@ class KinesonicLoadAudio:
 
 
 class KinesonicSaveAudio:
-    DISPLAY_NAME = "Save Audio (Kinesonic)"
+    DISPLAY_NAME = "Save Audio"
     CATEGORY = CATEGORY
     DESCRIPTION = "Save AUDIO as 16-bit wav or flac in the output folder (one file per batch item)."
     RETURN_TYPES = ("STRING",)
@@ -419,7 +419,7 @@ class KinesonicSaveAudio:
 
 
 class KinesonicSaveSoundingVideo:
-    DISPLAY_NAME = "Save Sounding Video (Kinesonic)"
+    DISPLAY_NAME = "Save Sounding Video"
     CATEGORY = CATEGORY
     DESCRIPTION = (
         "Mux frames and sound into an mp4 (H.264 + AAC) in the output folder. The clip length follows "
@@ -483,10 +483,20 @@ class KinesonicSaveSoundingVideo:
                     },
                 )
             },
+            # stored in the mp4 like core SaveVideo does: dropping the file on the canvas restores the graph
+            "hidden": {"prompt": "PROMPT", "extra_pnginfo": "EXTRA_PNGINFO"},
         }
 
     def run(
-        self, images, fps=16.0, filename_prefix="kinesonic/clip", duration_from="video", crf=19, audio=None
+        self,
+        images,
+        fps=16.0,
+        filename_prefix="kinesonic/clip",
+        duration_from="video",
+        crf=19,
+        audio=None,
+        prompt=None,
+        extra_pnginfo=None,
     ):
         from ..media import MediaError, match_audio_to_frames, write_video
 
@@ -505,13 +515,28 @@ class KinesonicSaveSoundingVideo:
         callback, bar = bridge.progress_callback(frames.shape[0], "Save video")
         try:
             with _released_on_error(target), bar:
-                write_video(target, frames, fps, wave, rate, crf=int(crf), callback=callback)
+                write_video(
+                    target, frames, fps, wave, rate, crf=int(crf), callback=callback,
+                    metadata=_workflow_metadata(prompt, extra_pnginfo),
+                )  # fmt: skip
         except MediaError as error:
             raise NodeInputError.because(node, "images", error) from None
         entry = {"filename": name, "subfolder": subfolder, "type": "output"}
         # The shape ComfyUI core's SaveVideo / SaveWEBM return: the frontend shows files with a
         # video extension as a <video> preview when "animated" is set.
         return {"ui": {"images": [entry], "animated": (True,)}, "result": (os.fspath(target),)}
+
+
+def _workflow_metadata(prompt, extra_pnginfo) -> dict[str, str]:
+    """``prompt`` and each ``extra_pnginfo`` entry (``workflow``) as JSON text (as core SaveVideo)."""
+    import json
+
+    meta = {}
+    if prompt is not None:
+        meta["prompt"] = json.dumps(prompt)
+    if isinstance(extra_pnginfo, dict):
+        meta.update({str(k): json.dumps(v) for k, v in extra_pnginfo.items()})
+    return meta
 
 
 NODE_CLASS_MAPPINGS = {

@@ -65,7 +65,7 @@ def _size_inputs() -> dict[str, tuple]:
 
 
 class KinesonicTracksFromJSON:
-    DISPLAY_NAME = "Tracks from JSON (Kinesonic)"
+    DISPLAY_NAME = "Tracks from JSON"
     CATEGORY = CATEGORY
     DESCRIPTION = (
         "Reads point tracks from JSON text: the Kinesonic tracks file format, a ComfyUI TRACKS dict, or "
@@ -108,7 +108,7 @@ class KinesonicTracksFromJSON:
 
 
 class KinesonicTracksFromCoordinates:
-    DISPLAY_NAME = "Tracks from Coordinates (Kinesonic)"
+    DISPLAY_NAME = "Tracks from Coordinates"
     CATEGORY = CATEGORY
     DESCRIPTION = (
         'Reads KJNodes-style coordinates ([{"x":..,"y":..}, ...] per track; a list of such lists, one '
@@ -169,7 +169,7 @@ class KinesonicTracksFromCoordinates:
 
 
 class KinesonicTracksToJSON:
-    DISPLAY_NAME = "Tracks to JSON (Kinesonic)"
+    DISPLAY_NAME = "Tracks to JSON"
     CATEGORY = CATEGORY
     DESCRIPTION = (
         "Writes tracks as Kinesonic tracks JSON text (invisible points as null) and as KJNodes coordinate "
@@ -197,7 +197,7 @@ class KinesonicTracksToJSON:
 
 
 class KinesonicSaveTracks:
-    DISPLAY_NAME = "Save Tracks (Kinesonic)"
+    DISPLAY_NAME = "Save Tracks"
     CATEGORY = CATEGORY
     DESCRIPTION = "Saves tracks as a Kinesonic tracks JSON file in the output folder (written atomically)."
     RETURN_TYPES = ("STRING",)
@@ -247,11 +247,13 @@ class KinesonicSaveTracks:
         except BaseException:
             release_reserved(path)
             raise
-        return {"ui": {"text": [str(path)]}, "result": (str(path),)}
+        root = bridge.output_dir().resolve()
+        shown = path.resolve().relative_to(root).as_posix()  # no server paths in the UI
+        return {"ui": {"text": [shown]}, "result": (str(path),)}
 
 
 class KinesonicDrawTracks:
-    DISPLAY_NAME = "Draw Tracks (Kinesonic)"
+    DISPLAY_NAME = "Draw Tracks"
     CATEGORY = CATEGORY
     DESCRIPTION = (
         "Draws each track's path up to the current frame over the frames, with the current point marked; "

@@ -53,10 +53,10 @@ def _float_input(default: float, lo: float, hi: float, step: float, tip: str) ->
 
 
 class KinesonicTrainingData:
-    DISPLAY_NAME = "Training Data (Kinesonic)"
+    DISPLAY_NAME = "Training Data"
     CATEGORY = CATEGORY
     DESCRIPTION = (
-        "Training clips for 'Trainer (Kinesonic)': physics-world shards (generated into the folder first "
+        "Training clips for 'Trainer': physics-world shards (generated into the folder first "
         "if it has none; resumable), physics-world clips made on the fly, or a folder of clips annotated "
         "by 'kinesonic annotate'."
     )
@@ -128,7 +128,7 @@ class KinesonicTrainingData:
 
 
 class KinesonicTrainer:
-    DISPLAY_NAME = "Trainer (Kinesonic)"
+    DISPLAY_NAME = "Trainer"
     CATEGORY = CATEGORY
     DESCRIPTION = (
         "Train the generator: autoencoder stage, then the twin DiT (AdamW, warm-up + cosine learning rate, "
@@ -151,7 +151,7 @@ class KinesonicTrainer:
         i, f = _int_input, _float_input
         return {
             "required": {
-                "data": (TRAIN_DATA, {"tooltip": "From 'Training Data (Kinesonic)'."}),
+                "data": (TRAIN_DATA, {"tooltip": "From 'Training Data'."}),
                 "model_config": (list(PRESETS), {"default": "tiny", "tooltip": "Generator size (a preset)."}),
                 "run_name": (
                     "STRING",
@@ -199,9 +199,7 @@ class KinesonicTrainer:
 
         node = self.DISPLAY_NAME
         if not isinstance(data, dict) or "spec" not in data:
-            raise NodeInputError(
-                node, "data", "a KINESONIC_TRAIN_DATA from 'Training Data (Kinesonic)'", data
-            )
+            raise NodeInputError(node, "data", "a KINESONIC_TRAIN_DATA from 'Training Data'", data)
         if not run_name or "/" in run_name or "\\" in run_name or run_name in (".", ".."):
             raise NodeInputError(node, "run_name", "a plain folder name", run_name)
         ablation = kw.pop("ablation", "none")
@@ -222,12 +220,15 @@ class KinesonicTrainer:
         init_distributed()  # no-op unless launched under torchrun
         total = cfg.ae_steps + cfg.dit_steps
         callback, bar = bridge.progress_callback(max(total, 1), "Train")
+        threads = torch.get_num_threads()  # `threads` is for training only: later nodes keep theirs
         try:
             # ComfyUI runs every prompt under torch.inference_mode(): training needs autograd back
             with bar, torch.inference_mode(False), torch.enable_grad():
                 result = train(cfg, callback=callback, log=lambda msg: print(f"[{node}] {msg}", flush=True))
         except (ValueError, FileNotFoundError) as error:
             raise NodeInputError.because(node, "data", error) from None
+        finally:
+            torch.set_num_threads(threads)
         picture = loss_curve_image(read_log(result.log))
         png = out_dir / "loss_curve.png"
         from PIL import Image
@@ -250,7 +251,7 @@ class KinesonicTrainer:
 
 
 class KinesonicTrainVocoder:
-    DISPLAY_NAME = "Train Vocoder (Kinesonic)"
+    DISPLAY_NAME = "Train Vocoder"
     CATEGORY = CATEGORY
     DESCRIPTION = (
         "Train the learned mel-to-spectrum vocoder on the clips' sound and write it into a generator "
@@ -268,7 +269,7 @@ class KinesonicTrainVocoder:
         i, f = _int_input, _float_input
         return {
             "required": {
-                "data": (TRAIN_DATA, {"tooltip": "From 'Training Data (Kinesonic)': the sound is used."}),
+                "data": (TRAIN_DATA, {"tooltip": "From 'Training Data': the sound is used."}),
                 "checkpoint_path": (
                     "STRING",
                     {
@@ -313,9 +314,7 @@ class KinesonicTrainVocoder:
 
         node = self.DISPLAY_NAME
         if not isinstance(data, dict) or "spec" not in data:
-            raise NodeInputError(
-                node, "data", "a KINESONIC_TRAIN_DATA from 'Training Data (Kinesonic)'", data
-            )
+            raise NodeInputError(node, "data", "a KINESONIC_TRAIN_DATA from 'Training Data'", data)
         if not run_name or "/" in run_name or "\\" in run_name or run_name in (".", ".."):
             raise NodeInputError(node, "run_name", "a plain folder name", run_name)
         roots = [bridge.output_dir(), *bridge.writable_model_folders("kinesonic")]
@@ -339,6 +338,7 @@ class KinesonicTrainVocoder:
             threads=int(kw["threads"]),
         )
         callback, bar = bridge.progress_callback(max(cfg.steps, 1), "Train vocoder")
+        threads = torch.get_num_threads()
         try:
             with bar, torch.inference_mode(False), torch.enable_grad():
                 result = train_vocoder(
@@ -350,6 +350,8 @@ class KinesonicTrainVocoder:
             raise NodeInputError.because(node, "checkpoint_path", error) from None
         except (ValueError, FileNotFoundError) as error:
             raise NodeInputError.because(node, "data", error) from None
+        finally:
+            torch.set_num_threads(threads)
         png = write_loss_curve(result.log, out_dir / "vocoder_loss_curve.png")
         from PIL import Image
 

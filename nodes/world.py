@@ -15,7 +15,7 @@ MATERIAL_CHOICES = ["random", "rubber", "wood", "metal", "glass", "plastic"]
 
 
 class KinesonicPhysicsScene:
-    DISPLAY_NAME = "Physics Scene (Kinesonic)"
+    DISPLAY_NAME = "Physics Scene"
     CATEGORY = f"{CATEGORY_ROOT}/World"
     DESCRIPTION = (
         "Simulates one scene of the procedural physics world (pymunk) and returns its frames, "
@@ -44,7 +44,17 @@ class KinesonicPhysicsScene:
                     "INT",
                     {"default": 256, "min": 16, "max": 1024, "step": 8, "tooltip": "Frame side, px"},
                 ),
-                "num_frames": ("INT", {"default": 33, "min": 2, "max": 257, "tooltip": "Frames at 16 fps"}),
+                "num_frames": (
+                    "INT",
+                    {
+                        "default": 33,
+                        "min": 2,
+                        "max": 257,
+                        "tooltip": "Frames of the simulated clip at 16 fps (its frames, audio, tracks "
+                        "and physics outputs). A generated clip's length comes from the tracks given to "
+                        "the generator (e.g. Draw Trajectories' num_frames), not from this.",
+                    },
+                ),
                 "material": (MATERIAL_CHOICES, {"default": "random", "tooltip": "Main object's material"}),
             },
             "optional": {

@@ -61,15 +61,13 @@ def test_json_nodes_round_trip() -> None:
 
 
 def test_bad_json_raises_node_input_error_naming_node_and_input() -> None:
-    with pytest.raises(
-        NodeInputError, match=r"\[Tracks from JSON \(Kinesonic\)\] input 'json'.*not valid JSON"
-    ):
+    with pytest.raises(NodeInputError, match=r"\[Tracks from JSON\] input 'json'.*not valid JSON"):
         KinesonicTracksFromJSON().run("{oops", 16.0, 0, 0)
     bad = _line_tracks().to_dict()
     bad["tracks"][0]["points"][2] = [float("nan"), 3.0]
     with pytest.raises(NodeInputError, match="input 'json'.*NaN"):
         KinesonicTracksFromJSON().run(json.dumps(bad), 16.0, 0, 0)
-    with pytest.raises(NodeInputError, match=r"Coordinates \(Kinesonic\)\] input 'coordinates'"):
+    with pytest.raises(NodeInputError, match=r"Coordinates\] input 'coordinates'"):
         KinesonicTracksFromCoordinates().run("[]", 16.0, 64, 64)
 
 
@@ -86,7 +84,7 @@ def test_save_tracks_writes_atomically_numbered_files() -> None:
     socket = _line_tracks().to_comfy()
     out = KinesonicSaveTracks().run(socket, "runs/tracks")
     path = out["result"][0]
-    assert out["ui"]["text"] == [path]
+    assert out["ui"]["text"] == ["runs/tracks_00001.json"]  # relative to the output folder
     assert path.endswith("tracks_00001.json") and os.path.dirname(path).endswith("runs")
     assert os.path.commonpath([path, str(bridge.output_dir())]) == str(bridge.output_dir())
     assert Tracks.from_json(open(path, encoding="utf-8").read()).labels == ("a", "b")
@@ -95,7 +93,7 @@ def test_save_tracks_writes_atomically_numbered_files() -> None:
     assert sorted(os.listdir(os.path.dirname(path))) == ["tracks_00001.json", "tracks_00002.json"]  # no temps
     with pytest.raises(NodeInputError, match="filename_prefix"):
         KinesonicSaveTracks().run(socket, "../escape")
-    with pytest.raises(NodeInputError, match=r"Save Tracks \(Kinesonic\)\] input 'tracks'"):
+    with pytest.raises(NodeInputError, match=r"Save Tracks\] input 'tracks'"):
         KinesonicSaveTracks().run({"nope": 1}, "x")
 
 
@@ -164,7 +162,7 @@ def test_events_node_lists_seconds_with_three_decimals() -> None:
     assert count == 1 and times == "0.500"
     times, count = KinesonicEvents().run(_line_tracks().to_comfy(), 0.1, 1.0)
     assert (times, count) == ("", 0)
-    with pytest.raises(NodeInputError, match=r"Visual Events \(Kinesonic\)\] input 'tracks'.*4 frames"):
+    with pytest.raises(NodeInputError, match=r"Visual Events\] input 'tracks'.*4 frames"):
         KinesonicEvents().run(_line_tracks(T=3).to_comfy(), 0.1, 1.0)
 
 

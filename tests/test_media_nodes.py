@@ -205,7 +205,7 @@ def test_bad_node_input_is_named_and_leaves_no_file(call, input_name: str, expec
     with pytest.raises(NodeInputError, match=expected) as info:
         call()
     assert info.value.input_name == input_name
-    assert str(info.value).startswith("[") and "(Kinesonic)]" in str(info.value)
+    assert str(info.value).startswith(f"[{info.value.node}] input '{input_name}'")
     assert output_files() == []
 
 

@@ -132,11 +132,11 @@ def test_device_and_precision_headless(checkpoint: Path, monkeypatch: pytest.Mon
 def test_input_errors_name_node_input_and_expectation(checkpoint: Path) -> None:
     (model,) = KinesonicLoadGenerator().run("micro.safetensors")
     node = KinesonicGeneratorConditioning()
-    with pytest.raises(
-        NodeInputError, match=r"\[Generator Conditioning \(Kinesonic\)\] input 'first_frame'.*32x32"
-    ):
-        node.run(model, torch.rand(1, 64, 48, 3), "x", 0)
-    with pytest.raises(NodeInputError, match=r"input 'tracks'.*32x32 image.*got '64x64'"):
+    with pytest.raises(NodeInputError, match=r"\[Generator Conditioning\] input 'first_frame'.*32x32"):
+        node.run(model, torch.rand(1, 64, 48, 3), "x", 0, resize=None)
+    with pytest.raises(NodeInputError, match=r"input 'resize'.*one of"):
+        node.run(model, torch.rand(1, 64, 48, 3), "x", 0, resize="zoom")
+    with pytest.raises(NodeInputError, match=r"input 'tracks'.*model's 32x32 frame.*got '64x64'"):
         node.run(model, torch.rand(1, 32, 32, 3), "x", 0, scene_tracks(size=64))
     bad_fps = dict(scene_tracks(), fps=30.0)
     with pytest.raises(NodeInputError, match=r"input 'tracks'.*16 fps"):
@@ -160,3 +160,24 @@ def test_model_list_and_placeholder(
     names = KinesonicLoadGenerator.INPUT_TYPES()["required"]["model_name"][0]
     with pytest.raises(NodeInputError, match="models"):
         KinesonicLoadGenerator().run(names[0])
+
+
+def test_first_frame_of_another_size_is_fitted(checkpoint: Path) -> None:
+    # A 64x64 image of constant 2x2 blocks is the 32x32 image at twice the size: area averaging
+    # (crop of a square = plain resize) gives back exactly the small image, so the conditions match.
+    (model,) = KinesonicLoadGenerator().run("micro.safetensors")
+    small = torch.rand(1, 32, 32, 3)
+    big = small.repeat_interleave(2, dim=1).repeat_interleave(2, dim=2)
+    node = KinesonicGeneratorConditioning()
+    (a,) = node.run(model, small, "x", 0, scene_tracks())
+    (b,) = node.run(model, big, "x", 0, scene_tracks(), resize="crop")
+    assert torch.equal(a["conditioning"].first_latent, b["conditioning"].first_latent)
+
+
+def test_short_tracks_are_resampled_to_the_model_clip(checkpoint: Path, capsys) -> None:
+    # A 5-point path used to make a 5-frame (0.31 s) clip: it now covers the model's 17 frames.
+    (model,) = KinesonicLoadGenerator().run("micro.safetensors")
+    five = scene_tracks(frames=5)
+    (cond,) = KinesonicGeneratorConditioning().run(model, torch.rand(1, 32, 32, 3), "x", 0, five)
+    assert cond["num_frames"] == model.cfg.num_frames == 17
+    assert "tracks have 5 frames" in capsys.readouterr().out

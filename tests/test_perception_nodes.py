@@ -98,9 +98,7 @@ def test_track_node_with_query_points_and_plain_lk():
 
 def test_bad_clips_give_clear_node_errors(clip):
     node = KinesonicExtractTracks()
-    with pytest.raises(
-        NodeInputError, match=r"\[Extract Tracks \(Kinesonic\)\] input 'images'.*at least 2 frames"
-    ):
+    with pytest.raises(NodeInputError, match=r"\[Extract Tracks\] input 'images'.*at least 2 frames"):
         node.run(_images(clip.frames[:1]), 16.0, "classic", "lk", 12, 0.25, 3.0, 4.0)
     still = np.repeat(background(48, 64)[None].astype(np.uint8), 6, axis=0)
     with pytest.raises(NodeInputError, match="no motion"):

@@ -58,13 +58,22 @@ def test_trainer_node_runs_headless_and_exports(tmp_path, monkeypatch) -> None:
                 "model_config": "micro",
                 "run_name": "t",
                 **MICRO,
+                "threads": 1,
                 "export_name": "m",
             },
         },
     }
     assert validate_prompt(prompt) == []
-    with torch.inference_mode():  # as ComfyUI's executor runs every prompt
-        result = execute(prompt, output_dir=tmp_path / "out", progress=False)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with torch.inference_mode():  # as ComfyUI's executor runs every prompt
+            result = execute(prompt, output_dir=tmp_path / "out", progress=False)
+        # `threads` is for the training only: the nodes after it (in a ComfyUI server, every later
+        # prompt) keep the process's thread count, or their float sums change (seen as 7 levels in an mp4)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(threads)
     path, curve = result.value("2", 0), result.value("2", 1)
     exported = Path(path)
     assert exported.name == "m.safetensors" and exported.is_file()

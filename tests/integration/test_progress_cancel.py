@@ -1,6 +1,6 @@
 """Check 3: a long-running pack node reports progress over the websocket and stops soon after /interrupt.
 
-The long-running node is the real 'Generator Sampler (Kinesonic)' on a tiny random checkpoint
+The long-running node is the real 'Generator Sampler' on a tiny random checkpoint
 (written by the real writer, loaded by the real loader through extra_model_paths.yaml) with
 1000 Heun steps and CFG: minutes of work on this CPU, each step a fraction of a second. Its
 progress goes through nodes/bridge.py (Progress -> comfy.utils.ProgressBar), so every step is a

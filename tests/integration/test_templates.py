@@ -31,3 +31,10 @@ def test_template_file_is_served_unchanged(comfy_server, path):
 def test_unknown_template_is_404(comfy_server):
     status, _ = comfy_server.request("GET", f"/api/workflow_templates/{PACK_NAME}/no_such_workflow.json")
     assert status == 404
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=[p.stem for p in WORKFLOWS])
+def test_template_thumbnail_is_served(comfy_server, path):
+    # The template browser shows /api/workflow_templates/<pack>/<name>.jpg for a pack's template.
+    status, body = comfy_server.request("GET", f"/api/workflow_templates/{PACK_NAME}/{path.stem}.jpg")
+    assert status == 200 and body[:3] == b"\xff\xd8\xff", f"no JPEG thumbnail for {path.name}"
