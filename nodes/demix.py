@@ -86,7 +86,7 @@ def _stems_dict(stems: np.ndarray, rate: int) -> dict[str, Any]:
 
 
 class KinesonicDemixAudio:
-    DISPLAY_NAME = "Demix Audio (Kinesonic)"
+    DISPLAY_NAME = "Demix Audio"
     CATEGORY = CATEGORY
     DESCRIPTION = (
         "Split a soundtrack into speech, effects and music (STEMS, and the three as AUDIO). Any sample rate "
@@ -196,7 +196,7 @@ def stems_arrays(node: str, input_name: str, stems: Any) -> tuple[np.ndarray, in
 
 
 class KinesonicRemix:
-    DISPLAY_NAME = "Remix Stems (Kinesonic)"
+    DISPLAY_NAME = "Remix Stems"
     CATEGORY = CATEGORY
     DESCRIPTION = "Mix STEMS back into one AUDIO with a gain per stem (all gains 1 = the demixed input)."
     RETURN_TYPES = ("AUDIO",)

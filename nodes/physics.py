@@ -71,7 +71,7 @@ def summary(physics: dict[str, Any]) -> str:
 
 
 class KinesonicEstimatePhysics:
-    DISPLAY_NAME = "Estimate Physics (Kinesonic)"
+    DISPLAY_NAME = "Estimate Physics"
     CATEGORY = CATEGORY
     DESCRIPTION = (
         "Estimates the clip's physics from its frames and tracks: the scale (pixels per metre, from gravity "
@@ -186,7 +186,7 @@ class KinesonicEstimatePhysics:
 
 
 class KinesonicDrawPhysics:
-    DISPLAY_NAME = "Draw Physics (Kinesonic)"
+    DISPLAY_NAME = "Draw Physics"
     CATEGORY = CATEGORY
     DESCRIPTION = (
         "Draws the velocity of every object as an arrow and each impact with its kinetic-energy change on "

@@ -74,7 +74,7 @@ def results() -> dict:
 
 def test_kjnodes_points_are_bounded_before_the_clip_is_made(results):
     case = results["coordinates_20k"]
-    assert "[Tracks from Coordinates (Kinesonic)] input 'coordinates'" in case["message"]
+    assert "[Tracks from Coordinates] input 'coordinates'" in case["message"]
     assert "20,000 frames" in case["message"] and "10,000" in case["message"]
     assert case["growth_mb"] < 64
     case = results["coordinates_20MB"]
@@ -84,14 +84,14 @@ def test_kjnodes_points_are_bounded_before_the_clip_is_made(results):
 
 def test_load_video_resize_is_bounded_by_the_image_budget(results):
     case = results["load_video_8192"]
-    assert "[Load Video (Kinesonic)] input 'width/height/max_frames'" in case["message"]
+    assert "[Load Video] input 'width/height/max_frames'" in case["message"]
     assert "16 frames of 8192x8192 need 12.0 GiB" in case["message"] and "4.0 GiB bound" in case["message"]
     assert case["growth_mb"] < 64  # 12 GiB were never allocated
 
 
 def test_draw_tracks_is_bounded_by_the_image_budget(results):
     case = results["draw_10k_frames"]
-    assert "[Draw Tracks (Kinesonic)] input 'tracks'" in case["message"]
+    assert "[Draw Tracks] input 'tracks'" in case["message"]
     assert "10000 frames of 512x512 need 29.3 GiB" in case["message"]
     assert case["growth_mb"] < 64
 

@@ -24,7 +24,7 @@ from kinesonic.runner import ServerError, commands, fetch_object_info, submit_to
 
 ROOT = Path(__file__).resolve().parent.parent
 HELLO = ROOT / "workflows" / "hello_sounding_video.json"
-SAVE = "node #3 'Save Sounding Video (Kinesonic)'"
+SAVE = "node #3 'Save Sounding Video'"
 
 
 def main(argv: list[str]) -> int:
@@ -89,7 +89,7 @@ def test_wrong_json_types_of_ids_slots_and_inputs(tmp_path, capsys):
     wf = hello()
     wf["nodes"][0]["id"] = [1]
     err = validate_text(tmp_path, json.dumps(wf), capsys)
-    assert "node at position 0 of 'nodes' ('Load Image (Kinesonic)'): 'id' must be an integer" in err
+    assert "node at position 0 of 'nodes' ('Load Image'): 'id' must be an integer" in err
 
     wf = hello()
     wf["links"][1][4] = "1"  # target slot as a string
@@ -111,7 +111,7 @@ def test_duplicate_node_ids_and_string_widgets_values(tmp_path, capsys):
     wf = hello()
     wf["nodes"][1]["id"] = 1
     err = validate_text(tmp_path, json.dumps(wf), capsys)
-    assert "node #1 'Load Audio (Kinesonic)'" in err and "duplicate node id 1" in err
+    assert "node #1 'Load Audio'" in err and "duplicate node id 1" in err
 
     wf = hello()
     wf["nodes"][2]["widgets_values"] = "16, kinesonic/hello"
@@ -127,9 +127,7 @@ def test_api_format_shapes(tmp_path, capsys):
     }
     err = validate_text(tmp_path, json.dumps(api), capsys)
     assert "node #1 'Sound' (KinesonicLoadAudio): 'inputs' must be an object" in err
-    assert (
-        "node #2 'Save Sounding Video (Kinesonic)' (KinesonicSaveSoundingVideo), input 'images': link " in err
-    )
+    assert "node #2 'Save Sounding Video' (KinesonicSaveSoundingVideo), input 'images': link " in err
     assert "node #3: a node must be an object" in err
     # the Python API answers the same without raising
     errors = validate_prompt({"1": {"class_type": "KinesonicLoadAudio", "inputs": {"sample_rate": math.nan}}})
