@@ -31,7 +31,8 @@ def _tracks(node: str, tracks: Any, frames: np.ndarray) -> Any:
             node, "tracks", "TRACKS of at least one object (e.g. from Extract Tracks)", tracks
         )
     T, H, W = frames.shape[:3]
-    t = tracks_in(tracks, node, "tracks", width=W, height=H)
+    # core TRACKS (no size) refer to the images; Kinesonic TRACKS keep their own size, checked below
+    t = tracks_in(tracks, node, "tracks", image=frames, image_input="images")
     if t.num_tracks == 0:
         raise NodeInputError(node, "tracks", "at least one object track", "no tracks")
     if (t.width, t.height) != (W, H):

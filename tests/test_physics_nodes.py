@@ -43,7 +43,7 @@ def test_estimate_physics_node_and_its_picture(drop):
 
 def test_no_tracks_is_an_error_naming_the_input(drop):
     _, images = drop
-    with pytest.raises(NodeInputError, match=r"\[Estimate Physics \(Kinesonic\)\] input 'tracks'"):
+    with pytest.raises(NodeInputError, match=r"\[Estimate Physics\] input 'tracks'"):
         KinesonicEstimatePhysics().run(images, None)
     empty = {"track_path": torch.zeros(33, 0, 2), "track_visibility": torch.zeros(33, 0, dtype=torch.bool)}
     with pytest.raises(NodeInputError, match="'tracks'"):
