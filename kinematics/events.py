@@ -1,38 +1,4 @@
-"""Visual events (impacts: contacts, collisions, pushes) and the clip-level motion-strength signal.
-
-**What an impact is** (:func:`find_events`): a sudden change of velocity ``Δv``, large against the
-noise of the track, with **free flight** (one constant acceleration: gravity in the air, 0 or
-friction on the floor) on both sides. Every track (pixels; invisible frames interpolated) is
-tested at every **bracket** (a contact between frames ``k`` and ``k + 1``):
-
-1. **Noise from the track itself**: ``σ_w = 1.4826 MAD(D3) / √20`` (white tracker noise; ``D3`` the
-   third differences) and ``σ = max(σ_w, σ_fit, noise_floor_px)`` with ``σ_fit`` the median residual
-   RMS of the free-flight window fits (non-white tracker noise, e.g. blob centroids through a codec).
-2. **Free-flight window fits**: positions of ``W`` frames each side (``W = 3 .. round(window_s fps)``,
-   seconds, so frame-rate independent) are fitted by two parabolas that share one acceleration,
-   either the local background (running median of ``D2`` over ``4 W_max + 1`` frames, whose own noise
-   enters the standard error) or a fitted one. Each (model, ``W``) has a known standard error of
-   ``Δv`` per pixel of noise; they are tried from the most precise, and the first whose residual
-   passes a χ² test (0.999, noise ``1.5 σ_w``) is the bracket's fit: ``Δv``, its ``snr = |Δv| / SE``,
-   the reduced χ² and the contact phase from position continuity.
-3. **An impact** is a local maximum of ``snr`` over brackets with ``snr >= snr`` (6), ``|Δv| >=
-   min_strength`` (0.1 image sizes per second) and a 2-frame spike of ``D2`` (the screening jump of
-   the 2-frame model below reaches 0.7 ``|Δv|`` within a bracket: the change is sudden, not a
-   smoothly turning acceleration).
-4. **Contacts too close for a window** (two impacts under ~3 frames apart, a landing into rest
-   or a slide) come from the exact 2-frame / knot model below, at ``2 snr`` standard errors
-   (``3 σ`` per px/frame); where both models find a contact the exact model's sub-frame time is used.
-5. Each event is classified: ``collision`` (another track changes velocity the opposite way within
-   1.5 frames), ``push`` (the object was nearly at rest: speed before < ``|Δv| / 4``) or
-   ``contact`` (a surface), and carries its evidence (``snr``, ``dv``, ``fit_chi2``, ``window_s``,
-   ``noise_px``). Non-maximum suppression over all tracks: strongest first, ``nms_window_s``
-   (default 1.5 frames).
-
-The Visual Events node, ETE (``metrics.evaluate``), annotation and the physics impacts all call this
-with the defaults in :data:`DEFAULTS`.
-
-The exact 2-frame / knot model (step 4):
-
+"""Visual events (contacts, hits) and the clip-level motion-strength signal.
 
 Event detection (:func:`find_events`, :func:`detect_events`) models each track (pixels, invisible
 frames interpolated) as **piecewise-ballistic**: between contacts the acceleration is constant
@@ -63,13 +29,14 @@ Steps (all per track, for every **bracket** ``(k, k + 1)`` of frames):
    bracket, so one neighbouring contact (whose spike covers at most one of the three frames) does
    not move them; ``J = |Δv|`` of the bracket's solution (px/frame). A background step without a
    velocity change (a push starting, a slide stopping) gives ``J = 0`` at its bracket.
-3. Thresholds per track: the knot search runs at ``thr = max(percentile_fraction * P95, 0.5 px/frame,
-   5 σ_n)`` with ``P95`` the 95th percentile (``percentile``) of ``J`` over all tracks and brackets of
-   the clip (``percentile_fraction = 0.05``) and ``σ_n = median |D3| / 1.1774`` (2-D norm of third
-   differences: 0 on piecewise-ballistic tracks, ``σ √20`` for jitter ``σ`` px); a contact it finds
-   is reported only if ``|Δv| >= max(that, min_strength, 2 snr · 3 σ)`` (``σ`` from the first
-   part; ``noise_factor``, if given, replaces ``2 snr · 3 / √20``) and no clean window of 4+ frames
-   a side across its bracket sees an insignificant jump.
+3. Threshold per track: ``thr = max(percentile_fraction * P95, min_jump_px, noise_factor * σ_n)``
+   with ``P95`` the 95th percentile (``percentile``) of ``J`` over all tracks and brackets of the
+   clip (``percentile_fraction = 0.05``: later bounces are much weaker than the first impact),
+   ``min_jump_px = 0.5`` the absolute floor (a velocity change in px/frame, i.e. px/frame² of
+   second difference summed over the contact's frames) and ``σ_n = median |D3| / 1.1774`` the
+   track's robust scale of third differences ``D3[j] = D2[j+1] - D2[j]`` (2-D norm; 0 on
+   piecewise-ballistic tracks, ``σ √20`` for jitter ``σ`` px, the rate of change of a smoothly
+   varying acceleration otherwise) with ``noise_factor = 5``.
 4. Regions: brackets with ``J >= thr``, widened by one bracket each side, form runs; a run is kept
    if some bracket in it stands off the line through its outer neighbours
    (``max(|D2[k] - (2 D2[k-1] + D2[k+2]) / 3|, |D2[k+1] - (D2[k-1] + 2 D2[k+2]) / 3|) >= 0.35 thr``:
@@ -102,8 +69,7 @@ findiff is imported inside the functions (via :func:`kinematic_state`).
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -116,163 +82,69 @@ ZERO_TOL = 1e-9
 NMS_FRAMES = 1.5
 
 
-#: Detector defaults, shared by ETE (:mod:`metrics.evaluate`), the Visual Events node and annotation.
-DEFAULTS: dict[str, float] = {
-    "min_strength": 0.1,  # image sizes per second: the physical floor of |Δv|
-    "snr": 6.0,  # |Δv| / its standard error from the track's own noise
-    "window_s": 0.15,  # free-flight fit window per side, seconds (3 frames at least)
-    "noise_floor_px": 0.02,  # lower bound of the estimated tracker noise, pixels
-    "min_jump_px": 0.0,  # optional floor in px/frame (off)
-}
-
-
 @dataclass(frozen=True)
 class Event:
-    """One detected event: time in seconds, sub-frame position, track index, strength and evidence.
+    """One detected event: time in seconds, sub-frame position, track index, strength.
 
     ``strength`` is the velocity change ``|Δv|`` at the contact in image sizes per second (pixels per
-    second divided by ``Tracks.scale``, the units of the kinematic state). Evidence: ``kind``
-    ("contact" with a surface, "collision" between tracks, "push": an object set moving), ``snr``
-    (``|Δv|`` over its standard error from the track's noise), ``dv`` (the 2-D ``Δv``, image sizes
-    per second, y down), ``fit_chi2`` (reduced χ² of the free-flight fit on both sides; NaN for
-    contacts found by the 2-frame model only), ``window_s`` (fit window per side, s; 0 = 2-frame
-    model) and ``noise_px`` (the track's estimated noise, px).
+    second divided by ``Tracks.scale``, the units of the kinematic state).
     """
 
     time_s: float
     frame: float
     track: int
     strength: float
-    kind: str = "contact"
-    snr: float = float("nan")
-    dv: tuple[float, float] = (float("nan"), float("nan"))
-    fit_chi2: float = float("nan")
-    window_s: float = 0.0
-    noise_px: float = float("nan")
 
 
 def find_events(
     tracks: Tracks,
     *,
     nms_window_s: float | None = None,
-    min_strength: float = DEFAULTS["min_strength"],
-    snr: float = DEFAULTS["snr"],
-    window_s: float = DEFAULTS["window_s"],
-    noise_floor_px: float = DEFAULTS["noise_floor_px"],
-    min_jump_px: float = DEFAULTS["min_jump_px"],
     percentile: float = 95.0,
     percentile_fraction: float = 0.05,
-    noise_factor: float | None = None,
+    min_jump_px: float = 0.5,
+    noise_factor: float = 5.0,
     background_frames: int = 3,
 ) -> list[Event]:
-    """Detected impacts sorted by time (see the module doc for the method).
+    """Detected events sorted by time (see the module doc for the method and parameters).
 
     Args:
         tracks: at least 4 frames; no never-visible track.
-        nms_window_s: minimum spacing of reported events in seconds (default ``1.5 / fps``; 0 = default).
-        min_strength: physical floor: ``|Δv|`` at least this many image sizes per second.
-        snr: ``|Δv|`` must reach this multiple of its standard error (track noise through the fit).
-        window_s: longest free-flight fit window per side in seconds (at least 3 frames).
-        noise_floor_px: lower bound of the estimated tracker noise (exact tracks have none).
-        min_jump_px: optional extra floor in px/frame (0 = off).
-        percentile, percentile_fraction: the 2-frame model's clip-level floor (a fraction of the
-            ``percentile`` of its screening residual) for contacts too close for a window fit.
-        noise_factor: if given, overrides ``snr`` for the 2-frame model (old name; multiple of the
-            track's third-difference scale ``√20 σ``).
-        background_frames: frames per side in the 2-frame model's background medians (>= 1).
+        nms_window_s: minimum spacing of reported events in seconds (default ``1.5 / fps``).
+        percentile: the clip-level percentile of the screening residual ``J`` (95).
+        percentile_fraction: a candidate must reach this fraction of that percentile.
+        min_jump_px: absolute floor: velocity change at the contact in px/frame (the second
+            difference summed over the contact's frames, px/frame²). Tracker jitter is handled by
+            ``noise_factor``; raise this to ignore weak contacts.
+        noise_factor: a contact must reach this multiple of the track's robust third-difference
+            scale (tracker jitter / smooth non-ballistic motion guard; 0 = off).
+        background_frames: frames per side in the background medians (>= 1).
     """
     _require_frames(tracks, "detect_events")
     nb = int(background_frames)
     if nb < 1:
         raise ValueError(f"detect_events: background_frames must be >= 1, got {background_frames!r}")
-    fps, scale = float(tracks.fps), float(tracks.scale)
-    floor_px = max(float(min_strength) * scale / fps, float(min_jump_px))
-    p = tracks.interpolated()  # [T, N, 2] px
-    vis = np.asarray(tracks.visible, bool)
     d2 = _second_differences(tracks)  # [T, N, 2] px/frame², NaN where undefined
     T, N = d2.shape[:2]
-    sigma = np.maximum(_noise_px(d2), float(noise_floor_px))  # [N] px
-    w_max = int(min(max(3, round(float(window_s) * fps)), max(3, (T - 2) // 2)))
-    fits = _window_fits(p, vis, d2, sigma, w_max, float(snr))  # per bracket, best clean window
-    sigma = fits["sigma"]
-    # the exact 2-frame model's screening residual: an impact is also a 2-frame spike of D2
-    brackets = np.arange(1, T - 2)
-    jumps, phis, dvs = _screening_jumps(d2, brackets, nb)
-    spike = np.zeros((T, N))
-    spike[brackets] = jumps
-    spike = np.maximum(spike, np.maximum(np.roll(spike, 1, 0), np.roll(spike, -1, 0)))
-    candidates: list[Event] = []
-    used = np.zeros((T, N), bool)
-    keep = fits["keep"] & (fits["dv_norm"] >= floor_px) & (spike >= SPIKE_FRACTION * fits["dv_norm"])
-    for b, n in zip(*np.nonzero(keep), strict=True):
-        k = int(b)
-        phi = float(fits["phi"][b, n])
-        dv = fits["dv"][b, n]
-        candidates.append(
-            _event(
-                k + phi,
-                n,
-                dv,
-                fits["v_before"][b, n],
-                fps,
-                scale,
-                float(fits["snr"][b, n]),
-                float(fits["chi2"][b, n]),
-                float(fits["w"][b, n]) / fps,
-                float(sigma[n]),
-            )
-        )
-        used[max(k - 1, 0) : k + 3, n] = True
-    # contacts closer than a window fit allows: the exact 2-frame / knot model (its sub-frame time
-    # also replaces a window fit's where both find a contact: exact on clean piecewise-ballistic tracks)
+    brackets = np.arange(1, T - 2)  # spike frames k, k + 1 both interior
+    jumps, phis, dvs = _screening_jumps(d2, brackets, nb)  # [B, N], [B, N], [B, N, 2]
     clip_level = float(np.percentile(jumps, percentile)) if jumps.size else 0.0
-    factor = (
-        FALLBACK_SNR_FACTOR * float(snr) * JUMP_SE
-        if noise_factor is None
-        else float(noise_factor) * math.sqrt(20.0)
-    )
+    base = max(float(percentile_fraction) * clip_level, float(min_jump_px))
+    candidates: list[Event] = []
     for n in range(N):
-        threshold = max(float(percentile_fraction) * clip_level, floor_px, factor * float(sigma[n]))
         jump = jumps[:, n]
+        threshold = base
+        if noise_factor > 0:
+            threshold = max(threshold, float(noise_factor) * _noise_level(d2[:, n]))
         if not jump.size or jump.max() < threshold:
             continue
-        # the knot search itself runs at the floors (its penalty then matches the 2-frame model's);
-        # the noise threshold is applied to its contacts
-        search = max(
-            float(percentile_fraction) * clip_level, SEARCH_FLOOR_PX, OLD_NOISE_FACTOR * _old_noise(d2[:, n])
-        )
-        for k, phi, dv in _track_contacts(d2[:, n], (jump, phis[:, n], dvs[:, n]), search, nb):
+        for k, phi, dv in _track_contacts(d2[:, n], (jump, phis[:, n], dvs[:, n]), threshold, nb):
             if np.linalg.norm(dv) < threshold:
                 continue
-            if fits["w"][k, n] >= 4 and fits["snr"][k, n] < float(snr):
-                continue  # a clean free-flight fit across this bracket sees no significant jump
-            same = [
-                i
-                for i, e in enumerate(candidates)
-                if e.track == n and e.window_s > 0 and abs(e.frame - (k + phi)) < 1.5
-            ]
-            if same:
-                for i in same:
-                    candidates[i] = replace(candidates[i], frame=k + phi, time_s=(k + phi) / fps)
-                continue
-            v_before = p[k, n] - p[k - 1, n] + 0.5 * np.nan_to_num(d2[k - 1, n])
-            se = JUMP_SE * float(sigma[n])
-            candidates.append(
-                _event(
-                    k + phi,
-                    n,
-                    dv,
-                    v_before,
-                    fps,
-                    scale,
-                    float(np.linalg.norm(dv)) / se,
-                    float("nan"),
-                    0.0,
-                    float(sigma[n]),
-                )
-            )
-    candidates = _classify(candidates, 1.5 / fps)
-    radius = NMS_FRAMES / fps if not nms_window_s else float(nms_window_s)
+            frame = k + phi
+            strength = float(np.linalg.norm(dv)) * tracks.fps / tracks.scale
+            candidates.append(Event(frame / tracks.fps, frame, n, strength))
+    radius = NMS_FRAMES / tracks.fps if nms_window_s is None else float(nms_window_s)
     kept: list[Event] = []
     for event in sorted(candidates, key=lambda e: -e.strength):
         if all(abs(event.time_s - other.time_s) >= radius for other in kept):
@@ -583,249 +455,3 @@ def _config_cost(
             return cost, []
         fits.append((k, phi, dv))
     return cost, fits
-
-
-# ----------------------------------------------------------------------------- free-flight window fits
-
-#: Standard error of the 2-frame model's ``|Δv|`` per pixel of tracker noise (per coordinate,
-#: measured on white noise: the spike sum has 2 σ, the two background medians add the rest).
-JUMP_SE = 3.0
-#: Contacts found by the 2-frame model only (no clean free-flight window) need this much more SNR.
-FALLBACK_SNR_FACTOR = 2.0
-#: The 2-frame model's own noise guard (multiple of the third-difference scale, see :func:`_old_noise`).
-OLD_NOISE_FACTOR = 5.0
-#: The knot search's own floor (px/frame; its knot penalty is 0.4 of its square).
-SEARCH_FLOOR_PX = 0.5
-#: A window-fit contact needs a 2-frame screening jump of at least this fraction of its |Δv| within
-#: one bracket (an impact concentrates its velocity change in one frame interval; a smoothly turning
-#: acceleration or an acceleration step does not).
-SPIKE_FRACTION = 0.7
-#: Quantile of the χ² test that both sides are free flight (constant acceleration).
-CHI2_Z = 3.09  # one-sided 0.999
-#: The χ² test's noise is the white (third-difference) noise times this (tracker noise is not white).
-CHI2_SLACK = 1.5
-
-
-def _old_noise(d2: np.ndarray) -> float:
-    """``median |D3| / 1.1774`` (2-D norm): the 2-frame model's scale of third differences (px/frame²)."""
-    d3 = np.linalg.norm(np.diff(d2, axis=0), axis=-1)
-    d3 = d3[np.isfinite(d3)]
-    return float(np.median(d3)) / 1.1774 if d3.size else 0.0
-
-
-def _noise_px(d2: np.ndarray) -> np.ndarray:
-    """``[N]`` robust tracker noise (px): ``1.4826 MAD(D3) / √20`` over both coordinates and all frames.
-
-    ``D3`` of white noise ``σ`` has standard deviation ``σ √20``; impacts touch 3 samples each, and
-    the median absolute deviation ignores them.
-    """
-    d3 = np.diff(d2, axis=0)  # [T-1, N, 2]
-    d3 = np.moveaxis(d3, 1, 0).reshape(d3.shape[1], -1)  # [N, 2 (T-1)]
-    med = np.nanmedian(d3, axis=1, keepdims=True) if d3.size else np.zeros((d3.shape[0], 1))
-    mad = np.nanmedian(np.abs(d3 - med), axis=1) if d3.shape[1] else np.zeros(d3.shape[0])
-    return np.nan_to_num(1.4826 * mad / math.sqrt(20.0), nan=0.0)
-
-
-def _chi2_limit(dof: int) -> float:
-    """Wilson-Hilferty approximation of the 0.999 quantile of χ² with ``dof`` degrees of freedom."""
-    c = 2.0 / (9.0 * dof)
-    return dof * (1.0 - c + CHI2_Z * math.sqrt(c)) ** 3
-
-
-def _window_design(W: int, known_a: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``(P, Q, h, g)`` of the 2W-frame window around bracket k (frames k-W+1 .. k+W, ``t`` from k).
-
-    Left frames ``t <= 0`` follow ``pL + vL t + a t²/2``, right frames ``pR + vR (t-1) + a (t-1)²/2``
-    (free flight under one constant acceleration ``a`` on both sides). ``known_a``: ``a`` is given
-    (the local background, subtracted as ``a g``), parameters ``(pL, vL, pR, vR)``; else ``a`` is
-    fitted too, ``(pL, vL, pR, vR, a)``. ``P`` = pseudo-inverse (parameters from positions), ``Q`` =
-    orthonormal basis of the model space (residual = ``|y|² - |y Q|²``), ``h`` = the filter of
-    ``vR - vL`` (the velocity change is ``y h - a``).
-    """
-    t = np.arange(-W + 1, W + 1, dtype=np.float64)
-    left = t <= 0
-    s = t - 1.0
-    g = np.where(left, t * t / 2, s * s / 2)
-    A = np.zeros((2 * W, 4 if known_a else 5))
-    A[left, 0], A[left, 1] = 1.0, t[left]
-    A[~left, 2], A[~left, 3] = 1.0, s[~left]
-    if not known_a:
-        A[:, 4] = g
-    P = np.linalg.pinv(A)
-    Q = np.linalg.qr(A)[0]
-    return P, Q, P[3] - P[1], g
-
-
-def _background_acceleration(d2: np.ndarray, half: int) -> np.ndarray:
-    """``[T, N, 2]`` running median of ``D2`` over ``2 half + 1`` frames (impacts are 2-frame spikes).
-
-    Missing samples (ends, invisible stencils) take the nearest valid value of their track first.
-    """
-    from scipy.ndimage import median_filter
-
-    filled = d2.copy()
-    T = d2.shape[0]
-    valid = np.isfinite(filled)
-    if not valid.all():
-        idx = np.where(valid, np.arange(T)[:, None, None], -1)
-        last = np.maximum.accumulate(idx, axis=0)  # previous valid index (or -1)
-        idx_rev = np.where(valid, np.arange(T)[:, None, None], T)
-        nxt = np.minimum.accumulate(idx_rev[::-1], axis=0)[::-1]  # next valid index (or T)
-        take = np.where(last >= 0, last, np.where(nxt < T, nxt, 0))
-        filled = np.take_along_axis(np.nan_to_num(filled, nan=0.0), take, axis=0)
-    return median_filter(filled, size=(2 * half + 1, 1, 1), mode="reflect")
-
-
-def _window_fits(
-    p: np.ndarray, vis: np.ndarray, d2: np.ndarray, sigma: np.ndarray, w_max: int, snr_min: float
-) -> dict[str, np.ndarray]:
-    """Free-flight fits on both sides of every bracket ``k`` (arrays indexed ``[k, n]``).
-
-    First with the acceleration fixed to the local background (running median of ``D2`` over
-    ``4 w_max + 1`` frames; its noise enters the standard error), then fitted, each for
-    ``W = w_max .. 3`` frames per side: the first
-    window whose frames are all visible and whose residual passes the χ² test (``σ`` = the track's
-    noise) is the bracket's fit; ``snr = |Δv| / (σ |h|)``. ``keep``: fitted brackets with
-    ``snr >= snr_min`` that are a local maximum of ``snr`` (±1 bracket).
-    """
-    T, N = p.shape[:2]
-    out = {
-        "dv": np.zeros((T, N, 2)),
-        "snr": np.zeros((T, N)),
-        "chi2": np.full((T, N), np.nan),
-        "w": np.zeros((T, N), dtype=np.int64),
-        "dof": np.zeros((T, N), dtype=np.int64),
-        "phi": np.full((T, N), 0.5),
-        "v_before": np.zeros((T, N, 2)),
-    }
-    done = np.zeros((T, N), bool)
-    half = 2 * w_max
-    background = _background_acceleration(d2, half)
-    test2 = ((CHI2_SLACK * sigma) ** 2)[None, :]  # white noise (third differences): the χ² test
-    sigma = np.maximum(sigma, _fit_noise(p, vis, w_max))  # noise as the fit sees it: the SNR
-    out["sigma"] = sigma
-    s2 = (sigma * sigma)[None, :]
-    # the background's own noise: median of 2 half + 1 second differences of white noise (var 6 σ²)
-    var_a = 1.5708 * 6.0 / (2 * half + 1)
-    # every (model, window) in order of the standard error of its Δv: the most precise clean fit wins
-    order = []
-    for known_a in (True, False):
-        for W in range(w_max, 2, -1):
-            if 2 * W <= T:
-                _, _, h, g = _window_design(W, known_a)
-                order.append(
-                    (float(h @ h) + (var_a * (float(h @ g) + 1.0) ** 2 if known_a else 0.0), known_a, W)
-                )
-    windows = {
-        W: np.lib.stride_tricks.sliding_window_view(p, 2 * W, axis=0) for _, _, W in order
-    }  # [M, N, 2, 2W]
-    for _, known_a, W in sorted(order):
-        ks = np.arange(W - 1, T - W)
-        todo = ~done[ks] & np.lib.stride_tricks.sliding_window_view(vis, 2 * W, axis=0).all(-1)
-        if not todo.any():
-            continue
-        rows, cols = np.nonzero(todo)
-        kk = ks[rows]
-        P, Q, h, g = _window_design(W, known_a)
-        y = windows[W][rows, cols]  # [S, 2, 2W]
-        y = y - y[..., W - 1 : W]
-        a = background[kk, cols]  # [S, 2]
-        if known_a:
-            y = y - a[..., None] * g
-        flat = y.reshape(-1, 2 * W)  # einsum: BLAS threads are slower for these thin products
-        proj = np.einsum("ij,jk->ik", flat, Q).reshape(len(rows), 2, -1)
-        sse = np.sum(y * y, axis=(-2, -1)) - np.sum(proj * proj, axis=(-2, -1))
-        dof = 2 * (2 * W - Q.shape[1])
-        var = s2[0, cols]
-        clean = sse <= _chi2_limit(dof) * test2[0, cols]
-        theta = np.einsum("ij,kj->ik", flat, P).reshape(len(rows), 2, -1)  # [S, 2, params]
-        if not known_a:
-            a = theta[..., 4]
-        dv = theta[..., 3] - theta[..., 1] - a
-        # contact time from continuity: pL + vL t + a t²/2 = pR + vR (t-1) + a (t-1)²/2
-        num = theta[..., 0] - theta[..., 2] + theta[..., 3] - a / 2
-        den = np.sum(dv * dv, axis=-1)
-        phi = np.clip(np.sum(dv * num, axis=-1) / np.where(den > 0, den, 1.0), 0.0, 1.0)
-        factor = float(h @ h) + (var_a * (float(h @ g) + 1.0) ** 2 if known_a else 0.0)
-        snr = np.linalg.norm(dv, axis=-1) / np.sqrt(var * factor)
-        sel = clean
-        r, c = kk[sel], cols[sel]
-        out["dv"][r, c] = dv[sel]
-        out["snr"][r, c] = snr[sel]
-        out["chi2"][r, c] = (sse / (dof * var))[sel]
-        out["w"][r, c] = W
-        out["dof"][r, c] = dof
-        out["phi"][r, c] = phi[sel]
-        out["v_before"][r, c] = (theta[..., 1] + a * phi[:, None])[sel]
-        done[r, c] = True
-    s = out["snr"]
-    prev = np.concatenate([np.zeros((1, N)), s[:-1]])
-    nxt = np.concatenate([s[1:], np.zeros((1, N))])
-    out["keep"] = (s >= snr_min) & (s >= prev) & (s > nxt)
-    out["dv_norm"] = np.linalg.norm(out["dv"], axis=-1)
-    return out
-
-
-def _fit_noise(p: np.ndarray, vis: np.ndarray, W: int) -> np.ndarray:
-    """``[N]`` noise (px) as the free-flight model sees it: the median over brackets of the residual
-    RMS of the fitted-acceleration window fit (``W`` frames per side; the median of ``χ²/dof`` is
-    ``≈ (1 - 2 / (9 dof))³``). Tracker noise that is not white (blob centroids, codecs) is larger
-    here than in the third differences."""
-    T, N = p.shape[:2]
-    if 2 * W > T:
-        return np.zeros(N)
-    P, Q, h, g = _window_design(W, False)
-    win = np.lib.stride_tricks.sliding_window_view(p, 2 * W, axis=0)  # [M, N, 2, 2W]
-    y = win - win[..., W - 1 : W]
-    proj = np.einsum("...j,jk->...k", y, Q)
-    sse = np.sum(y * y, axis=(-2, -1)) - np.sum(proj * proj, axis=(-2, -1))
-    dof = 2 * (2 * W - Q.shape[1])
-    ok = np.lib.stride_tricks.sliding_window_view(vis, 2 * W, axis=0).all(-1)
-    ratio = np.where(ok, sse / dof, np.nan)
-    med = np.nanmedian(ratio, axis=0) if ok.any() else np.zeros(N)
-    return np.sqrt(np.clip(np.nan_to_num(med, nan=0.0), 0.0, None) / (1.0 - 2.0 / (9.0 * dof)) ** 3)
-
-
-def _event(
-    frame: float,
-    track: int,
-    dv_px: np.ndarray,
-    v_before_px: np.ndarray,
-    fps: float,
-    scale: float,
-    snr: float,
-    chi2: float,
-    window_s: float,
-    noise_px: float,
-) -> Event:
-    """An :class:`Event` from a contact in pixel units (``Δv``, velocity before: px/frame)."""
-    dv = np.asarray(dv_px, dtype=np.float64) * fps / scale
-    strength = float(np.linalg.norm(dv))
-    before = float(np.linalg.norm(v_before_px)) * fps / scale
-    kind = "push" if before < 0.25 * strength else "contact"
-    return Event(
-        float(frame) / fps,
-        float(frame),
-        int(track),
-        strength,
-        kind,
-        snr,
-        (float(dv[0]), float(dv[1])),
-        chi2,
-        window_s,
-        noise_px,
-    )
-
-
-def _classify(events: list[Event], radius: float) -> list[Event]:
-    """Mark events as collisions where another track changes velocity the opposite way within ``radius`` s."""
-    out = []
-    for e in events:
-        opposite = any(
-            o.track != e.track
-            and abs(o.time_s - e.time_s) < radius
-            and o.dv[0] * e.dv[0] + o.dv[1] * e.dv[1] < 0
-            for o in events
-        )
-        out.append(replace(e, kind="collision") if opposite else e)
-    return out

@@ -151,18 +151,17 @@ class KinesonicEvents:
                 "min_separation": (
                     "FLOAT",
                     {
-                        "default": 0.0,
+                        "default": 0.1,
                         "min": 0.0,
                         "max": 10.0,
                         "step": 0.01,
-                        "tooltip": "Events closer than this (seconds) are merged into the strongest; "
-                        "0 = the detector's default (1.5 frames, what ETE uses).",
+                        "tooltip": "Events closer than this (seconds) are merged into the strongest.",
                     },
                 ),
                 "min_jump_px": (
                     "FLOAT",
                     {
-                        "default": 0.0,
+                        "default": 1.0,
                         "min": 0.0,
                         "max": 100.0,
                         "step": 0.1,
@@ -177,8 +176,8 @@ class KinesonicEvents:
     def run(
         self,
         tracks,
-        min_separation: float = 0.0,
-        min_jump_px: float = 0.0,
+        min_separation: float = 0.1,
+        min_jump_px: float = 1.0,
         image=None,
         width: int = 0,
         height: int = 0,

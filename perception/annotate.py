@@ -143,8 +143,6 @@ def annotation_record(extraction: Any, video_name: str) -> dict[str, Any]:
                 "frame": round(float(e.frame), 3),
                 "track": tracks.names[e.track],
                 "strength": round(float(e.strength), 6),
-                "kind": e.kind,
-                "snr": round(float(e.snr), 2) if np.isfinite(e.snr) else None,
             }
             for e in find_events(tracks)
         ]

@@ -87,8 +87,8 @@ def test_floors_are_what_reject_a_ripple_on_a_strong_parabola() -> None:
     ripple = 1e-3 * np.sin(2.3 * np.arange(24))  # a thousandth of a pixel on top of constant gravity
     points = np.stack([20 + 60 * t, 230 - 450 * t + 300 * t**2 + ripple], -1)[:, None]
     assert detect_events(_tracks(points)) == []
-    # with the physical floor and the SNR test off, its maxima become events
-    off = {"min_strength": 0.0, "snr": 0.0}
+    # with the absolute floor, the clip-level fraction and the noise guard off, its maxima become events
+    off = {"min_jump_px": 0.0, "percentile_fraction": 0.0, "noise_factor": 0.0}
     assert len(detect_events(_tracks(points), **off)) > 0
 
 
