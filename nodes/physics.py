@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from .base import CATEGORY_ROOT, PHYSICS, TRACKS, NodeInputError
-from .tracks import tracks_in
+from .track_io import track_size_inputs, tracks_in
 
 CATEGORY = f"{CATEGORY_ROOT}/Physics"
 
@@ -25,14 +25,16 @@ def _frames(node: str, images: Any) -> np.ndarray:
     return (images.detach().cpu().float().clamp(0, 1).numpy() * 255.0 + 0.5).astype(np.uint8)
 
 
-def _tracks(node: str, tracks: Any, frames: np.ndarray) -> Any:
+def _tracks(
+    node: str, tracks: Any, frames: np.ndarray, width: int = 0, height: int = 0, fps: float = 0.0
+) -> Any:
     if tracks is None:
         raise NodeInputError(
             node, "tracks", "TRACKS of at least one object (e.g. from Extract Tracks)", tracks
         )
     T, H, W = frames.shape[:3]
     # core TRACKS (no size) refer to the images; Kinesonic TRACKS keep their own size, checked below
-    t = tracks_in(tracks, node, "tracks", image=frames, image_input="images")
+    t = tracks_in(tracks, node, "tracks", width, height, fps, image=frames, image_input="images")
     if t.num_tracks == 0:
         raise NodeInputError(node, "tracks", "at least one object track", "no tracks")
     if (t.width, t.height) != (W, H):
@@ -135,17 +137,29 @@ class KinesonicEstimatePhysics:
                     "STRING",
                     {"default": "", "tooltip": "ball / box per object, comma-separated; empty = auto"},
                 ),
+                **track_size_inputs(image=False),  # 'images' (required) gives the size
             },
         }
 
     def run(
-        self, images, tracks, masks=None, material="", prompt="", px_per_m=0.0, object_size_m="", shape=""
+        self,
+        images,
+        tracks,
+        masks=None,
+        material="",
+        prompt="",
+        px_per_m=0.0,
+        object_size_m="",
+        shape="",
+        width: int = 0,
+        height: int = 0,
+        fps: float = 0.0,
     ):
         from ..physics import PhysicsError, estimate_physics
 
         node = self.DISPLAY_NAME
         frames = _frames(node, images)
-        t = _tracks(node, tracks, frames)
+        t = _tracks(node, tracks, frames, width, height, fps)
         mask_arr = None
         if masks is not None:
             mask_arr = masks.detach().cpu().numpy() if isinstance(masks, torch.Tensor) else np.asarray(masks)
@@ -217,15 +231,27 @@ class KinesonicDrawPhysics:
                     "INT",
                     {"default": 540, "min": 192, "max": 4096, "tooltip": "Plot height, px"},
                 ),
+                **track_size_inputs(image=False),  # 'images' (required) gives the size
             },
         }
 
-    def run(self, images, tracks, physics, min_side=256, plot_width=960, plot_height=540):
+    def run(
+        self,
+        images,
+        tracks,
+        physics,
+        min_side=256,
+        plot_width=960,
+        plot_height=540,
+        width: int = 0,
+        height: int = 0,
+        fps: float = 0.0,
+    ):
         from ..physics.draw import draw_physics, plot_physics
 
         node = self.DISPLAY_NAME
         frames = _frames(node, images)
-        t = _tracks(node, tracks, frames)
+        t = _tracks(node, tracks, frames, width, height, fps)
         if not isinstance(physics, dict) or "velocity_mps" not in physics or "events" not in physics:
             raise NodeInputError(
                 node, "physics", "a PHYSICS dict with velocity_mps [T,N,2] and events", physics

@@ -139,6 +139,7 @@ def test_node_outputs_tracks_coordinates_and_frame_preview():
     out = KinesonicDrawTrajectories().run(state, 5, 16.0, 64, 64, image, "crop")
     tracks, coords, first = out["result"]
     assert tracks["track_path"].shape == (5, 2, 2) and tracks["track_visibility"].all()
+    assert isinstance(tracks["track_path"], torch.Tensor)  # torch, as ComfyUI core's TRACKS
     assert tracks["track_path"][4, 0].tolist() == [24.0, 40.0] and tracks["fps"] == 16.0
     assert json.loads(coords)[0][2] == {"x": 16.0, "y": 24.0}
     assert first.shape == (1, 64, 64, 3)

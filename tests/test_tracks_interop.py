@@ -320,6 +320,7 @@ def test_every_tracks_node_of_the_pack_follows_the_rules() -> None:
         "KinesonicPhysicsScene",
         "KinesonicTrackPoints",
         "KinesonicExtractTracks",
+        "KinesonicDrawTrajectories",
     }
     # size and fps come from the model for the generator nodes, from the canvas for Draw Tracks
     own_rule = {"KinesonicGeneratorConditioning", "KinesonicGenerate", "KinesonicDrawTracks"}
