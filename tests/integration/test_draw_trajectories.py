@@ -157,6 +157,8 @@ def test_tracks_reaching_the_generator_hold_the_drawn_keys(drawn, comfy_server):
     assert prompt[save_id]["inputs"]["tracks"] == [draw_id, 0]
     assert json.loads(prompt[draw_id]["inputs"]["editor"]) == result["state"]
     tracks = _server_tracks(comfy_server, entry, save_id)
+    # the file holds each float32 of the socket as its shortest decimal (docs/kinematics.md, round trip)
+    points = np.float32(tracks.points)
     assert (tracks.num_frames, tracks.num_tracks, tracks.fps, tracks.width, tracks.height) == (
         NUM_FRAMES, 3, FPS, SIZE, SIZE,
     )  # fmt: skip
@@ -165,12 +167,12 @@ def test_tracks_reaching_the_generator_hold_the_drawn_keys(drawn, comfy_server):
     for (ti, ki), (frame, _) in KEYS.items():
         key = state["tracks"][ti]["keys"][ki]
         want = np.float32([key["x"], key["y"]])  # the TRACKS socket holds float32 pixels
-        assert np.array_equal(tracks.points[frame, ti], want), (ti, ki, frame)
+        assert np.array_equal(points[frame, ti], want), (ti, ki, frame)
     for key in state["tracks"][2]["keys"]:  # the simulated keys, at their frames
-        assert np.array_equal(tracks.points[key["frame"], 2], np.float32([key["x"], key["y"]])), key
+        assert np.array_equal(points[key["frame"], 2], np.float32([key["x"], key["y"]])), key
     # every frame: what the pack's key-frame code makes of the saved state (as float32)
     want = state_to_tracks(parse_state(state), NUM_FRAMES, FPS, SIZE, SIZE)
-    assert np.array_equal(tracks.points, want.points.astype(np.float32))
+    assert np.array_equal(points, want.points.astype(np.float32))
     # the generator used them: its mp4 is in the output folder
     files = [f for ui in entry["outputs"].values() for f in ui_files(ui)]
     mp4 = [f for f in files if f["filename"].endswith(".mp4")]

@@ -198,7 +198,9 @@ def test_core_tracks_through_every_kinesonic_tracks_consumer(comfy_server, micro
     assert doc["tracks"][0]["points"] == LINE
     assert json.loads(report(out, ids["coords"])["string"]) == [{"x": x, "y": y} for x, y in LINE]
     assert json.loads(report(out, ids["json24"])["string"])["fps"] == 24.0
-    saved = Path(out[save]["text"][0])
+    saved = Path(out[save]["text"][0])  # shown relative to the output folder
+    if not saved.is_absolute():
+        saved = comfy_server.server.output_dir / saved
     assert saved.is_file() and json.loads(saved.read_text())["tracks"][0]["points"] == LINE
     state = report(out, ids["encode"])["kinematics"]["state"]["values"]
     assert all(abs(frame[0][2] - 2.5 * 16 / 64) < 1e-5 for frame in state)  # vx in image sizes / s
