@@ -58,23 +58,13 @@ def load_separator(node: str, input_name: str, method: str):
 
 def _waveforms(node: str, input_name: str, audio: Any) -> tuple[np.ndarray, int]:
     """All batch items of an AUDIO as float32 ``[B, C, S]`` plus the rate (checked)."""
-    if not isinstance(audio, dict) or "waveform" not in audio or "sample_rate" not in audio:
-        raise NodeInputError(node, input_name, 'AUDIO {"waveform": [B,C,S], "sample_rate": int}', audio)
-    waveform = audio["waveform"]
-    shape = tuple(getattr(waveform, "shape", ()))
-    if len(shape) != 3 or shape[0] < 1 or shape[1] < 1:
-        raise NodeInputError(node, input_name, "a waveform of shape [B>=1, C>=1, S]", waveform)
-    rate = audio["sample_rate"]
-    if not isinstance(rate, (int, np.integer)) or not 1 <= int(rate) <= 768_000:
-        raise NodeInputError(node, input_name, "an integer sample_rate of 1..768000 Hz", rate)
-    array = (
-        waveform.detach().cpu().float().numpy()
-        if hasattr(waveform, "detach")
-        else np.asarray(waveform, np.float32)
-    )
-    if not np.all(np.isfinite(array)):
-        raise NodeInputError(node, input_name, "finite waveform samples (no NaN/inf)", waveform)
-    return np.ascontiguousarray(array, np.float32), int(rate)
+    from .media import audio_input
+
+    array, rate = audio_input(node, input_name, audio, first_only=False)
+    given = audio["sample_rate"]
+    if not isinstance(given, (int, np.integer)) or rate > 768_000:  # the separators' range
+        raise NodeInputError(node, input_name, "an integer sample_rate of 1..768000 Hz", given)
+    return array, rate
 
 
 def _stems_dict(stems: np.ndarray, rate: int) -> dict[str, Any]:

@@ -135,8 +135,12 @@ def _audio_dict(waveform: np.ndarray, sample_rate: int) -> dict[str, Any]:
     }
 
 
-def _audio_array(node: str, input_name: str, audio: Any) -> tuple[np.ndarray, int]:
-    """First batch item of a ComfyUI AUDIO as float32 ``[C, S]`` plus its sample rate."""
+def audio_input(node: str, input_name: str, audio: Any, first_only: bool = True) -> tuple[np.ndarray, int]:
+    """A ComfyUI AUDIO input (checked) as float32 numpy plus its sample rate in Hz.
+
+    ``first_only``: the first batch item ``[C, S]``; else every item ``[B, C, S]``. The returned
+    samples must be finite; the sample rate a positive number.
+    """
     if not isinstance(audio, dict) or "waveform" not in audio or "sample_rate" not in audio:
         raise NodeInputError(node, input_name, 'AUDIO {"waveform": [B,C,S], "sample_rate": int}', audio)
     waveform = audio["waveform"]
@@ -146,13 +150,16 @@ def _audio_array(node: str, input_name: str, audio: Any) -> tuple[np.ndarray, in
     rate = audio["sample_rate"]
     if not isinstance(rate, (int, float, np.integer)) or int(rate) <= 0:
         raise NodeInputError(node, input_name, "a positive sample_rate in Hz", rate)
-    array = waveform[0]
+    array = waveform[0] if first_only else waveform
     array = (
         array.detach().cpu().float().numpy() if hasattr(array, "detach") else np.asarray(array, np.float32)
     )
     if not np.all(np.isfinite(array)):
         raise NodeInputError(node, input_name, "finite waveform samples (no NaN/inf)", waveform)
     return np.ascontiguousarray(array, np.float32), int(rate)
+
+
+_audio_array = audio_input  # the media nodes' name for it (first batch item)
 
 
 def _image_array(node: str, input_name: str, images: Any) -> np.ndarray:
