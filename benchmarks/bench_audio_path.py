@@ -234,6 +234,8 @@ def candidates() -> list[Candidate]:
         Candidate("linear STFT 257, n_fft 512, hop 125, GL 128", linear_gl(512, 125, 128), 257, SR / 125),
         Candidate("64 mel, n_fft 512, hop 250, GL 64", mel_gl(64, 512, 250, 64), 64, SR / 250),
         Candidate("64 mel, n_fft 512, hop 125, GL 64", mel_gl(64, 512, 125, 64), 64, SR / 125),
+        Candidate("80 mel, n_fft 512, hop 125, GL 64", mel_gl(80, 512, 125, 64), 80, SR / 125),
+        Candidate("96 mel, n_fft 512, hop 125, GL 64", mel_gl(96, 512, 125, 64), 96, SR / 125),
         Candidate(
             "64 mel hop 250 + envelope hop 25 (10/frame, up and down), GL 32",
             mel_gl(64, 1024, 250, 32, envelope_hop=25, boost=True),

@@ -15,6 +15,9 @@ from typing import Any
 
 CONFIG_VERSION = 1
 
+#: Temporal RoPE layouts (see GeneratorConfig): token centre times, or the pre-alignment layout.
+TOKEN_TIMES = ("centre", "start")
+
 
 # Training-time ablation switches a checkpoint may carry (see KinesonicModel.ablations):
 # no_kinematics (no kinematic tokens), no_hybrid_flow (pure-noise video source), no_trajectory (no
@@ -32,8 +35,12 @@ class GeneratorConfig:
     Audio: mono ``sample_rate`` Hz → log-mel (``n_mels`` bins, hop ``hop_length`` samples) →
     (optional 1-D autoencoder to ``audio_ae_channels``) → latent ``[audio_channels, mel_frames]``.
     DiT: an audio token holds ``audio_channels * audio_patch`` numbers; keep that ``<= hidden``, or
-    the audio head cannot reach every direction (the tiny default, 256 > 160, is such a case; the
-    sampler removes the noise it leaves, see ``TwinDiT.audio_unreachable``).
+    the audio head cannot reach every direction (the sampler then removes the noise it leaves, see
+    ``TwinDiT.audio_unreachable``; the tiny default holds 80 x 2 = 160 = hidden).
+    Token times (``token_times``): ``"centre"`` places every token's temporal RoPE position at the
+    centre time of the frames or samples it summarises (:mod:`.token_times`); ``"start"`` is the
+    layout of checkpoints made before that field existed (latent frame k at ``k``, audio token j at
+    ``j * audio_rope_scale``), kept so that they sample as they were trained.
     """
 
     # video
@@ -48,25 +55,26 @@ class GeneratorConfig:
     video_latent_scale: float = 1.0
     # audio
     sample_rate: int = 16000
-    n_fft: int = 1024
-    hop_length: int = 250
-    n_mels: int = 64
+    n_fft: int = 512
+    hop_length: int = 125
+    n_mels: int = 80
     fmin: float = 0.0
     fmax: float | None = 8000.0
-    mel_mean: float = -5.0
-    mel_std: float = 4.0
+    mel_mean: float = -7.5
+    mel_std: float = 1.6
     audio_ae_channels: int = 0
-    griffin_lim_iters: int = 32
+    griffin_lim_iters: int = 64
     # transformer
     hidden: int = 160
     heads: int = 5
     depth: int = 5
     mlp_ratio: float = 4.0
     video_patch: tuple[int, int, int] = (1, 2, 2)
-    audio_patch: int = 4
+    audio_patch: int = 2
     fusion_every: int = 1
     rope_split: tuple[int, int, int] = (16, 8, 8)
     rope_theta: float = 10000.0
+    token_times: str = "centre"
     # conditions
     text_vocab: int = 2048
     text_dim: int = 128
@@ -101,6 +109,8 @@ class GeneratorConfig:
             raise ValueError("video_patch[0] (temporal patch) must be 1")
         if self.latent_height % ph or self.latent_width % pw:
             raise ValueError(f"latent grid {self.latent_height}x{self.latent_width} not divisible by patch")
+        if self.token_times not in TOKEN_TIMES:
+            raise ValueError(f"token_times must be one of {TOKEN_TIMES}, got {self.token_times!r}")
         if self.hidden % self.heads:
             raise ValueError(f"hidden {self.hidden} not divisible by heads {self.heads}")
         if sum(self.rope_split) != self.head_dim or any(s % 2 for s in self.rope_split):
@@ -199,7 +209,8 @@ class GeneratorConfig:
         unknown = sorted(set(d) - known)
         if unknown:
             raise ValueError(f"unknown generator config fields: {unknown}")
-        return cls(**d)
+        # a stored config without token_times predates time-aligned RoPE: it was trained on "start"
+        return cls(**{"token_times": "start", **d})
 
     @classmethod
     def from_json(cls, text: str) -> GeneratorConfig:
@@ -210,7 +221,7 @@ class GeneratorConfig:
 # fields that differ from GeneratorConfig's defaults (= "tiny"). See docs/generator.md, *Presets*, for
 # their parameter counts, FLOPs per sampling step and bf16 memory (benchmarks/model_sizes.py).
 PRESETS: dict[str, dict[str, Any]] = {
-    # unit tests: 32x32, 17 frames, hidden 32 (seconds on a CPU)
+    # unit tests: 32x32, 17 frames, hidden 32 (seconds on a CPU); 16 mels x 2 frames = 32 = hidden
     "micro": dict(
         height=32,
         width=32,
@@ -219,6 +230,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         video_channels=4,
         n_mels=16,
         n_fft=256,
+        hop_length=250,
         hidden=32,
         heads=2,
         depth=2,
@@ -231,16 +243,15 @@ PRESETS: dict[str, dict[str, Any]] = {
         physics_hidden=16,
         griffin_lim_iters=4,
     ),
-    # the CPU default and the shipped model: 64x64, 16 fps, 33 frames, 16 kHz, ~6.7 M parameters
+    # the CPU default and the shipped model: 64x64, 16 fps, 33 frames, 16 kHz, ~6.7 M parameters;
+    # 80 mels every 7.8 ms (n_fft 512, hop 125), 2 mel frames per audio token (160 numbers = hidden)
     "tiny": {},
-    # a first GPU size: 128x128 (576 video tokens), hidden 384, depth 12; audio patch 2 so an audio
-    # token (64 mels x 2 frames = 128 numbers) is fully reachable by the audio head
+    # a first GPU size: 128x128 (576 video tokens), hidden 384, depth 12
     "small128": dict(
         height=128,
         width=128,
         vae_widths=(64, 128, 128),
         video_channels=16,
-        audio_patch=2,
         hidden=384,
         heads=6,
         depth=12,
@@ -258,7 +269,6 @@ PRESETS: dict[str, dict[str, Any]] = {
         width=256,
         vae_widths=(64, 128, 256),
         video_channels=16,
-        audio_patch=2,
         hidden=768,
         heads=12,
         depth=16,
@@ -283,7 +293,7 @@ def preset_config(name: str, **overrides: Any) -> GeneratorConfig:
 def tiny_config(**overrides: Any) -> GeneratorConfig:
     """The tiny CPU default: 64x64, 16 fps, 33 frames, 16 kHz; ~6 M parameters.
 
-    Tokens for 33 frames: 9 latent frames x 4 x 4 patches = 144 video tokens, 32 audio tokens.
+    Tokens for 33 frames: 9 latent frames x 4 x 4 patches = 144 video tokens, 128 audio tokens.
     """
     return preset_config("tiny", **overrides)
 

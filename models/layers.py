@@ -67,34 +67,28 @@ def apply_rope(x: torch.Tensor, rot: torch.Tensor) -> torch.Tensor:
     return torch.view_as_real(xc * rc).flatten(-2).to(x.dtype)
 
 
-def video_positions(
-    latent_frames: int, grid_h: int, grid_w: int, device: torch.device | str = "cpu"
-) -> torch.Tensor:
+def video_positions(times: torch.Tensor, grid_h: int, grid_w: int) -> torch.Tensor:
     """Positions ``[L*gh*gw, 3]`` (t, y, x) of patch tokens in (t, y, x) raster order.
 
-    t is the latent frame index (one unit = ``temporal_stride / fps`` seconds).
+    ``times [L]``: the temporal position of each latent frame (one unit = ``temporal_stride / fps``
+    seconds; :mod:`.token_times`); y, x are patch rows and columns.
     """
-    t, y, x = torch.meshgrid(
-        torch.arange(latent_frames, device=device),
-        torch.arange(grid_h, device=device),
-        torch.arange(grid_w, device=device),
-        indexing="ij",
+    gh, gw = grid_h, grid_w
+    t = times.to(torch.float64).repeat_interleave(gh * gw)
+    y = (
+        torch.arange(gh, dtype=torch.float64, device=times.device)
+        .repeat_interleave(gw)
+        .repeat(times.shape[0])
     )
-    return torch.stack([t, y, x], dim=-1).reshape(-1, 3).to(torch.float64)
+    x = torch.arange(gw, dtype=torch.float64, device=times.device).repeat(times.shape[0] * gh)
+    return torch.stack([t, y, x], dim=-1)
 
 
-def audio_positions(tokens: int, scale: float, device: torch.device | str = "cpu") -> torch.Tensor:
-    """Positions ``[tokens, 3]`` = (j * scale, 0, 0): audio token j at the instant of video latent
-    position ``j * scale`` (scale = video tokens per second / audio tokens per second)."""
-    pos = torch.zeros(tokens, 3, dtype=torch.float64, device=device)
-    pos[:, 0] = torch.arange(tokens, dtype=torch.float64, device=device) * scale
-    return pos
-
-
-def time_positions(frames: int, per_frame: int, device: torch.device | str = "cpu") -> torch.Tensor:
-    """Positions ``[frames*per_frame, 3]`` = (latent frame, 0, 0), frame-major (kinematic tokens)."""
-    pos = torch.zeros(frames * per_frame, 3, dtype=torch.float64, device=device)
-    pos[:, 0] = torch.arange(frames, dtype=torch.float64, device=device).repeat_interleave(per_frame)
+def time_positions(times: torch.Tensor) -> torch.Tensor:
+    """Positions ``[N, 3]`` = (t, 0, 0) for temporal positions ``times [N]`` (audio and kinematic
+    tokens: only the temporal rotation pairs turn)."""
+    pos = torch.zeros(times.shape[0], 3, dtype=torch.float64, device=times.device)
+    pos[:, 0] = times.to(torch.float64)
     return pos
 
 

@@ -178,11 +178,12 @@ class KinesonicModel(nn.Module):
         audio: torch.Tensor | None = None,
         cond_time: float = 0.0,
         callback: Callable[[int, int], None] | None = None,
+        video_guidance_region: str = "outside",
     ) -> dict[str, torch.Tensor]:
         """Generate latents by integrating the flow ODE from t = 1 to 0: :func:`.sampling.sample`."""
         return _sampling.sample(
             self, cond, mode, steps, solver, shift, video_cfg, audio_cfg, guidance, seed, video, audio,
-            cond_time, callback,
+            cond_time, callback, video_guidance_region,
         )  # fmt: skip
 
 

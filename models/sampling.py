@@ -74,6 +74,7 @@ def sample(
     audio: torch.Tensor | None = None,
     cond_time: float = 0.0,
     callback: Callable[[int, int], None] | None = None,
+    video_guidance_region: str = "outside",
 ) -> dict[str, torch.Tensor]:
     """Generate latents by integrating the flow ODE from t = 1 to 0.
 
@@ -89,6 +90,8 @@ def sample(
         seed: noise seed (CPU generator; deterministic).
         cond_time: flow time at which the given modality is held (0 = clean).
         callback: ``callback(step, total)``.
+        video_guidance_region: ``"outside"`` (default) guides the video only outside the trajectory
+            mask, where the source is noise; ``"all"`` guides it everywhere.
     Returns:
         ``{"video": [B, C, L, h, w], "audio": [B, C_a, F]}``. A generated audio latent has the
         start noise removed from the directions the audio head cannot reach
@@ -99,6 +102,8 @@ def sample(
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     if guidance not in GUIDANCE:
         raise ValueError(f"guidance must be one of {GUIDANCE}, got {guidance!r}")
+    if video_guidance_region not in ("outside", "all"):
+        raise ValueError(f"video_guidance_region must be 'outside' or 'all', got {video_guidance_region!r}")
     cond = cond.ablated("no_kinematics" in model.ablations, "no_trajectory" in model.ablations)
     gen = torch.Generator(device="cpu").manual_seed(int(seed))
     cond = cond.to(model.device)
@@ -116,6 +121,13 @@ def sample(
         xa, hold_a = interpolate(audio, eps_a, _times(xa, cond_time)), cond_time
     neg = cond.dropped()
     use_neg = guidance != "none" and (video_cfg != 1.0 or audio_cfg != 1.0)
+    # Inside the trajectory mask the state starts from the trajectory latent itself, which the
+    # negative (trained with the trajectory dropped from both the channels and the source) cannot
+    # know: guidance there would extrapolate between two different sources, so the video guidance
+    # acts outside the mask only ("all": everywhere, the behaviour before; docs/generator.md)
+    inside = None
+    if video_guidance_region == "outside" and "no_hybrid_flow" not in model.ablations:
+        inside = (cond.traj_mask > 0.5).expand(-1, model.cfg.video_channels, -1, -1, -1)
     # the conditions are prepared once per clip; each ODE step is one predict call (or two)
     if not use_neg:
         pos = model.prepare(cond)
@@ -133,6 +145,8 @@ def sample(
         else:
             pv, pa = model.predict(v, a, tv, ta, pos)
             nv, na = model.predict(v, a, tv, ta, negative, joint=False)
+        if inside is not None:  # no video guidance where the source is the trajectory latent
+            nv = torch.where(inside, pv, nv)
         return nv + video_cfg * (pv - nv), na + audio_cfg * (pa - na)
 
     project = None if mode == "v2a" else (lambda x: impose_first(x, cond))

@@ -9,8 +9,9 @@ negative. Block-diagonal attention is computed as two separate attentions (the s
 block-diagonal mask, exact and cheaper).
 
 RoPE layout per head: ``rope_split = (dt, dy, dx)`` dims for (time, y, x). Video tokens sit at
-(latent frame, patch row, patch col); audio tokens at (j * audio_rope_scale, 0, 0) and kinematic
-tokens at (latent frame, 0, 0), so tokens at the same instant share the temporal rotation.
+(time, patch row, patch col), audio and kinematic tokens at (time, 0, 0), where time is the centre
+time of what the token summarises in video latent frames (:mod:`.token_times`), so tokens of the
+same instant share the temporal rotation.
 
 Physics (optional): per-object (mass kg, speed m/s) → signed log → Fourier features → MLP →
 masked mean over objects → per-block zero-initialised projection added to the audio tower's
@@ -26,14 +27,8 @@ from einops import rearrange
 from torch import nn
 
 from .config import GeneratorConfig
-from .layers import (
-    TimestepEmbedder,
-    audio_positions,
-    fourier_features,
-    rope_rotations,
-    time_positions,
-    video_positions,
-)
+from .layers import TimestepEmbedder, fourier_features, rope_rotations, time_positions, video_positions
+from .token_times import audio_token_positions, latent_frame_positions
 from .twin_blocks import FinalLayer, TwinBlock
 
 
@@ -145,13 +140,15 @@ class TwinDiT(nn.Module):
         self, latent_frames: int, audio_tokens: int, time_frames: int
     ) -> dict[str, torch.Tensor]:
         """Rotations ``[N, Dh/2, 2]`` (float32, on the CPU) of video tokens, audio tokens and the
-        positions (t, 0, 0) for t < time_frames (kinematic tokens; t = 0 is the identity)."""
+        latent frames' times (t, 0, 0) for the first ``time_frames`` frames (kinematic tokens; frame
+        0 is the identity)."""
         cfg = self.cfg
         _, ph, pw = cfg.video_patch
+        frames = latent_frame_positions(cfg, latent_frames)
         positions = {
-            "video": video_positions(latent_frames, cfg.latent_height // ph, cfg.latent_width // pw),
-            "audio": audio_positions(audio_tokens, cfg.audio_rope_scale),
-            "time": time_positions(time_frames, 1),
+            "video": video_positions(frames, cfg.latent_height // ph, cfg.latent_width // pw),
+            "audio": time_positions(audio_token_positions(cfg, audio_tokens)),
+            "time": time_positions(latent_frame_positions(cfg, time_frames)),
         }
         return {k: rope_rotations(p, cfg.rope_split, cfg.rope_theta) for k, p in positions.items()}
 

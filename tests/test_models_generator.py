@@ -52,9 +52,10 @@ def test_tiny_config_sizes() -> None:
     assert 2e6 < params < 8e6
     assert cfg.latent_frames() == 9
     assert cfg.video_tokens() == 9 * 4 * 4
-    assert cfg.audio_tokens() == 32  # 2 s at 16 audio tokens/s
+    assert cfg.audio_tokens() == 128  # 2 s at 64 audio tokens/s (hop 125, 2 mel frames a token)
     assert cfg.audio_samples(9) == 32000
-    assert cfg.audio_rope_scale == pytest.approx(0.25)
+    assert cfg.audio_rope_scale == pytest.approx(1 / 16)
+    assert cfg.audio_channels * cfg.audio_patch <= cfg.hidden  # the audio head reaches every number
     assert type(cfg).from_json(cfg.to_json()) == cfg
 
 
@@ -170,7 +171,7 @@ def test_ablated_model_samples_without_what_it_was_trained_without(model: Kineso
 
 
 def test_generated_audio_keeps_no_noise_the_head_cannot_reach() -> None:
-    cfg = micro_config()
+    cfg = micro_config(audio_patch=4)  # as old checkpoints: 64 numbers per token, hidden 32
     assert cfg.audio_channels * cfg.audio_patch > cfg.hidden  # a head of rank < token size
     m = randomize(KinesonicModel(cfg)).eval()
     cond = m.build_conditioning(torch.rand(3, cfg.height, cfg.width), "rain", line_tracks(cfg))
@@ -216,15 +217,42 @@ def test_block_diagonal_mask_isolates_video_from_audio() -> None:
     assert (jv1 - jv2).abs().max() > 1e-4
 
 
+def test_rope_positions_are_token_centre_times() -> None:
+    """Every token's temporal position, in seconds, is the centre time media/token_clock computes
+    independently from the groupings (within 1 ms), for the tiny and micro layouts."""
+    from kinesonic.media.token_clock import audio_token_centres, kinematic_token_centres, video_latent_centres
+    from kinesonic.models.token_times import (
+        audio_token_positions,
+        latent_frame_positions,
+        positions_to_seconds,
+    )
+
+    for cfg in (tiny_config(), micro_config()):
+        lf, na = cfg.latent_frames(), cfg.audio_tokens()
+        video_s = positions_to_seconds(cfg, latent_frame_positions(cfg, lf)).numpy()
+        audio_s = positions_to_seconds(cfg, audio_token_positions(cfg, na)).numpy()
+        clock_v = video_latent_centres(cfg.num_frames, cfg.fps, cfg.temporal_stride)
+        clock_k = kinematic_token_centres(cfg.num_frames, cfg.fps, cfg.temporal_stride)
+        clock_a = audio_token_centres(na, cfg.sample_rate, cfg.hop_length, cfg.audio_patch)
+        assert np.abs(video_s - clock_v).max() < 1e-3
+        assert np.abs(video_s - clock_k).max() < 1e-3
+        assert np.abs(audio_s - clock_a).max() < 1e-3
+        # the layout of older checkpoints is the start of each window: off by 94 ms (video k >= 1)
+        old = positions_to_seconds(cfg, latent_frame_positions(replace(cfg, token_times="start"), lf)).numpy()
+        assert np.abs(old - clock_v).max() > 0.05
+
+
 def test_rope_same_instant_same_rotation() -> None:
-    cfg = micro_config()
+    # one mel frame per audio token (hop 125): audio token 32k - 12 is centred where video latent
+    # frame k is, (4k - 1.5) / 16 s, so the two must rotate alike; kinematic tokens of frame k too
+    cfg = micro_config(hop_length=125, audio_patch=1)
     dit = KinesonicModel(cfg).dit
     lf = cfg.latent_frames()
     na = cfg.audio_tokens(lf)
     ropes = dit.ropes(lf, na, lf, 1)
     per_frame = (cfg.latent_height // cfg.video_patch[1]) * (cfg.latent_width // cfg.video_patch[2])
     k = 3
-    j = round(k * cfg.audio_tokens_per_latent_frame)  # audio token at the instant of latent frame 3
+    j = 32 * k - 12
     nt = cfg.rope_split[0] // 2
     video_tok = ropes["video"][k * per_frame]  # (t=3, y=0, x=0): rotations [Dh/2, 2] (cos, sin)
     audio_tok = ropes["audio"][j]
@@ -242,6 +270,10 @@ def test_rope_same_instant_same_rotation() -> None:
     qv = apply_rope(q, ropes["video"][k * per_frame : k * per_frame + 1])
     qa = apply_rope(q, ropes["audio"][j : j + 1])
     assert torch.allclose(qv, qa, atol=1e-6) and not torch.allclose(qv, q, atol=1e-3)
+    # a checkpoint config without the field keeps the layout it was trained with
+    stored = cfg.to_dict()
+    del stored["token_times"]
+    assert type(cfg).from_dict(stored).token_times == "start"
 
 
 def test_initialisation_gate_and_identities() -> None:
@@ -498,3 +530,20 @@ def test_prepared_conditions_give_the_same_velocity() -> None:
         assert prep.phys_mod[0].shape == (1, 6 * cfg.hidden)
         with pytest.raises(ValueError, match="do not fit the prepared conditions"):
             m.predict(v[:, :, :-1], a, tt, tt, prep)
+
+
+def test_video_guidance_acts_outside_the_trajectory_mask_only() -> None:
+    cfg = micro_config()
+    m = randomize(KinesonicModel(cfg)).eval()
+    cond = m.build_conditioning(torch.rand(3, cfg.height, cfg.width), "rain", line_tracks(cfg))
+    inside = (cond.traj_mask > 0.5).expand(-1, cfg.video_channels, -1, -1, -1)
+    assert inside[:, :, 1:].any() and (~inside[:, :, 1:]).any()
+    kw = dict(steps=1, seed=3, audio_cfg=1.0)
+    plain = m.sample(cond, guidance="none", **kw)["video"]
+    guided = m.sample(cond, guidance="cfg", video_cfg=3.0, **kw)["video"]
+    everywhere = m.sample(cond, guidance="cfg", video_cfg=3.0, video_guidance_region="all", **kw)["video"]
+    assert torch.allclose(guided[inside], plain[inside], atol=1e-6)  # the positive velocity inside
+    assert (guided[~inside] - plain[~inside]).abs().max() > 1e-3  # guided outside
+    assert (everywhere[inside] - plain[inside]).abs().max() > 1e-3  # "all": guided inside too
+    with pytest.raises(ValueError, match="video_guidance_region"):
+        m.sample(cond, video_guidance_region="inside", **kw)

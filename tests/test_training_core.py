@@ -170,3 +170,52 @@ def test_cli_trains_and_exports(tmp_path, capsys) -> None:
         main(["train", "--model", "micro", "--data", "synth:4", "--out", str(out), "--cond-drop", "2"]) == 2
     )
     assert "cond_drop" in capsys.readouterr().err
+
+
+def test_dropped_trajectory_leaves_the_source_too(micro_source: SynthSource) -> None:
+    """A sample whose trajectory is dropped starts from noise (plus the first frame), not from the
+    trajectory latent: the state does not carry what the condition says is gone."""
+    model = KinesonicModel(micro_config())
+    batch = prepare_batch(model, [micro_source[0], micro_source[1]], [0, 1])
+    cond = batch["cond"]
+    inside = cond.traj_mask[:, :, 1:].expand_as(cond.traj_latent[:, :, 1:]) > 0.5
+    assert inside.any()
+    keep_all = FlowObjective(drops=(0.0, 0.0, 0.0, 0.0), p_v2a=0.0, p_a2v=0.0)
+    drop_traj = FlowObjective(drops=(0.0, 1.0, 0.0, 0.0), p_v2a=0.0, p_a2v=0.0)
+    seeds = [5, 6]
+    eps = keep_all.draws(
+        seeds, tuple(batch["video_latent"].shape[1:]), tuple(batch["audio_latent"].shape[1:])
+    )
+    data = batch["video_latent"]
+    kept = keep_all.inputs(batch, seeds)["target_v"][:, :, 1:] + data[:, :, 1:]  # = the source
+    dropped = drop_traj.inputs(batch, seeds)
+    src = dropped["target_v"] + data
+    assert torch.allclose(kept[inside], cond.traj_latent[:, :, 1:][inside], atol=1e-6)
+    assert torch.allclose(src[:, :, 1:], eps["eps_v"][:, :, 1:], atol=1e-6)  # noise everywhere
+    assert torch.equal(src[:, :, 0], cond.first_latent)  # the first frame stays
+    assert float(dropped["cond"].traj_mask.abs().sum()) == 0
+
+
+def test_init_autoencoder_copies_the_video_autoencoder(tmp_path) -> None:
+    first = TrainConfig(**FAST, out_dir=str(tmp_path / "ae"), ae_steps=2, dit_steps=0)
+    train(first, log=None)
+    trained = load_checkpoint(tmp_path / "ae" / "model.safetensors")
+    nxt = TrainConfig(
+        **FAST, out_dir=str(tmp_path / "dit"), ae_steps=0, dit_steps=1, seed=9,
+        init_autoencoder=str(tmp_path / "ae" / "model.safetensors"),
+    )  # fmt: skip
+    train(nxt, log=None)
+    got = load_checkpoint(tmp_path / "dit" / "model.safetensors")
+    for key, value in trained.video_ae.state_dict().items():
+        assert torch.equal(got.video_ae.state_dict()[key], value), key
+    fresh = KinesonicModel(micro_config())
+    assert any(
+        not torch.equal(fresh.video_ae.state_dict()[k], v) for k, v in trained.video_ae.state_dict().items()
+    )
+    other = TrainConfig(
+        **{**FAST, "model": '{"height": 32, "width": 32, "num_frames": 17, "video_channels": 8}'},
+        out_dir=str(tmp_path / "bad"), ae_steps=0, dit_steps=1,
+        init_autoencoder=str(tmp_path / "ae" / "model.safetensors"),
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="video config differs"):
+        train(other, log=None)

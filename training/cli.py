@@ -52,6 +52,12 @@ _FLAGS: list[tuple[str, str, Any, str]] = [
     ("--checkpoint-every", "checkpoint_every", int, "steps between checkpoints"),
     ("--log-every", "log_every", int, "steps between log rows"),
     ("--threads", "threads", int, "torch threads (0 = torch's default)"),
+    (
+        "--init-autoencoder",
+        "init_autoencoder",
+        str,
+        "generator checkpoint whose video autoencoder starts the run",
+    ),
 ]
 _SWITCHES = [
     ("--no-kinematics", "no_kinematics", "ablation: no kinematic tokens"),

@@ -31,6 +31,10 @@ class TrainConfig:
     video source and a plain, not region-balanced, video loss; the trajectory channels stay),
     ``no_trajectory`` (no trajectory information at all: no trajectory channels after frame 0, no
     hybrid source, no kinematic tokens; only first frame, text and physics).
+
+    ``init_autoencoder``: a generator checkpoint whose video autoencoder starts a fresh run (its video
+    fields must equal this run's); with ``ae_steps = 0`` it is used as it is (the DiT stage of a
+    model with a new audio path reuses a trained video autoencoder).
     """
 
     data: str = "synth:64"
@@ -65,6 +69,7 @@ class TrainConfig:
     log_every: int = 10
     threads: int = 0
     grad_checkpointing: bool = False
+    init_autoencoder: str = ""
     no_kinematics: bool = False
     no_hybrid_flow: bool = False
     no_trajectory: bool = False

@@ -247,6 +247,9 @@ def train(
         if "rng" in state:
             torch.set_rng_state(state["rng"])
         say(f"resuming {state_path} at stage {state['stage']} step {state['step']}")
+    elif cfg.init_autoencoder:
+        _init_video_autoencoder(model, cfg.init_autoencoder)
+        say(f"video autoencoder from {cfg.init_autoencoder}")
     say(f"data: {cfg.data} ({len(source)} clips); model {cfg.model}; world size {world}")
     token = gcfg.audio_channels * gcfg.audio_patch
     if token > gcfg.hidden:
@@ -390,6 +393,27 @@ def train(
     res.wall_s = wall()
     say(f"done: {model_path} ({res.wall_s:.0f} s)")
     return res
+
+
+VIDEO_FIELDS = (
+    "height", "width", "fps", "num_frames", "temporal_stride", "spatial_factor", "video_channels",
+    "vae_widths", "video_latent_scale",
+)  # fmt: skip
+
+
+def _init_video_autoencoder(model: Any, path: str) -> None:
+    """Copy the video autoencoder of the generator checkpoint ``path`` into ``model`` (ValueError
+    naming the differing fields when the video configs differ)."""
+    from ..models import load_checkpoint
+
+    src = load_checkpoint(path)
+    diff = [f for f in VIDEO_FIELDS if getattr(src.cfg, f) != getattr(model.cfg, f)]
+    if diff:
+        raise ValueError(
+            f"init_autoencoder {path}: its video config differs from this run's in {diff} "
+            f"({', '.join(f'{f}={getattr(src.cfg, f)!r}' for f in diff)})"
+        )
+    model.video_ae.load_state_dict(src.video_ae.state_dict())
 
 
 def _wrap(module: torch.nn.Module, world: int) -> torch.nn.Module:
