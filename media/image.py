@@ -1,4 +1,5 @@
-"""Still images: read with Pillow into RGB uint8 ``[H, W, 3]`` plus alpha ``[H, W]``."""
+"""Still images: read with Pillow into RGB uint8 ``[H, W, 3]`` plus alpha ``[H, W]``; fit to a size;
+encode as PNG (bytes, a data URL for the browser, or an atomically written file)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .files import MediaError
+from .files import MediaError, atomic_write_bytes
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 
@@ -84,3 +85,37 @@ def fit_image(image: np.ndarray, width: int, height: int, mode: str = "crop") ->
     x0, y0 = (width - sw) // 2, (height - sh) // 2
     out[y0 : y0 + sh, x0 : x0 + sw] = resize(img, sw, sh)
     return out
+
+
+def png_bytes(image: np.ndarray, max_side: int = 0) -> bytes:
+    """RGB uint8 ``image [H, W, 3]`` encoded as PNG.
+
+    ``max_side`` > 0: an image whose longer side is larger is first downscaled (area averaging,
+    aspect kept, each side rounded, at least 1 px) so that side is ``max_side`` pixels.
+    Raises :class:`MediaError` if OpenCV cannot encode it.
+    """
+    import cv2
+
+    frame = np.asarray(image)
+    if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+        raise MediaError(f"a PNG is made from RGB uint8 [H, W, 3], got {frame.dtype} {frame.shape}")
+    h, w = frame.shape[:2]
+    if max_side > 0 and max(h, w) > max_side:
+        f = max_side / max(h, w)
+        frame = cv2.resize(frame, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+    ok, png = cv2.imencode(".png", np.ascontiguousarray(frame[..., ::-1]))
+    if not ok:
+        raise MediaError(f"OpenCV could not encode a {w}x{h} image as PNG")
+    return png.tobytes()
+
+
+def png_data_url(image: np.ndarray, max_side: int = 0) -> str:
+    """``data:image/png;base64,...`` of RGB uint8 ``image [H, W, 3]`` (see :func:`png_bytes`)."""
+    import base64
+
+    return "data:image/png;base64," + base64.b64encode(png_bytes(image, max_side)).decode("ascii")
+
+
+def write_png(path: str | os.PathLike, image: np.ndarray) -> Path:
+    """Write RGB uint8 ``image [H, W, 3]`` as a PNG file at ``path`` (atomically); returns the path."""
+    return atomic_write_bytes(path, png_bytes(image))

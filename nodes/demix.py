@@ -15,6 +15,7 @@ import torch
 
 from . import bridge
 from .base import CATEGORY_ROOT, STEMS, NodeInputError
+from .sockets import audio_input
 
 CATEGORY = f"{CATEGORY_ROOT}/Audio"
 MODEL_KIND = "separation"
@@ -58,8 +59,6 @@ def load_separator(node: str, input_name: str, method: str):
 
 def _waveforms(node: str, input_name: str, audio: Any) -> tuple[np.ndarray, int]:
     """All batch items of an AUDIO as float32 ``[B, C, S]`` plus the rate (checked)."""
-    from .media import audio_input
-
     array, rate = audio_input(node, input_name, audio, first_only=False)
     given = audio["sample_rate"]
     if not isinstance(given, (int, np.integer)) or rate > 768_000:  # the separators' range

@@ -8,7 +8,6 @@ headless runner produce the same tracks from a saved workflow.
 
 from __future__ import annotations
 
-import base64
 import json
 from typing import Any
 
@@ -17,6 +16,7 @@ import torch
 
 from . import bridge
 from .base import CATEGORY_ROOT, TRACKS, NodeInputError
+from .sockets import image_frames, image_input
 
 CATEGORY = f"{CATEGORY_ROOT}/Tracks"
 PREVIEW_ROUTE = "/kinesonic/draw_trajectories/preview"
@@ -159,28 +159,21 @@ def _fit_first(node: str, image: Any, width: int, height: int, resize: str) -> t
     """The first image of an IMAGE batch fitted to ``width`` x ``height`` → ``[1, H, W, 3]``."""
     from ..media.image import FIT_MODES, fit_image
 
-    shape = tuple(getattr(image, "shape", ()))
-    if len(shape) != 4 or shape[-1] != 3 or shape[0] < 1:
-        raise NodeInputError(node, "image", "an IMAGE [B,H,W,3] with at least one image", image)
+    frames = image_input(node, "image", image)
     if resize not in FIT_MODES:
         raise NodeInputError(node, "resize", f"one of {list(FIT_MODES)}", resize)
-    frame = torch.as_tensor(image[0]).detach().cpu().float().numpy()
-    return torch.from_numpy(np.ascontiguousarray(fit_image(frame, width, height, resize)))[None]
+    return torch.from_numpy(np.ascontiguousarray(fit_image(frames[0].numpy(), width, height, resize)))[None]
 
 
 def _frame_data_url(node: str, image: torch.Tensor) -> str:
     """``image [1, H, W, 3]`` as a PNG data URL (downscaled to MAX_PREVIEW_SIDE)."""
-    import cv2
+    from ..media import MediaError
+    from ..media.image import png_data_url
 
-    frame = (image[0].clamp(0, 1).numpy() * 255.0 + 0.5).astype(np.uint8)
-    h, w = frame.shape[:2]
-    if max(h, w) > MAX_PREVIEW_SIDE:
-        f = MAX_PREVIEW_SIDE / max(h, w)
-        frame = cv2.resize(frame, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
-    ok, png = cv2.imencode(".png", np.ascontiguousarray(frame[..., ::-1]))
-    if not ok:
-        raise NodeInputError(node, "image", "an image OpenCV can encode as PNG", image)
-    return "data:image/png;base64," + base64.b64encode(png.tobytes()).decode("ascii")
+    try:
+        return png_data_url(image_frames(node, "image", image)[0], MAX_PREVIEW_SIDE)
+    except MediaError as error:
+        raise NodeInputError.because(node, "image", error) from None
 
 
 def preview_route(body: dict) -> dict:

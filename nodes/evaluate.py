@@ -2,36 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
-import torch
 
 from . import bridge
 from .base import CATEGORY_ROOT, PHYSICS, TRACKS, NodeInputError
-
-
-def _to_numpy(value: Any) -> np.ndarray:
-    if isinstance(value, torch.Tensor):
-        return value.detach().to("cpu", torch.float32).numpy()
-    return np.asarray(value)
-
-
-def _audio(node: str, name: str, audio: Any) -> tuple[np.ndarray, int]:
-    """First batch item of a ComfyUI AUDIO as float32 ``[C, S]`` and its sample rate."""
-    if not isinstance(audio, dict) or "waveform" not in audio or "sample_rate" not in audio:
-        raise NodeInputError(node, name, 'AUDIO {"waveform": [B,C,S], "sample_rate": int}', audio)
-    wave = _to_numpy(audio["waveform"]).astype(np.float32)
-    if wave.ndim == 3:
-        wave = wave[0]
-    if wave.ndim == 1:
-        wave = wave[None]
-    if wave.ndim != 2 or wave.shape[-1] < 1:
-        raise NodeInputError(node, name, "waveform of shape [B,C,S] with S >= 1", wave)
-    rate = int(audio["sample_rate"])
-    if rate <= 0:
-        raise NodeInputError(node, name, "a positive sample_rate", rate)
-    return wave, rate
+from .sockets import audio_input, image_input, image_output
 
 
 def _track_size_inputs() -> dict[str, tuple]:
@@ -154,12 +129,10 @@ class KinesonicEvaluate:
                 )
             except (ValueError, TypeError) as error:
                 raise NodeInputError.because(node, "measured_tracks", error) from None
-        frames = _to_numpy(images)
-        if frames.ndim != 4 or frames.shape[-1] != 3:
-            raise NodeInputError(node, "images", "IMAGE of shape [T,H,W,3]", frames)
-        wave, rate = _audio(node, "audio", audio)
+        frames = image_input(node, "images", images).numpy()
+        wave, rate = audio_input(node, "audio", audio)
         ref, ref_rate = (
-            (None, None) if reference_audio is None else _audio(node, "reference_audio", reference_audio)
+            (None, None) if reference_audio is None else audio_input(node, "reference_audio", reference_audio)
         )
         if demix not in ("off", "network", "dsp"):
             raise NodeInputError(node, "demix", "one of off, network, dsp", demix)
@@ -188,8 +161,7 @@ class KinesonicEvaluate:
         except ValueError as error:
             raise NodeInputError.because(node, "tracks/audio", error) from None
         table = format_markdown(["clip"], [report.values])
-        picture = timeline_image(report)
-        image = torch.from_numpy(picture.astype(np.float32) / 255.0)[None]
+        image = image_output(timeline_image(report))
         return {"ui": {"text": [table]}, "result": (table, image)}
 
 

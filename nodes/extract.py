@@ -14,6 +14,7 @@ import torch
 
 from . import bridge
 from .base import CATEGORY_ROOT, TRACKS, NodeInputError
+from .sockets import image_input, image_output
 
 CATEGORY = f"{CATEGORY_ROOT}/Tracks"
 NONE = "none"
@@ -98,13 +99,13 @@ def load_cotracker_cached(node: str, name: str, size: int = 0) -> Any:
 
 
 def _frames(node: str, images: Any, min_frames: int = 1) -> np.ndarray:
-    if not isinstance(images, torch.Tensor) or images.ndim != 4 or images.shape[-1] != 3:
-        raise NodeInputError(node, "images", "IMAGE [B,H,W,3]", images)
-    if images.shape[0] < min_frames:
-        raise NodeInputError(node, "images", f"at least {min_frames} frames (the clip to track)", images)
-    from ..perception.common import as_frames
+    """The checked ``images`` input as uint8 ``[T, H, W, 3]`` (perception's rounding)."""
+    from ..perception.common import PerceptionError, as_frames
 
-    return as_frames(images)
+    try:
+        return as_frames(image_input(node, "images", images, min_frames))
+    except PerceptionError as error:  # e.g. frames smaller than 2x2 pixels
+        raise NodeInputError.because(node, "images", error) from None
 
 
 def _prompts(node: str, points: str, negative: str, boxes: str) -> list:
@@ -115,10 +116,6 @@ def _prompts(node: str, points: str, negative: str, boxes: str) -> list:
         return parse_prompts(points or None, negative or None, boxes or None)
     except PerceptionError as error:
         raise NodeInputError.because(node, "points", error) from error
-
-
-def _image_out(image: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(image.astype(np.float32) / 255.0)[None]
 
 
 def _cotracker_inputs() -> dict[str, Any]:
@@ -309,7 +306,7 @@ class KinesonicSegmentFirstFrame:
                 )
             preview = draw_masks(frames[0], masks, centres)
             callback(2, 2)
-        return torch.from_numpy(masks.astype(np.float32)), _image_out(preview)
+        return torch.from_numpy(masks.astype(np.float32)), image_output(preview)
 
 
 class KinesonicTrackPoints:
@@ -571,7 +568,7 @@ class KinesonicExtractTracks:
         kept = extraction.kept
         preview = draw_tracks(frames[0], tracks.points, tracks.visible)
         masks = torch.from_numpy(extraction.masks[kept].astype(np.float32))
-        return (tracks.to_comfy(as_torch=True), masks, _image_out(preview))
+        return (tracks.to_comfy(as_torch=True), masks, image_output(preview))
 
 
 NODE_CLASS_MAPPINGS = {

@@ -13,6 +13,7 @@ import torch
 
 from . import bridge
 from .base import CATEGORY_ROOT, CONDITIONING, KINEMATICS, LATENT, MODEL, PHYSICS, TRACKS, NodeInputError
+from .sockets import audio_input, image_input
 
 CATEGORY = f"{CATEGORY_ROOT}/Generate"
 MODEL_KIND = "kinesonic"
@@ -74,16 +75,14 @@ def _first_frame(node: str, image: Any, cfg: Any, resize: str | None = None) -> 
 
     ``resize`` (one of RESIZE_MODES) fits another size (media.image.fit_image); None refuses it.
     """
-    shape = tuple(getattr(image, "shape", ()))
-    if len(shape) != 4 or shape[-1] != 3 or shape[0] < 1:
-        raise NodeInputError(node, "first_frame", "IMAGE of shape [B, H, W, 3]", image)
+    frames = image_input(node, "first_frame", image)
+    shape = tuple(frames.shape)
     if shape[1:3] != (cfg.height, cfg.width) and resize is not None:
         from ..media.image import fit_image
 
         if resize not in RESIZE_MODES:
             raise NodeInputError(node, "resize", f"one of {list(RESIZE_MODES)}", resize)
-        frame = torch.as_tensor(image[0]).detach().cpu().float().numpy()
-        fitted = fit_image(frame, cfg.width, cfg.height, resize)
+        fitted = fit_image(frames[0].numpy(), cfg.width, cfg.height, resize)
         return torch.from_numpy(np.ascontiguousarray(fitted)).permute(2, 0, 1).contiguous()
     if shape[1:3] != (cfg.height, cfg.width):
         raise NodeInputError(
@@ -92,7 +91,7 @@ def _first_frame(node: str, image: Any, cfg: Any, resize: str | None = None) -> 
             f"an image of {cfg.width}x{cfg.height} pixels (this model's size; resize or crop it first)",
             f"{shape[2]}x{shape[1]} pixels",
         )
-    return torch.as_tensor(image[0]).float().permute(2, 0, 1).contiguous()
+    return frames[0].permute(2, 0, 1).contiguous()
 
 
 def _tracks(node: str, tracks: Any, cfg: Any, width: int, height: int):
@@ -193,13 +192,10 @@ def build_conditioning(
 
 def _audio_latent(node: str, model: Any, audio: Any, samples: int) -> torch.Tensor:
     cfg = model.cfg
-    if not isinstance(audio, dict) or "waveform" not in audio or "sample_rate" not in audio:
-        raise NodeInputError(node, "audio", 'AUDIO {"waveform": [B, C, S], "sample_rate": int}', audio)
-    wave = torch.as_tensor(audio["waveform"]).float()
-    if wave.dim() != 3 or wave.shape[-1] < 1:
-        raise NodeInputError(node, "audio", "a waveform of shape [B, C, S]", wave)
-    mono = wave[0].mean(0).numpy()
-    rate = int(audio["sample_rate"])
+    wave, rate = audio_input(node, "audio", audio)  # first batch item [C, S]
+    if wave.shape[-1] < 1:
+        raise NodeInputError(node, "audio", "a waveform with at least one sample", audio["waveform"])
+    mono = torch.from_numpy(wave).mean(0).numpy()
     if rate != cfg.sample_rate:
         import librosa
 
@@ -213,9 +209,8 @@ def _audio_latent(node: str, model: Any, audio: Any, samples: int) -> torch.Tens
 
 def _video_latent(node: str, model: Any, frames: Any, num_frames: int) -> torch.Tensor:
     cfg = model.cfg
-    shape = tuple(getattr(frames, "shape", ()))
-    if len(shape) != 4 or shape[-1] != 3 or shape[0] < 1:
-        raise NodeInputError(node, "frames", "IMAGE frames of shape [T, H, W, 3]", frames)
+    video = image_input(node, "frames", frames)
+    shape = tuple(video.shape)
     if shape[1:3] != (cfg.height, cfg.width):
         raise NodeInputError(
             node,
@@ -223,7 +218,7 @@ def _video_latent(node: str, model: Any, frames: Any, num_frames: int) -> torch.
             f"frames of {cfg.width}x{cfg.height} pixels (this model's size)",
             f"{shape[2]}x{shape[1]}",
         )
-    video = torch.as_tensor(frames).float()[:num_frames]
+    video = video[:num_frames]
     if video.shape[0] < num_frames:  # hold the last frame
         video = torch.cat([video, video[-1:].expand(num_frames - video.shape[0], -1, -1, -1)])
     with torch.no_grad():
@@ -348,6 +343,15 @@ SEED_INPUT = (
     },
 )
 
+FIRST_FRAME_INPUT = (
+    "IMAGE",
+    {
+        "tooltip": "First frame [B,H,W,3] 0..1 (the first image is used); another size "
+        "than the model's (64x64 for the default tiny model) is fitted by 'resize'."
+    },
+)
+PROMPT_INPUT = ("STRING", {"multiline": True, "default": "", "tooltip": "What is seen and heard."})
+
 
 def _model_name_input() -> tuple:
     """The generator-file combo (listed when ComfyUI asks, so new files show up)."""
@@ -392,17 +396,8 @@ class KinesonicGeneratorConditioning:
         return {
             "required": {
                 "model": (MODEL, {"tooltip": "The generator (sets the expected image size and fps)."}),
-                "first_frame": (
-                    "IMAGE",
-                    {
-                        "tooltip": "First frame [B,H,W,3] 0..1 (the first image is used); another size "
-                        "than the model's (64x64 for the default tiny model) is fitted by 'resize'."
-                    },
-                ),
-                "prompt": (
-                    "STRING",
-                    {"multiline": True, "default": "", "tooltip": "What is seen and heard."},
-                ),
+                "first_frame": FIRST_FRAME_INPUT,
+                "prompt": PROMPT_INPUT,
                 "seed": (
                     "INT",
                     {
@@ -577,17 +572,8 @@ class KinesonicGenerate:
         return {
             "required": {
                 "model_name": _model_name_input(),
-                "first_frame": (
-                    "IMAGE",
-                    {
-                        "tooltip": "First frame [B,H,W,3] 0..1 (the first image is used); another size "
-                        "than the model's (64x64 for the default tiny model) is fitted by 'resize'."
-                    },
-                ),
-                "prompt": (
-                    "STRING",
-                    {"multiline": True, "default": "", "tooltip": "What is seen and heard."},
-                ),
+                "first_frame": FIRST_FRAME_INPUT,
+                "prompt": PROMPT_INPUT,
                 "steps": STEPS_INPUT,
                 "seed": SEED_INPUT,
             },

@@ -1,4 +1,5 @@
-"""Kinematics nodes: encode tracks into the KINEMATICS socket, plot it, list visual events.
+"""Kinematics nodes: encode tracks into the KINEMATICS socket, plot it (``viz.plot_kinematics``), list
+visual events.
 
 KINEMATICS is a plain dict (numpy inside)::
 
@@ -22,9 +23,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import torch
 
 from .base import CATEGORY_ROOT, KINEMATICS, TRACKS, NodeInputError
+from .sockets import image_output
 
 CATEGORY = f"{CATEGORY_ROOT}/Kinematics"
 
@@ -127,8 +128,10 @@ class KinesonicKinematicsPlot:
         }
 
     def run(self, kinematics, width: int = 960, height: int = 540):
+        from ..viz import plot_kinematics
+
         kin = kinematics_in(kinematics, self.DISPLAY_NAME, "kinematics")
-        return (torch.from_numpy(plot_kinematics(kin, width, height)),)
+        return (image_output(plot_kinematics(kin, width, height)),)
 
 
 class KinesonicEvents:
@@ -199,58 +202,6 @@ def _track_size_inputs() -> dict[str, tuple]:
     from .track_io import track_size_inputs
 
     return track_size_inputs()
-
-
-def plot_kinematics(kin: dict[str, Any], width: int = 960, height: int = 540) -> np.ndarray:
-    """Render speed and acceleration magnitude per object over time: float32 ``[1, H, W, 3]`` in 0..1."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg  # Agg canvas, no pyplot, no global backend
-    from matplotlib.figure import Figure
-
-    from .tracks import track_colours
-
-    state = np.asarray(kin["state"], dtype=np.float64)
-    visible = np.asarray(kin["visible"], dtype=bool)
-    T, N = state.shape[:2]
-    times = np.arange(T) / float(kin["fps"])
-    labels = list(kin.get("labels") or [f"track_{n}" for n in range(N)])
-    events = [float(e) for e in kin.get("events", [])]
-    colours = [tuple(c / 255 for c in rgb) for rgb in track_colours(N)]
-
-    dpi = 100
-    fig = Figure(figsize=(width / dpi, height / dpi), dpi=dpi, facecolor="white")
-    axes = fig.subplots(2, 1, sharex=True)
-    for ax, column, title in (
-        (axes[0], 6, "speed |v|  (image sizes / s)"),
-        (axes[1], 7, "acceleration |a|  (image sizes / s²)"),
-    ):
-        for n in range(N):
-            y = state[:, n, column]
-            ax.plot(times, y, color=colours[n], lw=1.8, label=labels[n] if column == 6 else None)
-            hidden = np.where(visible[:, n], np.nan, y)
-            ax.plot(times, hidden, color="0.6", lw=3, alpha=0.6)
-        for i, t in enumerate(events):
-            ax.axvline(t, color="black", ls="--", lw=1.2, label="event" if (column == 6 and i == 0) else None)
-        ax.set_ylabel(title, fontsize=9)
-        ax.grid(True, alpha=0.3)
-        ax.set_ylim(bottom=0)
-    axes[1].set_xlabel("time (s)")
-    if N + bool(events) <= 12:
-        axes[0].legend(loc="upper right", fontsize=8, ncol=min(4, N + 1))
-    fig.suptitle(
-        f"Kinematics — {N} object(s), {T} frames at {float(kin['fps']):g} fps, {len(events)} event(s)",
-        fontsize=10,
-    )
-    fig.tight_layout()
-    canvas = FigureCanvasAgg(fig)
-    canvas.draw()
-    rgba = np.asarray(canvas.buffer_rgba())
-    image = rgba[..., :3].astype(np.float32) / 255.0
-    if image.shape[:2] != (height, width):  # rounding of figure inches
-        padded = np.ones((height, width, 3), dtype=np.float32)
-        h, w = min(height, image.shape[0]), min(width, image.shape[1])
-        padded[:h, :w] = image[:h, :w]
-        image = padded
-    return image[None]
 
 
 def _stats(node: str, text: str, stats_cls):

@@ -23,6 +23,7 @@ import torch
 
 from . import bridge
 from .base import CATEGORY_ROOT, NodeInputError
+from .sockets import audio_input, image_frames, image_output
 
 CATEGORY = f"{CATEGORY_ROOT}/Media"
 USE_PATH = "(use path)"
@@ -135,53 +136,6 @@ def _audio_dict(waveform: np.ndarray, sample_rate: int) -> dict[str, Any]:
     }
 
 
-def audio_input(node: str, input_name: str, audio: Any, first_only: bool = True) -> tuple[np.ndarray, int]:
-    """A ComfyUI AUDIO input (checked) as float32 numpy plus its sample rate in Hz.
-
-    ``first_only``: the first batch item ``[C, S]``; else every item ``[B, C, S]``. The returned
-    samples must be finite; the sample rate a positive number.
-    """
-    if not isinstance(audio, dict) or "waveform" not in audio or "sample_rate" not in audio:
-        raise NodeInputError(node, input_name, 'AUDIO {"waveform": [B,C,S], "sample_rate": int}', audio)
-    waveform = audio["waveform"]
-    shape = tuple(getattr(waveform, "shape", ()))
-    if len(shape) != 3 or shape[0] < 1 or shape[1] < 1:
-        raise NodeInputError(node, input_name, "a waveform of shape [B>=1, C>=1, S]", waveform)
-    rate = audio["sample_rate"]
-    if not isinstance(rate, (int, float, np.integer)) or int(rate) <= 0:
-        raise NodeInputError(node, input_name, "a positive sample_rate in Hz", rate)
-    array = waveform[0] if first_only else waveform
-    array = (
-        array.detach().cpu().float().numpy() if hasattr(array, "detach") else np.asarray(array, np.float32)
-    )
-    if not np.all(np.isfinite(array)):
-        raise NodeInputError(node, input_name, "finite waveform samples (no NaN/inf)", waveform)
-    return np.ascontiguousarray(array, np.float32), int(rate)
-
-
-_audio_array = audio_input  # the media nodes' name for it (first batch item)
-
-
-def _image_array(node: str, input_name: str, images: Any) -> np.ndarray:
-    """IMAGE ``[B, H, W, 3]`` float 0..1 (checked) as uint8 numpy ``[B, H, W, 3]`` (rounded, clipped)."""
-    shape = tuple(getattr(images, "shape", ()))
-    if len(shape) != 4 or shape[-1] != 3:
-        raise NodeInputError(node, input_name, "IMAGE of shape [B, H, W, 3]", images)
-    if min(shape[:3]) < 1:
-        raise NodeInputError(node, input_name, "at least one frame of at least 1x1 pixels", images)
-    if isinstance(images, torch.Tensor):
-        if images.dtype == torch.uint8:
-            return images.detach().cpu().numpy()
-        scaled = torch.nan_to_num(images.detach().float()).clamp_(0.0, 1.0).mul_(255.0).add_(0.5)
-        return scaled.to(torch.uint8).cpu().numpy()
-    from ..media import MediaError, as_frames
-
-    try:
-        return as_frames(images)
-    except MediaError as error:
-        raise NodeInputError.because(node, input_name, error) from None
-
-
 def _check_fps(node: str, fps: Any) -> float:
     if not isinstance(fps, (int, float)) or not math.isfinite(fps) or fps <= 0:
         raise NodeInputError(node, "fps", "a frame rate > 0 frames per second", fps)
@@ -283,7 +237,7 @@ class KinesonicLoadVideo:
             raise NodeInputError.because(node, "width/height/max_frames", error) from None
         except MediaError as error:
             raise NodeInputError.because(node, input_name, error) from None
-        images = torch.from_numpy(clip.frames).float().div_(255.0)
+        images = image_output(clip.frames)
         audio = _audio_dict(clip.audio, clip.sample_rate)
         return (images, audio, float(clip.fps), int(clip.frames.shape[0]), bool(clip.has_audio))
 
@@ -317,7 +271,7 @@ class KinesonicLoadImage:
             rgb, alpha = read_image(source)
         except MediaError as error:
             raise NodeInputError.because(node, "path" if str(path or "").strip() else "file", error) from None
-        image = torch.from_numpy(rgb).float().div_(255.0)[None]
+        image = image_output(rgb)
         if alpha is None:
             mask = torch.zeros((1, rgb.shape[0], rgb.shape[1]), dtype=torch.float32)
         else:
@@ -406,12 +360,12 @@ class KinesonicSaveAudio:
         node = self.DISPLAY_NAME
         if format not in ("wav", "flac"):
             raise NodeInputError(node, "format", "'wav' or 'flac'", format)
-        _audio_array(node, "audio", audio)  # validates shape and rate
+        audio_input(node, "audio", audio)  # validates shape and rate
         waveform = audio["waveform"]
         root = bridge.output_dir()
         entries, paths = [], []
         for index in range(waveform.shape[0]):
-            item, rate = _audio_array(
+            item, rate = audio_input(
                 node, "audio", {"waveform": waveform[index : index + 1], "sample_rate": audio["sample_rate"]}
             )
             target, name, subfolder = _reserve(node, root, filename_prefix, format)
@@ -508,13 +462,13 @@ class KinesonicSaveSoundingVideo:
         from ..media import MediaError, match_audio_to_frames, write_video
 
         node = self.DISPLAY_NAME
-        frames = _image_array(node, "images", images)  # uint8 before any padding / holding
+        frames = image_frames(node, "images", images)  # uint8 before any padding / holding
         fps = _check_fps(node, fps)
         if duration_from not in DURATION_MODES:
             raise NodeInputError(node, "duration_from", f"one of {DURATION_MODES}", duration_from)
         if not isinstance(crf, (int, float, np.number)) or float(crf) != int(crf) or not 0 <= int(crf) <= 51:
             raise NodeInputError(node, "crf", "an integer in 0..51", crf)
-        wave, rate = (None, None) if audio is None else _audio_array(node, "audio", audio)
+        wave, rate = (None, None) if audio is None else audio_input(node, "audio", audio)
         if wave is not None and wave.shape[0] not in (1, 2):
             raise NodeInputError(node, "audio", "1 (mono) or 2 (stereo) channels", audio["waveform"])
         frames, wave = match_audio_to_frames(frames, wave, fps, rate or 1, duration_from)

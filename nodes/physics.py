@@ -12,17 +12,10 @@ import numpy as np
 import torch
 
 from .base import CATEGORY_ROOT, PHYSICS, TRACKS, NodeInputError
+from .sockets import image_frames, image_output
 from .track_io import track_size_inputs, tracks_in
 
 CATEGORY = f"{CATEGORY_ROOT}/Physics"
-
-
-def _frames(node: str, images: Any) -> np.ndarray:
-    if not isinstance(images, torch.Tensor) or images.ndim != 4 or images.shape[-1] != 3:
-        raise NodeInputError(node, "images", "IMAGE [T,H,W,3]", images)
-    if images.shape[0] < 2:
-        raise NodeInputError(node, "images", "a clip of at least 2 frames", images)
-    return (images.detach().cpu().float().clamp(0, 1).numpy() * 255.0 + 0.5).astype(np.uint8)
 
 
 def _tracks(
@@ -158,7 +151,7 @@ class KinesonicEstimatePhysics:
         from ..physics import PhysicsError, estimate_physics
 
         node = self.DISPLAY_NAME
-        frames = _frames(node, images)
+        frames = image_frames(node, "images", images, min_frames=2)
         t = _tracks(node, tracks, frames, width, height, fps)
         mask_arr = None
         if masks is not None:
@@ -250,7 +243,7 @@ class KinesonicDrawPhysics:
         from ..physics.draw import draw_physics, plot_physics
 
         node = self.DISPLAY_NAME
-        frames = _frames(node, images)
+        frames = image_frames(node, "images", images, min_frames=2)
         t = _tracks(node, tracks, frames, width, height, fps)
         if not isinstance(physics, dict) or "velocity_mps" not in physics or "events" not in physics:
             raise NodeInputError(
@@ -267,8 +260,8 @@ class KinesonicDrawPhysics:
         drawn = draw_physics(frames, t.interpolated(), t.visible, physics, int(min_side))
         plot = plot_physics(physics, int(plot_width), int(plot_height))
         return (
-            torch.from_numpy(drawn.astype(np.float32) / 255.0),
-            torch.from_numpy(plot.astype(np.float32) / 255.0)[None],
+            image_output(drawn),
+            image_output(plot),
         )
 
 

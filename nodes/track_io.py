@@ -15,6 +15,7 @@ from typing import Any
 from ..kinematics import Tracks
 from ..kinematics.tracks import MissingSizeError
 from .base import NodeInputError
+from .sockets import image_shape
 
 SIZE_HELP = "connect 'image' (a frame of the clip the tracks were made for) or set 'width' and 'height'"
 UNITS = ["pixels", "normalized"]
@@ -71,13 +72,11 @@ def track_size_inputs(image: bool = True) -> dict[str, tuple]:
 
 
 def image_size(value: Any, node: str, input_name: str = "image") -> tuple[int, int] | None:
-    """``(width, height)`` of an IMAGE ``[B,H,W,C]`` input, None if not connected."""
+    """``(width, height)`` of an IMAGE ``[B,H,W,3]`` input (checked), None if not connected."""
     if value is None:
         return None
-    shape = tuple(getattr(value, "shape", ()))
-    if len(shape) != 4 or shape[1] < 1 or shape[2] < 1:
-        raise NodeInputError(node, input_name, "an IMAGE tensor [B,H,W,C]", value)
-    return int(shape[2]), int(shape[1])
+    _, height, width = image_shape(node, input_name, value)
+    return width, height
 
 
 def tracks_in(

@@ -8,10 +8,10 @@ TRACKS values produced here are ComfyUI core's dict with torch tensors (``track_
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from . import bridge
 from .base import CATEGORY_ROOT, TRACKS, NodeInputError
+from .sockets import image_frames, image_output, image_shape
 from .track_io import (  # noqa: F401  (tracks_in / tracks_out / track_size_inputs: the helpers' old home)
     SCALES,
     UNITS,
@@ -352,14 +352,7 @@ class KinesonicDrawTracks:
         height: int = 0,
     ):
         node = self.DISPLAY_NAME
-        if (
-            not isinstance(image, torch.Tensor)
-            or image.ndim != 4
-            or image.shape[-1] != 3
-            or image.shape[0] < 1
-        ):
-            raise NodeInputError(node, "image", "an IMAGE tensor [B,H,W,3] with at least one frame", image)
-        B, H, W = int(image.shape[0]), int(image.shape[1]), int(image.shape[2])
+        B, H, W = image_shape(node, "image", image)
         tr = draw_tracks_in(node, tracks, scale, W, H, width, height)
         T = tr.num_frames
         if B not in (1, T):
@@ -370,59 +363,15 @@ class KinesonicDrawTracks:
             check_image_budget(T, H, W, f"drawing {tr.num_tracks} track(s) over {T} frames")
         except ResourceLimitError as error:
             raise NodeInputError.because(node, "tracks", error) from None
-        import cv2
+        from ..viz import draw_tracks
 
-        frames = (image.detach().cpu().float().clamp(0, 1).numpy() * 255.0 + 0.5).astype(np.uint8)
+        frames = image_frames(node, "image", image)
         if B == 1:
             frames = np.repeat(frames, T, axis=0)
         frames = np.ascontiguousarray(frames)
-        pts = tr.points * np.array([W / tr.width, H / tr.height])
-        colours = track_colours(tr.num_tracks)
-        shift = 4  # sub-pixel drawing precision (1/16 px)
-        fixed = np.round(pts * (1 << shift)).astype(np.int32)
-        for t in range(T):
-            canvas = frames[t]
-            start = 0 if trail <= 0 else max(0, t - trail)
-            for n in range(tr.num_tracks):
-                colour = colours[n]
-                vis = tr.visible[start : t + 1, n]
-                seg = fixed[start : t + 1, n]
-                # draw runs of consecutive visible points as polylines
-                for run in _runs(vis):
-                    if len(run) > 1:
-                        cv2.polylines(
-                            canvas,
-                            [seg[run].reshape(-1, 1, 2)],
-                            False,
-                            colour,
-                            line_width,
-                            cv2.LINE_AA,
-                            shift,
-                        )
-                if point_radius > 0 and tr.visible[t, n]:
-                    centre = (int(fixed[t, n, 0]), int(fixed[t, n, 1]))
-                    cv2.circle(canvas, centre, point_radius << shift, colour, -1, cv2.LINE_AA, shift)
-                    cv2.circle(canvas, centre, point_radius << shift, (255, 255, 255), 1, cv2.LINE_AA, shift)
-        return (torch.from_numpy(frames.astype(np.float32) / 255.0),)
-
-
-def track_colours(n: int) -> list[tuple[int, int, int]]:
-    """``n`` distinct saturated RGB colours (0..255), hues spread by the golden ratio."""
-    import colorsys
-
-    out = []
-    for i in range(n):
-        r, g, b = colorsys.hsv_to_rgb((0.0 + 0.618033988749895 * i) % 1.0, 0.9, 1.0)
-        out.append((int(r * 255), int(g * 255), int(b * 255)))
-    return out
-
-
-def _runs(mask: np.ndarray) -> list[np.ndarray]:
-    idx = np.flatnonzero(mask)
-    if idx.size == 0:
-        return []
-    breaks = np.flatnonzero(np.diff(idx) > 1) + 1
-    return np.split(idx, breaks)
+        points = tr.points * np.array([W / tr.width, H / tr.height])
+        draw_tracks(frames, points, tr.visible, line_width, point_radius, trail)
+        return (image_output(frames),)
 
 
 NODE_CLASS_MAPPINGS = {

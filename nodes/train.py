@@ -12,11 +12,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from . import bridge
 from .base import CATEGORY_ROOT, NodeInputError
+from .sockets import image_output
 
 CATEGORY = f"{CATEGORY_ROOT}/Train"
 TRAIN_DATA = "KINESONIC_TRAIN_DATA"
@@ -229,14 +229,11 @@ class KinesonicTrainer:
             raise NodeInputError.because(node, "data", error) from None
         finally:
             torch.set_num_threads(threads)
-        picture = loss_curve_image(read_log(result.log))
-        png = out_dir / "loss_curve.png"
-        from PIL import Image
-
         from ..media import atomic_output
+        from ..media.image import write_png
 
-        with atomic_output(png) as tmp:
-            Image.fromarray(picture).save(tmp, format="PNG")
+        picture = loss_curve_image(read_log(result.log))
+        png = write_png(out_dir / "loss_curve.png", picture)
         path = result.checkpoint
         if export_target is not None:
             import shutil
@@ -245,9 +242,8 @@ class KinesonicTrainer:
                 shutil.copyfile(path, tmp_model)
             print(f"[{node}] exported {export_target}", flush=True)
             path = export_target
-        image = torch.from_numpy(picture.astype(np.float32) / 255.0)[None]
         entry = {"filename": png.name, "subfolder": f"{RUNS_FOLDER}/{run_name}", "type": "output"}
-        return {"ui": {"images": [entry]}, "result": (os.fspath(path), image)}
+        return {"ui": {"images": [entry]}, "result": (os.fspath(path), image_output(picture))}
 
 
 class KinesonicTrainVocoder:
@@ -353,10 +349,9 @@ class KinesonicTrainVocoder:
         finally:
             torch.set_num_threads(threads)
         png = write_loss_curve(result.log, out_dir / "vocoder_loss_curve.png")
-        from PIL import Image
+        from ..media import read_image
 
-        picture = np.asarray(Image.open(png).convert("RGB"))
-        image = torch.from_numpy(picture.astype(np.float32) / 255.0)[None]
+        image = image_output(read_image(png)[0])
         entry = {"filename": png.name, "subfolder": f"{RUNS_FOLDER}/{run_name}", "type": "output"}
         written = {"text": [f"vocoder written into {target}"]}
         return {"ui": {"images": [entry], **written}, "result": (os.fspath(target), image)}

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from .base import CATEGORY_ROOT, PHYSICS, TRACKS, NodeInputError
+from .sockets import image_output
 from .track_io import tracks_out
 
 # Kept literal here so importing the pack does not import the world (pymunk, scipy).
@@ -83,7 +83,7 @@ class KinesonicPhysicsScene:
         clip = synth_clip(
             int(seed), int(size), int(num_frames), scene=None if scene == "random" else scene, **options
         )
-        frames = torch.from_numpy(clip.frames.astype(np.float32) / 255.0)
+        frames = image_output(clip.frames)
         waveform = torch.from_numpy(clip.audio.copy()).reshape(1, 1, -1)
         audio = {"waveform": waveform, "sample_rate": clip.sample_rate}
         tracks = tracks_out(clip.tracks)  # torch tensors, as ComfyUI core's and KJNodes' nodes expect
