@@ -191,6 +191,14 @@ class KinesonicTrainer:
                         "tooltip": "Also copy the trained model to models/kinesonic/<export_name> ('' = no).",
                     },
                 ),
+                "init_autoencoder": (
+                    ["none", *bridge.list_models("kinesonic", (".safetensors",))],
+                    {
+                        "default": "none",
+                        "tooltip": "Start from this generator's video autoencoder (models/kinesonic; its "
+                        "video size must match). With ae_steps 0 it is used as it is.",
+                    },
+                ),
             },
         }
 
@@ -205,6 +213,9 @@ class KinesonicTrainer:
         ablation = kw.pop("ablation", "none")
         if ablation not in ABLATION_CHOICES:
             raise NodeInputError(node, "ablation", f"one of {ABLATION_CHOICES}", ablation)
+        init_name = kw.pop("init_autoencoder", "none") or "none"
+        if init_name != "none":
+            kw["init_autoencoder"] = os.fspath(bridge.resolve_model("kinesonic", init_name, node, "init_autoencoder"))
         export_name = (kw.pop("export_name", "") or "").strip()
         export_target = None
         if export_name:  # checked before training, so a bad name does not cost a run
@@ -375,6 +386,7 @@ _KW_TO_FIELD = {
     "seed": "seed",
     "checkpoint_every": "checkpoint_every",
     "threads": "threads",
+    "init_autoencoder": "init_autoencoder",
 }
 
 

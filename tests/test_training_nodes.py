@@ -174,6 +174,7 @@ def test_train_default_workflow_is_the_shipped_models_recipe() -> None:
         k: v for k, v in prompt["2"]["inputs"].items() if k not in ("data", "model_config", "run_name")
     }
     trainer.pop("export_name")
+    assert trainer.pop("init_autoencoder") == "kinesonic_tiny.safetensors"
     cfg = train_config(
         {"spec": "DATA", "seed": data["seed"]}, prompt["2"]["inputs"]["model_config"], "OUT", **trainer
     )
@@ -188,6 +189,7 @@ def test_train_default_workflow_is_the_shipped_models_recipe() -> None:
         "checkpoint_every",
         "threads",
         "grad_checkpointing",
+        "init_autoencoder",  # a path on the training machine (the video autoencoder of the model before)
     }  # same weights
     assert {k: v for k, v in ours.items() if k not in ignore} == {
         k: v for k, v in shipped.items() if k not in ignore

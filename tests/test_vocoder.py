@@ -54,7 +54,7 @@ def test_config_mismatch_names_both_values(micro_model, tmp_path) -> None:
     VocoderConfig.from_generator(cfg).check_matches(cfg)  # same settings: no error
     wrong = VocoderConfig.from_generator(cfg, n_fft=512, mel_std=3.0)
     with pytest.raises(
-        ValueError, match=r"n_fft: vocoder 512, generator 256.*mel_std: vocoder 3.0, generator 4.0"
+        ValueError, match=r"n_fft: vocoder 512, generator 256.*mel_std: vocoder 3.0, generator 1.6"
     ):
         wrong.check_matches(cfg)
     path = save_checkpoint(micro_model, tmp_path / "gen.safetensors")
