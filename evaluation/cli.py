@@ -11,6 +11,12 @@ Two modes:
   :mod:`kinesonic.evaluation.world`). ``--figures DIR`` also draws generated-vs-simulator and
   across-the-rows pictures; ``--reuse`` keeps the clip files of an earlier run of the same files
   and settings in ``--work``.
+
+  Opt-in rows of the first model (``--rows codec,jointcfg,v2a,a2v`` or ``--rows all``): the
+  simulator's sound through its audio codec, JointCFG, video-to-audio given the simulator's frames,
+  audio-to-video given the simulator's sound (its ETE reads the visual events from the tracks
+  measured on the generated video); ``--cond-time T`` holds the given modality of v2a / a2v at flow
+  time T (0 = clean; at most the model's trained maximum, 0.1 by default).
 """
 
 from __future__ import annotations
@@ -40,6 +46,22 @@ def add_parser(subparsers: Any) -> None:
     w.add_argument("--model", metavar="PATH", help="the generator checkpoint (.safetensors)")
     w.add_argument(
         "--ablation", metavar="LABEL=PATH", action="append", default=[], help="an ablated model (repeatable)"
+    )
+    w.add_argument(
+        "--rows",
+        default="",
+        metavar="ROW,...",
+        help="extra rows of the first model: codec (simulator sound through its audio codec), jointcfg "
+        "(JointCFG), v2a (video-to-audio on the simulator's frames), a2v (audio-to-video on the "
+        "simulator's sound), or all (default: none)",
+    )
+    w.add_argument(
+        "--cond-time",
+        type=float,
+        default=0.0,
+        metavar="T",
+        help="flow time at which v2a / a2v hold the given modality (default 0 = clean; at most the "
+        "model's trained maximum, 0.1 unless its checkpoint records another)",
     )
     w.add_argument("--clips", type=int, default=100, help="held-out clips (default 100)")
     w.add_argument("--seed", type=int, default=1000, help="base seed of the held-out clips (default 1000)")
@@ -90,6 +112,12 @@ def run(args: argparse.Namespace) -> int:
             return _error(f"{label}: no checkpoint file at {path!r}")
     if args.clips < 1 or args.steps < 1:
         return _error(f"--clips and --steps must be >= 1, got {args.clips} and {args.steps}")
+    from .world_rows import parse_rows
+
+    try:
+        rows = parse_rows(args.rows)
+    except ValueError as error:
+        return _error(f"--rows: {error}")
 
     import torch
 
@@ -109,6 +137,8 @@ def run(args: argparse.Namespace) -> int:
             sample_seed=args.sample_seed,
             figures=args.figures,
             reuse=args.reuse,
+            rows=rows,
+            cond_time=args.cond_time,
             log=lambda line: print(line, file=sys.stderr, flush=True),
         )
     except (CheckpointError, ValueError) as error:

@@ -1,6 +1,7 @@
 """The evaluation table on held-out physics-world clips: simulator ground truth, a model, its ablations.
 
-``kinesonic eval --world --model PATH [--ablation LABEL=PATH ...]`` (see :func:`evaluate_world`).
+``kinesonic eval --world --model PATH [--ablation LABEL=PATH ...] [--rows codec,jointcfg,v2a,a2v]
+[--cond-time T]`` (see :func:`evaluate_world`).
 
 Held-out clips: ``synth_clip(clip_seed(seed, i))`` for ``i < clips`` at the model size (64x64, 33
 frames, 16 fps for the tiny model), checked disjoint from the training seeds
@@ -12,34 +13,52 @@ and scores it with the same code as ``kinesonic eval FOLDER``
 - row "simulator ground truth": the clip's own frames and sound;
 - one row per model: generated from the clip's first frame, caption and ground-truth tracks
   (Euler, 25 steps, CFG 3 on both modalities, as 'Generate Sounding Video'); an ablation samples
-  with the conditioning it was trained with (``model.ablations`` from its checkpoint metadata).
+  with the conditioning it was trained with (``model.ablations`` from its checkpoint metadata);
+- opt-in rows of the first model, right after it (:mod:`.world_rows`): the simulator's sound
+  through its audio codec, JointCFG, video-to-audio on the simulator's frames, audio-to-video on
+  the simulator's sound.
 
-Columns: TE (px; tracks measured on the video by the perception pipeline, matched to the
-conditioning objects by their frame-0 position; a background-difference centroid tracker when the
-pipeline finds no match, a lost object keeping its last position), ETE (s; clips with at least one
-impact), MAIC (clips of the slide and roll scenes), onset accuracy and onset AP (vs the simulator
-sound; clips with impacts; AP ranks the generated onsets by strength, so weak spurious onsets,
-which saturate ETE and accuracy, cost it less). Means over clips, counts in brackets;
-then per-clip paired differences of each ablation against the first model with 95 % bootstrap
-intervals.
+Columns (:mod:`.world_table`): TE (px; tracks measured on the video by the perception pipeline,
+matched to the conditioning objects by their frame-0 position; a background-difference centroid
+tracker when the pipeline finds no match, a lost object keeping its last position), ETE at tau 0.2
+and 0.5 s (clips with at least one impact; the audio-to-video row reads its visual events from the
+tracks measured on its generated video), MAIC (clips of the slide and roll scenes), onset accuracy
+and onset AP (vs the simulator sound; clips with impacts; AP ranks the generated onsets by
+strength, so weak spurious onsets, which saturate ETE and accuracy, cost it less), onsets per
+impact clip, level error (median over clips of |dB(row sound) - dB(simulator sound)|, and the
+signed median). Means over clips, counts in brackets; then per-clip paired differences of every
+later row against the first model with 95 % bootstrap intervals.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
+
+from .world_rows import EXTRA_ROWS, check_cond_time, row_media
+from .world_table import COLUMNS, format_table, level_error_db, paired_table, per_clip, summarize
 
 GROUND_TRUTH = "simulator ground truth"
-COLUMNS = ("te", "ete", "maic", "onset", "onset_ap")
+__all__ = [
+    "COLUMNS",
+    "GROUND_TRUTH",
+    "WorldEvalResult",
+    "centroid_tracks",
+    "evaluate_world",
+    "format_table",
+    "generate",
+    "held_out_seeds",
+    "measure_tracks",
+    "paired_table",
+    "per_clip",
+    "summarize",
+]
 
 
 def held_out_seeds(n: int, base: int, train_base: int, train_n: int) -> list[int]:
@@ -108,18 +127,11 @@ def measure_tracks(frames: np.ndarray, cond: Any) -> tuple[Any, str]:
 
 
 # ------------------------------------------------------------------------------------------ generation
-@torch.no_grad()
 def generate(model: Any, clip: Any, steps: int, seed: int) -> tuple[np.ndarray, np.ndarray, float]:
-    """``(frames uint8 [T,H,W,3], audio float32 [S], sampling seconds)`` for one world clip."""
-    first = torch.from_numpy(clip.frames[0]).float().permute(2, 0, 1) / 255.0
-    cond = model.build_conditioning(first, clip.caption, clip.tracks, seed=seed)
-    start = time.perf_counter()
-    lat = model.sample(cond, "joint", steps, "euler", 1.0, 3.0, 3.0, "cfg", seed)
-    seconds = time.perf_counter() - start
-    video = model.decode_video(lat["video"])[0].permute(1, 2, 3, 0).numpy()
-    audio = model.decode_audio(lat["audio"])[0].numpy().astype(np.float32)
-    frames = (video[: clip.frames.shape[0]] * 255 + 0.5).clip(0, 255).astype(np.uint8)
-    return frames, audio, seconds
+    """``(frames uint8 [T,H,W,3], audio float32 [S], sampling seconds)`` for one world clip (the model
+    row: :func:`.world_rows.row_media` kind ``"model"``)."""
+    frames, audio, seconds = row_media("model", model, clip, steps, seed)
+    return frames, audio, float(seconds or 0.0)
 
 
 # ------------------------------------------------------------------------------------------ files
@@ -142,107 +154,68 @@ def write_clip(
     write_audio(folder / f"{name}.ref.wav", clip.audio[None], clip.sample_rate)
 
 
-# ------------------------------------------------------------------------------------------ table
-def per_clip(names: list[str], reports: list[Any], clips: dict[str, Any]) -> dict[str, dict[str, float]]:
-    """Per column (:data:`COLUMNS`): ``{clip name: value}`` over the clips the column counts: TE on
-    every clip, ETE and onset accuracy / AP on clips with impacts, MAIC on slide and roll clips."""
-    out: dict[str, dict[str, float]] = {key: {} for key in COLUMNS}
-    for name, rep in zip(names, reports, strict=True):
-        clip, v = clips[name], rep.values
-        out["te"][name] = v.get("te_px", math.nan)
-        if clip.events:
-            out["ete"][name] = v.get("ete_s", math.nan)
-            out["onset"][name] = v.get("onset_acc", math.nan)
-            out["onset_ap"][name] = v.get("onset_ap", math.nan)
-        if clip.kind in ("slide", "roll"):
-            out["maic"][name] = v.get("maic", math.nan)
-    return out
-
-
-def summarize(values: dict[str, dict[str, float]]) -> dict[str, tuple[float, int]]:
-    """Row cells from :func:`per_clip`: ``(mean, count)`` over the finite values of each column."""
-    out = {}
-    for key in COLUMNS:
-        a = np.asarray(list(values[key].values()), dtype=np.float64)
-        a = a[np.isfinite(a)]
-        out[key] = (float(a.mean()) if a.size else math.nan, int(a.size))
-    return out
-
-
-def _digits(key: str) -> int:
-    return 2 if key == "te" else 3
-
-
-def format_table(rows: list[tuple[str, dict[str, tuple[float, int]]]]) -> str:
-    """Markdown: one line per row, each cell ``mean (count)``."""
-    head = "| row | TE (px) ↓ | ETE (s, impact clips) ↓ | MAIC (slide/roll) ↑ | onset acc ↑ | onset AP ↑ |\n"
-    head += "|---|---|---|---|---|---|\n"
-    lines = []
-    for label, cells in rows:
-        text = [f"{cells[k][0]:.{_digits(k)}f} ({cells[k][1]})" for k in COLUMNS]
-        lines.append(f"| {label} | " + " | ".join(text) + " |")
-    return head + "\n".join(lines) + "\n"
-
-
-def paired_table(
-    ref: dict[str, dict[str, float]],
-    rows: list[tuple[str, dict[str, dict[str, float]]]],
-    ref_label: str = "default model",
-    n_boot: int = 2000,
-) -> str:
-    """Markdown: per column the mean paired difference (row − ref) over the clips both have, with a
-    95 % bootstrap interval (``n_boot`` resamples, seed 0) and the clip count."""
-    head = f"| row − {ref_label} | TE (px) | ETE (s) | MAIC | onset acc | onset AP |\n"
-    head += "|---|---|---|---|---|---|\n"
-    lines = []
-    for label, cols in rows:
-        cells = []
-        for key in COLUMNS:
-            common = [n for n in ref[key] if n in cols[key]]
-            d = np.array([cols[key][n] - ref[key][n] for n in common], dtype=np.float64)
-            d = d[np.isfinite(d)]
-            if not d.size:
-                cells.append("n/a")
-                continue
-            boot = d[np.random.default_rng(0).integers(0, d.size, (n_boot, d.size))].mean(axis=1)
-            lo, hi = np.percentile(boot, [2.5, 97.5])
-            k = _digits(key)
-            cells.append(f"{d.mean():+.{k}f} [{lo:+.{k}f}, {hi:+.{k}f}] ({d.size})")
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    return head + "\n".join(lines) + "\n"
-
-
 # ------------------------------------------------------------------------------------------ the run
 @dataclass
 class WorldEvalResult:
-    """``table``: the markdown table(s); ``notes``: one line per row (clips scored, tracker, timing)."""
+    """``table``: the markdown table(s); ``notes``: one line per row (clips scored, tracker, timing);
+    ``cells``: per row label the :func:`.world_table.summarize` cells ``{column: (value, count)}``."""
 
     table: str
     notes: list[str]
+    cells: dict[str, dict[str, tuple[float, int]]] = field(default_factory=dict)
 
     @property
     def text(self) -> str:
         return self.table + "\n" + "\n".join(f"- {n}" for n in self.notes) + "\n"
 
 
+@dataclass
+class _Row:
+    """One table row: ``label``, ``kind`` (:data:`.world_rows.KINDS`) and its model
+    ``(label, path, model)``, None for the simulator."""
+
+    label: str
+    kind: str
+    entry: tuple[str, Path, Any] | None
+
+    @property
+    def folder(self) -> str:
+        return _folder_name(self.label)
+
+
 def _folder_name(label: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in label.strip()) or "row"
+
+
+def _stamp(row: _Row, steps: int, sample_seed: int, cond_time: float) -> dict[str, Any]:
+    """What a row's clip files depend on (``--reuse`` keeps them only when it is unchanged)."""
+    stamp: dict[str, Any] = {"model": os.fspath(row.entry[1]) if row.entry else None}
+    stamp.update(steps=steps, seed=sample_seed)
+    if row.entry:
+        st = row.entry[1].stat()
+        stamp.update(size=st.st_size, mtime=st.st_mtime)
+    if row.kind in EXTRA_ROWS:
+        stamp["row"] = row.kind
+    if row.kind in ("v2a", "a2v"):
+        stamp["cond_time"] = float(cond_time)
+    return stamp
 
 
 def _fill_row(
     folder: Path,
     world: dict[str, Any],
-    model: Any,
+    row: _Row,
     stamp: dict[str, Any],
     reuse: bool,
     steps: int,
     sample_seed: int,
+    cond_time: float,
     log: Callable[[str], None],
 ) -> tuple[dict[str, int], list[float], dict[str, tuple[Any, np.ndarray, np.ndarray]]]:
-    """Write the clip files of one row (simulator when ``model`` is None) into ``folder``.
+    """Write the clip files of one row into ``folder`` (:func:`.world_rows.row_media`).
 
-    Returns ``(tracker backends used, sampling seconds, {scene: (clip, frames, audio)} of the first
-    generated clip per scene)``.
+    Returns ``(tracker backends used, model seconds per clip, {scene: (clip, frames, audio)} of the
+    first clip per scene of a model row)``.
     """
     folder.mkdir(parents=True, exist_ok=True)
     stamp_file, times_file = folder / "source.json", folder / "sampling_times.json"
@@ -254,14 +227,14 @@ def _fill_row(
     times = json.loads(times_file.read_text()) if kept and times_file.is_file() else []
     backends: dict[str, int] = {}
     figs: dict[str, tuple[Any, np.ndarray, np.ndarray]] = {}
+    model = row.entry[2] if row.entry else None
     for k, (name, clip) in enumerate(world.items()):
         if kept and (folder / f"{name}.measured.tracks.json").is_file():
             continue
-        if model is None:
-            frames, audio = clip.frames, clip.audio
-        else:
-            frames, audio, sec = generate(model, clip, steps, sample_seed)
+        frames, audio, sec = row_media(row.kind, model, clip, steps, sample_seed, cond_time)
+        if sec is not None:
             times.append(sec)
+        if row.kind == "model":
             figs.setdefault(clip.kind, (clip, frames, audio))
         measured, backend = measure_tracks(frames, clip.tracks)
         backends[backend] = backends.get(backend, 0) + 1
@@ -273,6 +246,65 @@ def _fill_row(
     atomic_write_text(stamp_file, json.dumps(stamp))
     atomic_write_text(times_file, json.dumps(times))
     return backends, times, figs
+
+
+def _levels(folder: Path, names: list[str], world: dict[str, Any]) -> dict[str, float]:
+    """Per clip: signed level error (dB) of the sound in ``<name>.mp4`` (as scored) against the
+    simulator's sound (:func:`.world_table.level_error_db`)."""
+    from ..media.audio import read_audio, resample_audio
+
+    out = {}
+    for name in names:
+        clip = world[name]
+        audio, rate = read_audio(folder / f"{name}.mp4")
+        if rate != clip.sample_rate:
+            audio = resample_audio(audio, rate, clip.sample_rate)
+        out[name] = level_error_db(audio, clip.audio, clip.sample_rate, clip.frames.shape[0], clip.fps)
+    return out
+
+
+def _measured(folder: Path, names: list[str], world: dict[str, Any]) -> dict[str, Any]:
+    """Per clip: the tracks measured on the row's video (``<name>.measured.tracks.json``)."""
+    from ..kinematics import Tracks
+
+    out = {}
+    for name in names:
+        cond = world[name].tracks
+        data = json.loads((folder / f"{name}.measured.tracks.json").read_text(encoding="utf-8"))
+        out[name] = Tracks.from_json(data, fps=cond.fps, width=cond.width, height=cond.height)
+    return out
+
+
+def _timing(row: _Row, times: list[float], steps: int, cond_time: float) -> str:
+    if not times:
+        return ""
+    if row.kind == "codec":
+        return f", codec round trip {np.median(times):.3f} s median per clip"
+    how = {
+        "jointcfg": "JointCFG",
+        "v2a": f"CFG, cond_time {cond_time:g}",
+        "a2v": f"CFG, cond_time {cond_time:g}",
+    }
+    return f", sampling {np.median(times):.2f} s median per clip ({steps} steps, {how.get(row.kind, 'CFG')})"
+
+
+def _table_rows(loaded: list[tuple[str, Path, Any]], rows: Sequence[str]) -> list[_Row]:
+    """Simulator, the first model, its opt-in ``rows`` in :data:`.world_rows.EXTRA_ROWS` order, the
+    other models; ValueError for an unknown row or labels that share a folder name."""
+    unknown = [r for r in rows if r not in EXTRA_ROWS]
+    if unknown:
+        raise ValueError(f"unknown row(s) {unknown}; choose from {list(EXTRA_ROWS)}")
+    if rows and not loaded:
+        raise ValueError(f"the rows {list(rows)} need a model")
+    out = [_Row(GROUND_TRUTH, "simulator", None)]
+    for i, entry in enumerate(loaded):
+        out.append(_Row(entry[0], "model", entry))
+        if i == 0:
+            out += [_Row(EXTRA_ROWS[k], k, entry) for k in EXTRA_ROWS if k in rows]
+    folders = [r.folder for r in out]
+    if len(set(folders)) != len(folders):
+        raise ValueError(f"row labels must differ (as folder names): {[r.label for r in out]}")
+    return out
 
 
 def evaluate_world(
@@ -287,25 +319,31 @@ def evaluate_world(
     figures: str | os.PathLike | None = None,
     reuse: bool = False,
     log: Callable[[str], None] = print,
+    rows: Sequence[str] = (),
+    cond_time: float = 0.0,
 ) -> WorldEvalResult:
     """Score the simulator and each ``(label, checkpoint path)`` on ``clips`` held-out world clips.
 
     The first model is the reference of the paired table (usually the default model, the others
-    its ablations). Clip files go to ``work/<label>/``; with ``reuse`` a row keeps the files its
-    folder already has from the same model file (size, mtime) and settings, otherwise they are
-    replaced. ``figures``: folder for ``generated_<scene>.png`` (first model vs simulator) and, with
-    two models or more, ``ablations_drop.png`` / ``ablations_slide.png``. ``log`` gets progress lines.
+    its ablations). ``rows``: opt-in rows of the first model (keys of
+    :data:`.world_rows.EXTRA_ROWS`: "codec", "jointcfg", "v2a", "a2v"), placed right after it;
+    ``cond_time``: the flow time at which v2a / a2v hold the given modality (within the first
+    model's trained range, else ValueError). Clip files go to ``work/<label>/``; with ``reuse`` a
+    row keeps the files its folder already has from the same model file (size, mtime) and settings,
+    otherwise they are replaced. ``figures``: folder for ``generated_<scene>.png`` (first model vs
+    simulator) and, with more than two rows, ``ablations_drop.png`` / ``ablations_slide.png``.
+    ``log`` gets progress lines.
     """
     from ..data import synth_clip
     from ..metrics.cli import evaluate_folder
     from ..models import load_checkpoint
     from .figures import ablation_figure, figure
 
-    labels = [GROUND_TRUTH, *(label for label, _ in models)]
-    folders = [_folder_name(label) for label in labels]
-    if len(set(folders)) != len(folders):
-        raise ValueError(f"row labels must differ (as folder names): {labels}")
+    _table_rows([(label, Path(path), None) for label, path in models], rows)  # checked before loading
     loaded = [(label, Path(path), load_checkpoint(path)) for label, path in models]
+    table_rows = _table_rows(loaded, rows)
+    if {"v2a", "a2v"} & set(rows):
+        check_cond_time(loaded[0][2], cond_time)
     cfg = loaded[0][2].cfg if loaded else None
     size, frames_n, fps = (cfg.width, cfg.num_frames, cfg.fps) if cfg else (64, 33, 16.0)
     for label, path, model in loaded:
@@ -318,39 +356,47 @@ def evaluate_world(
     seeds = held_out_seeds(clips, seed, train_seed, train_clips)
     world = {f"clip{i:04d}": synth_clip(s, size, frames_n, fps) for i, s in enumerate(seeds)}
     work = Path(work)
-    rows, notes, values = [], [], []
-    for label, folder_name, entry in zip(labels, folders, [None, *loaded], strict=True):
-        folder = work / folder_name
-        stamp: dict[str, Any] = {"model": os.fspath(entry[1]) if entry else None}
-        stamp.update(steps=steps, seed=sample_seed)
-        if entry:
-            st = entry[1].stat()
-            stamp.update(size=st.st_size, mtime=st.st_mtime)
-        model = entry[2] if entry else None
-        backends, times, figs = _fill_row(folder, world, model, stamp, reuse, steps, sample_seed, log)
+    cells, notes, values = [], [], []
+    gt_scored: tuple[list[str], list[Any]] = ([], [])
+    for row in table_rows:
+        folder = work / row.folder
+        stamp = _stamp(row, steps, sample_seed, cond_time)
+        backends, times, figs = _fill_row(
+            folder, world, row, stamp, reuse, steps, sample_seed, cond_time, log
+        )
         names, reports, skipped = evaluate_folder(folder)
-        values.append((label, per_clip(names, reports, world)))
-        rows.append((label, summarize(values[-1][1])))
-        note = f"{label}: {len(names)} clips scored, tracker {backends or '(clip files reused)'}"
-        if times:
-            note += f", sampling {np.median(times):.2f} s median per clip ({steps} steps, CFG)"
+        visual = _measured(folder, names, world) if row.kind == "a2v" else None
+        values.append((row.label, per_clip(names, reports, world, _levels(folder, names, world), visual)))
+        cells.append((row.label, summarize(values[-1][1])))
+        note = f"{row.label}: {len(names)} clips scored, tracker {backends or '(clip files reused)'}"
+        note += _timing(row, times, steps, cond_time)
         if skipped:
             note += f", skipped {len(skipped)}: {skipped[:3]}"
+        if row.kind == "simulator":
+            gt_scored = (names, reports)
+        if row.kind == "a2v":  # what the same reading gives on the simulator's own frames
+            gt_measured = _measured(work / table_rows[0].folder, gt_scored[0], world)
+            floor = summarize(per_clip(*gt_scored, world, None, gt_measured))["ete"][0]
+            note += (
+                "; ETE and MAIC from the tracks measured on the generated video (the simulator's own "
+                f"frames read the same way: ETE τ0.2 {floor:.3f} s)"
+            )
         notes.append(note)
         log(note)
-        if figures and entry is not None and entry is loaded[0]:
+        if figures and row.kind == "model" and row.entry is loaded[0]:
             for kind, (clip, gen_frames, gen_audio) in figs.items():
                 title = f'{kind} (held-out seed {clip.seed}): "{clip.caption}"'
                 figure(Path(figures) / f"generated_{kind}.png", clip, gen_frames, gen_audio, title)
-    if figures and len(rows) > 2:
-        row_folders = [(label, work / f) for label, f in zip(labels, folders, strict=True)]
+    if figures and len(cells) > 2:
+        row_folders = [(r.label, work / r.folder) for r in table_rows]
         for kind in ("drop", "slide"):
             name = next((n for n, c in world.items() if c.kind == kind), None)
             if name is not None:
                 ablation_figure(Path(figures) / f"ablations_{kind}.png", world[name], name, row_folders)
-    table = format_table(rows)
+    table = format_table(cells)
     if len(values) > 2:
         ref_label, ref = values[1]
-        table += f"\nPaired per clip, row minus {ref_label} (mean, 95 % bootstrap interval, clips):\n\n"
+        table += f"\nPaired per clip, row minus {ref_label} (mean, or median for the level; 95 % bootstrap "
+        table += "interval, clips):\n\n"
         table += paired_table(ref, values[2:], ref_label)
-    return WorldEvalResult(table, notes)
+    return WorldEvalResult(table, notes, dict(cells))

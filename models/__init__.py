@@ -12,6 +12,7 @@ from .checkpoint import (
     load_checkpoint,
     read_metadata,
     save_checkpoint,
+    trained_max_cond_time,
 )
 from .conditioning import Conditioning, cat_conditions
 from .config import PRESETS, GeneratorConfig, micro_config, preset_config, tiny_config
@@ -45,4 +46,5 @@ __all__ = [
     "micro_config",
     "preset_config",
     "tiny_config",
+    "trained_max_cond_time",
 ]

@@ -6,7 +6,9 @@ any extra string entries the caller adds. ``kinesonic_training`` (written by the
 object whose ``"ablations"`` maps :data:`.config.ABLATIONS` names to booleans) tells
 :func:`load_checkpoint` which ablation switches the weights were trained with
 (``model.ablations``); :func:`save_checkpoint` writes ``{"ablations": ...}`` there for a model
-with ablations when the caller gives no such entry.
+with ablations when the caller gives no such entry. The whole object is kept as
+``model.training_metadata``; :func:`trained_max_cond_time` reads the V2A / A2V hold-time range
+from its ``"train_config"`` (the trainer writes one).
 
 A learned :class:`~.vocoder.SpectralVocoder` may travel in the same file: its tensors under the
 prefix ``vocoder.`` and its config JSON in ``kinesonic_vocoder``. :func:`load_checkpoint` then sets
@@ -34,6 +36,9 @@ KEY_STATS = "kinesonic_kinematic_stats"
 KEY_VOCODER = "kinesonic_vocoder"
 KEY_TRAINING = "kinesonic_training"
 VOCODER_PREFIX = "vocoder."
+#: The trainer's default hold-time range of the given modality in V2A / A2V training
+#: (``training.config.TrainConfig.max_cond_time``), assumed for a file that does not record it.
+DEFAULT_MAX_COND_TIME = 0.1
 
 
 class CheckpointError(ValueError):
@@ -167,6 +172,25 @@ def _ablations(meta: dict[str, str]) -> list[str]:
     return [name for name, on in switches.items() if on]
 
 
+def _training_metadata(meta: dict[str, str]) -> dict:
+    """The ``kinesonic_training`` JSON object (``{}`` when absent)."""
+    if KEY_TRAINING not in meta:
+        return {}
+    info = json.loads(meta[KEY_TRAINING])
+    if not isinstance(info, dict):
+        raise ValueError(f"'{KEY_TRAINING}' must be a JSON object, got {type(info).__name__}")
+    return info
+
+
+def trained_max_cond_time(model: KinesonicModel) -> float:
+    """Largest flow time (0..1) at which the model's training held the given modality in V2A / A2V:
+    ``train_config.max_cond_time`` of its ``kinesonic_training`` metadata, else
+    :data:`DEFAULT_MAX_COND_TIME`. Sampling with a larger ``cond_time`` asks for states it never saw."""
+    config = getattr(model, "training_metadata", {}).get("train_config")
+    value = config.get("max_cond_time") if isinstance(config, dict) else None
+    return DEFAULT_MAX_COND_TIME if value is None else float(value)
+
+
 def load_checkpoint(path: str | os.PathLike) -> KinesonicModel:
     """Build a :class:`KinesonicModel` from its config metadata and load the weights (CPU, eval mode).
 
@@ -192,12 +216,14 @@ def load_checkpoint(path: str | os.PathLike) -> KinesonicModel:
         cfg = GeneratorConfig.from_dict(json.loads(meta[KEY_CONFIG]))
         stats = KinematicStats.from_json(meta[KEY_STATS]) if KEY_STATS in meta else None
         ablations = _ablations(meta)
+        training = _training_metadata(meta)
         # parameters on the meta device: no random initialisation of weights that are replaced next
         # (the buffers, rotary tables and mel filterbank, are computed on the CPU as usual)
         with torch.device("meta"):
             model = KinesonicModel(cfg, stats, ablations)
     except (ValueError, TypeError, AttributeError) as exc:
         raise CheckpointError(f"{path.name}: bad metadata: {exc}") from None
+    model.training_metadata = training
     try:
         state = load_file(str(path))
     except Exception as exc:

@@ -35,6 +35,8 @@ class KinesonicModel(nn.Module):
     :meth:`sample` then conditions and starts the way the model was trained: without kinematic
     tokens (``no_kinematics``), without trajectory information after the first frame
     (``no_trajectory``), from pure noise instead of the hybrid source (``no_hybrid_flow``).
+    ``training_metadata`` is the checkpoint's ``kinesonic_training`` JSON object (empty when the
+    file has none, or for a model built in code); see :func:`.checkpoint.trained_max_cond_time`.
     """
 
     def __init__(
@@ -50,6 +52,7 @@ class KinesonicModel(nn.Module):
         self.cfg = cfg
         self.kinematic_stats = kinematic_stats or KinematicStats.identity()
         self.ablations: tuple[str, ...] = tuple(a for a in ABLATIONS if a in set(ablations))
+        self.training_metadata: dict = {}
         self.video_ae = VideoAutoencoder(cfg)
         self.audio_codec = AudioCodec(cfg)
         self.text = HashTextEncoder(cfg.text_vocab, cfg.text_dim, cfg.text_layers, cfg.text_max_tokens)

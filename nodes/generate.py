@@ -225,6 +225,28 @@ def _video_latent(node: str, model: Any, frames: Any, num_frames: int) -> torch.
         return model.encode_video(video.permute(3, 0, 1, 2)[None].to(device=model.device, dtype=model.dtype))
 
 
+#: The widget maximum of ``cond_time``: the trainer's default hold-time range (the same number as
+#: ``models.checkpoint.DEFAULT_MAX_COND_TIME``; a test keeps them equal, models is not imported here).
+DEFAULT_MAX_COND_TIME = 0.1
+
+
+def _check_cond_time(node: str, model: Any, cond_time: float) -> None:
+    """Refuse a ``cond_time`` outside ``[0, trained maximum]`` (the V2A / A2V hold-time range the
+    model's training covered, from its checkpoint metadata; 0.1 when the file does not record it)."""
+    from ..models import trained_max_cond_time
+
+    limit = trained_max_cond_time(model)
+    value = float(cond_time)
+    if not 0.0 <= value <= limit:
+        raise NodeInputError(
+            node,
+            "cond_time",
+            f"a flow time in [0, {limit:g}] (this model was trained holding the given modality at "
+            f"times up to {limit:g})",
+            value,
+        )
+
+
 def sample(
     node: str,
     model: Any,
@@ -248,6 +270,7 @@ def sample(
         )
     if mode not in MODES:
         raise NodeInputError(node, "mode", f"one of {list(MODES)}", mode)
+    _check_cond_time(node, model, cond_time)
     cond = conditioning["conditioning"]
     cfg = model.cfg
     if cond.traj_latent.shape[1] != cfg.video_channels or cond.traj_latent.shape[-2:] != (
@@ -508,9 +531,12 @@ class KinesonicGeneratorSampler:
                     {
                         "default": 0.0,
                         "min": 0.0,
-                        "max": 1.0,
+                        "max": DEFAULT_MAX_COND_TIME,
                         "step": 0.01,
-                        "tooltip": "Noise level of the given modality.",
+                        "tooltip": "Flow time (noise level) at which the given frames (video_to_audio) "
+                        "or sound (audio_to_video) are held: 0 = clean. At most the largest time the "
+                        f"model was trained with ({DEFAULT_MAX_COND_TIME:g} unless its checkpoint "
+                        "records another); larger values are refused.",
                     },
                 ),
             },

@@ -1,0 +1,211 @@
+"""The cells of the world table: per-clip values of every column, row summaries, paired intervals.
+
+Columns (:data:`COLUMNS`; each row is scored from its clip files by
+:func:`kinesonic.metrics.cli.evaluate_folder`, then read here):
+
+- ``te``: TE (px), every clip; tracks measured on the row's video vs the conditioning tracks.
+- ``ete`` / ``ete5``: ETE (s) at tau 0.2 / 0.5 s, clips with impacts: visual events of the
+  conditioning tracks vs the onsets of the row's sound. For a row whose video is generated from the
+  given sound (audio-to-video) the visual events come from the tracks MEASURED on the generated
+  video instead (the conditioning tracks are the simulator's motion, which the given sound matches
+  by construction); MAIC likewise reads the measured tracks' motion there.
+- ``maic``: MAIC, slide and roll clips.
+- ``onset`` / ``onset_ap``: onset accuracy / AP against the simulator's sound, clips with impacts.
+- ``onsets``: onsets detected in the row's sound per clip with impacts (the ground-truth row shows
+  the simulator's).
+- ``level`` / ``level_signed``: per clip ``dB(row sound) - dB(simulator sound)`` with
+  ``dB = 20 log10 RMS`` over the clip span ``round(T / fps * sr)`` samples; the cell is the median
+  over clips of its absolute value / of the signed value.
+
+Means over the finite per-clip values (medians for the level columns), counts in brackets. The
+paired table gives, per column marked ``paired``, the row's per-clip difference to a reference row
+with a 95 % bootstrap interval (the level column: difference of the absolute level errors, median).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Column:
+    """One table column: ``key``, ``header``, decimal ``digits``, ``stat`` ("mean" | "median"),
+    ``paired`` (in the paired table)."""
+
+    key: str
+    header: str
+    digits: int = 3
+    stat: str = "mean"
+    paired: bool = True
+
+
+COLUMNS_SPEC: tuple[Column, ...] = (
+    Column("te", "TE (px) ↓", 2),
+    Column("ete", "ETE τ0.2 (s, impact clips) ↓"),
+    Column("ete5", "ETE τ0.5 (s, impact clips) ↓"),
+    Column("maic", "MAIC (slide/roll) ↑"),
+    Column("onset", "onset acc ↑"),
+    Column("onset_ap", "onset AP ↑"),
+    Column("onsets", "onsets / impact clip", 2, paired=False),
+    Column("level", "level err (dB, median) ↓", 2, "median"),
+    Column("level_signed", "level signed (dB, median)", 2, "median", paired=False),
+)
+COLUMNS = tuple(c.key for c in COLUMNS_SPEC)
+TAU_WIDE = 0.5
+
+
+# ------------------------------------------------------------------------------------------ level
+def level_db(audio: np.ndarray, sample_rate: int, num_frames: int, fps: float) -> float:
+    """``20 log10 (RMS + 1e-12)`` (dBFS; -240 for silence) of mono ``audio [S]`` (or ``[C, S]``,
+    channels averaged) over the clip span: its first ``round(num_frames / fps * sample_rate)`` samples
+    (fewer if shorter)."""
+    wave = np.asarray(audio, dtype=np.float64)
+    if wave.ndim > 1:
+        wave = wave.reshape(-1, wave.shape[-1]).mean(axis=0)
+    wave = wave[: int(round(num_frames / fps * sample_rate))]
+    rms = math.sqrt(float(np.mean(wave**2))) if wave.size else 0.0
+    return 20.0 * math.log10(rms + 1e-12)
+
+
+def level_error_db(
+    audio: np.ndarray, reference: np.ndarray, sample_rate: int, num_frames: int, fps: float
+) -> float:
+    """Signed ``dB(audio) - dB(reference)`` over the clip span (:func:`level_db`; both at
+    ``sample_rate`` Hz). Half the amplitude gives -6.02 dB."""
+    return level_db(audio, sample_rate, num_frames, fps) - level_db(reference, sample_rate, num_frames, fps)
+
+
+# ------------------------------------------------------------------------------------------ per clip
+def _measured_av(rep: Any, tracks: Any) -> tuple[float, float, float]:
+    """``(ETE tau 0.2, ETE tau 0.5, MAIC)`` of a report with the visual side read from ``tracks``
+    (events: ``detect_events``; motion: ``motion_strength``) and the audio side from the report."""
+    from ..kinematics import detect_events, motion_strength
+    from ..metrics.ete import DEFAULT_TAU, event_timing_error
+    from ..metrics.maic import pearson
+
+    events = detect_events(tracks)
+    ete = event_timing_error(events, rep.audio_onsets, DEFAULT_TAU)
+    ete5 = event_timing_error(events, rep.audio_onsets, TAU_WIDE)
+    motion = np.asarray(motion_strength(tracks), dtype=np.float64).reshape(-1)
+    maic = pearson(motion, rep.log_energy) if rep.log_energy.size == motion.size >= 2 else math.nan
+    return ete, ete5, maic
+
+
+def per_clip(
+    names: list[str],
+    reports: list[Any],
+    clips: Mapping[str, Any],
+    levels: Mapping[str, float] | None = None,
+    visual_tracks: Mapping[str, Any] | None = None,
+) -> dict[str, dict[str, float]]:
+    """Per column (:data:`COLUMNS`): ``{clip name: value}`` over the clips the column counts: TE and
+    level on every clip, ETE, onsets, onset accuracy / AP on clips with impacts, MAIC on slide and
+    roll clips.
+
+    ``reports``: ``ClipReport`` per name (conditioning tracks = the clip's). ``levels``: signed level
+    error (dB) per clip (:func:`level_error_db`); without it the level columns stay empty.
+    ``visual_tracks``: per clip, tracks to read the visual events and motion from for ETE and MAIC
+    instead of the conditioning tracks (the audio-to-video row: tracks measured on its video).
+    """
+    from ..metrics.ete import event_timing_error
+
+    out: dict[str, dict[str, float]] = {key: {} for key in COLUMNS}
+    for name, rep in zip(names, reports, strict=True):
+        clip, v = clips[name], rep.values
+        out["te"][name] = v.get("te_px", math.nan)
+        if levels is not None and name in levels:
+            out["level"][name] = abs(levels[name])
+            out["level_signed"][name] = levels[name]
+        if visual_tracks is not None:
+            ete, ete5, maic = _measured_av(rep, visual_tracks[name])
+        else:
+            ete, maic = v.get("ete_s", math.nan), v.get("maic", math.nan)
+            ete5 = event_timing_error(rep.visual_events, rep.audio_onsets, TAU_WIDE)
+        if clip.events:
+            out["ete"][name], out["ete5"][name] = ete, ete5
+            out["onset"][name] = v.get("onset_acc", math.nan)
+            out["onset_ap"][name] = v.get("onset_ap", math.nan)
+            out["onsets"][name] = float(rep.audio_onsets.size)
+        if clip.kind in ("slide", "roll"):
+            out["maic"][name] = maic
+    return out
+
+
+def _stat(a: np.ndarray, stat: str, axis: int | None = None) -> Any:
+    return np.median(a, axis=axis) if stat == "median" else np.mean(a, axis=axis)
+
+
+def summarize(values: Mapping[str, Mapping[str, float]]) -> dict[str, tuple[float, int]]:
+    """Row cells from :func:`per_clip`: ``(mean or median, count)`` over the finite values of each
+    column (a column missing from ``values`` counts as empty)."""
+    out = {}
+    for col in COLUMNS_SPEC:
+        a = np.asarray(list(values.get(col.key, {}).values()), dtype=np.float64)
+        a = a[np.isfinite(a)]
+        out[col.key] = (float(_stat(a, col.stat)) if a.size else math.nan, int(a.size))
+    return out
+
+
+def format_table(rows: list[tuple[str, Mapping[str, tuple[float, int]]]]) -> str:
+    """Markdown: one line per row, each cell ``value (count)``."""
+    head = "| row | " + " | ".join(c.header for c in COLUMNS_SPEC) + " |\n"
+    head += "|---|" + "---|" * len(COLUMNS_SPEC) + "\n"
+    lines = []
+    for label, cells in rows:
+        text = [f"{cells[c.key][0]:.{c.digits}f} ({cells[c.key][1]})" for c in COLUMNS_SPEC]
+        lines.append(f"| {label} | " + " | ".join(text) + " |")
+    return head + "\n".join(lines) + "\n"
+
+
+def paired_differences(
+    ref: Mapping[str, Mapping[str, float]], row: Mapping[str, Mapping[str, float]], n_boot: int = 2000
+) -> dict[str, tuple[float, float, float, int] | None]:
+    """Per paired column: ``(statistic, low, high, clips)`` of the per-clip differences row − ref over
+    the clips both have (finite), the 95 % bootstrap interval from ``n_boot`` resamples (seed 0);
+    None without a common clip. The statistic is the column's (mean, or median for the level)."""
+    out: dict[str, tuple[float, float, float, int] | None] = {}
+    for col in COLUMNS_SPEC:
+        if not col.paired:
+            continue
+        a, b = ref.get(col.key, {}), row.get(col.key, {})
+        d = np.array([b[n] - a[n] for n in a if n in b], dtype=np.float64)
+        d = d[np.isfinite(d)]
+        if not d.size:
+            out[col.key] = None
+            continue
+        boot = _stat(d[np.random.default_rng(0).integers(0, d.size, (n_boot, d.size))], col.stat, axis=1)
+        lo, hi = np.percentile(boot, [2.5, 97.5])
+        out[col.key] = (float(_stat(d, col.stat)), float(lo), float(hi), int(d.size))
+    return out
+
+
+def paired_table(
+    ref: Mapping[str, Mapping[str, float]],
+    rows: list[tuple[str, Mapping[str, Mapping[str, float]]]],
+    ref_label: str = "default model",
+    n_boot: int = 2000,
+) -> str:
+    """Markdown: per paired column the per-clip difference (row − ref) with its 95 % bootstrap
+    interval and the clip count (:func:`paired_differences`)."""
+    cols = [c for c in COLUMNS_SPEC if c.paired]
+    head = f"| row − {ref_label} | " + " | ".join(c.header.rstrip(" ↑↓") for c in cols) + " |\n"
+    head += "|---|" + "---|" * len(cols) + "\n"
+    lines = []
+    for label, values in rows:
+        diffs = paired_differences(ref, values, n_boot)
+        cells = []
+        for c in cols:
+            cell = diffs[c.key]
+            if cell is None:
+                cells.append("n/a")
+                continue
+            m, lo, hi, n = cell
+            k = c.digits
+            cells.append(f"{m:+.{k}f} [{lo:+.{k}f}, {hi:+.{k}f}] ({n})")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return head + "\n".join(lines) + "\n"
