@@ -215,7 +215,9 @@ class KinesonicTrainer:
             raise NodeInputError(node, "ablation", f"one of {ABLATION_CHOICES}", ablation)
         init_name = kw.pop("init_autoencoder", "none") or "none"
         if init_name != "none":
-            kw["init_autoencoder"] = os.fspath(bridge.resolve_model("kinesonic", init_name, node, "init_autoencoder"))
+            kw["init_autoencoder"] = os.fspath(
+                bridge.resolve_model("kinesonic", init_name, node, "init_autoencoder")
+            )
         export_name = (kw.pop("export_name", "") or "").strip()
         export_target = None
         if export_name:  # checked before training, so a bad name does not cost a run
