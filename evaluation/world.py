@@ -187,7 +187,9 @@ def _folder_name(label: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in label.strip()) or "row"
 
 
-def _stamp(row: _Row, steps: int, sample_seed: int, cond_time: float) -> dict[str, Any]:
+def _stamp(
+    row: _Row, steps: int, sample_seed: int, cond_time: float, options: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """What a row's clip files depend on (``--reuse`` keeps them only when it is unchanged)."""
     stamp: dict[str, Any] = {"model": os.fspath(row.entry[1]) if row.entry else None}
     stamp.update(steps=steps, seed=sample_seed)
@@ -198,6 +200,8 @@ def _stamp(row: _Row, steps: int, sample_seed: int, cond_time: float) -> dict[st
         stamp["row"] = row.kind
     if row.kind in ("v2a", "a2v"):
         stamp["cond_time"] = float(cond_time)
+    if options and row.entry:
+        stamp["options"] = dict(sorted(options.items()))
     return stamp
 
 
@@ -211,6 +215,7 @@ def _fill_row(
     sample_seed: int,
     cond_time: float,
     log: Callable[[str], None],
+    options: dict[str, Any] | None = None,
 ) -> tuple[dict[str, int], list[float], dict[str, tuple[Any, np.ndarray, np.ndarray]]]:
     """Write the clip files of one row into ``folder`` (:func:`.world_rows.row_media`).
 
@@ -231,7 +236,7 @@ def _fill_row(
     for k, (name, clip) in enumerate(world.items()):
         if kept and (folder / f"{name}.measured.tracks.json").is_file():
             continue
-        frames, audio, sec = row_media(row.kind, model, clip, steps, sample_seed, cond_time)
+        frames, audio, sec = row_media(row.kind, model, clip, steps, sample_seed, cond_time, options)
         if sec is not None:
             times.append(sec)
         if row.kind == "model":
@@ -321,6 +326,7 @@ def evaluate_world(
     log: Callable[[str], None] = print,
     rows: Sequence[str] = (),
     cond_time: float = 0.0,
+    sample_options: dict[str, Any] | None = None,
 ) -> WorldEvalResult:
     """Score the simulator and each ``(label, checkpoint path)`` on ``clips`` held-out world clips.
 
@@ -328,9 +334,10 @@ def evaluate_world(
     its ablations). ``rows``: opt-in rows of the first model (keys of
     :data:`.world_rows.EXTRA_ROWS`: "codec", "jointcfg", "v2a", "a2v"), placed right after it;
     ``cond_time``: the flow time at which v2a / a2v hold the given modality (within the first
-    model's trained range, else ValueError). Clip files go to ``work/<label>/``; with ``reuse`` a
-    row keeps the files its folder already has from the same model file (size, mtime) and settings,
-    otherwise they are replaced. ``figures``: folder for ``generated_<scene>.png`` (first model vs
+    model's trained range, else ValueError); ``sample_options``: extra ``model.sample`` settings of
+    every model row (studies only, e.g. ``{"audio_cfg": 2.0}``). Clip files go to
+    ``work/<label>/``; with ``reuse`` a row keeps the files its folder already has from the same
+    model file (size, mtime) and settings, otherwise they are replaced. ``figures``: folder for ``generated_<scene>.png`` (first model vs
     simulator) and, with more than two rows, ``ablations_drop.png`` / ``ablations_slide.png``.
     ``log`` gets progress lines.
     """
@@ -360,9 +367,9 @@ def evaluate_world(
     gt_scored: tuple[list[str], list[Any]] = ([], [])
     for row in table_rows:
         folder = work / row.folder
-        stamp = _stamp(row, steps, sample_seed, cond_time)
+        stamp = _stamp(row, steps, sample_seed, cond_time, sample_options)
         backends, times, figs = _fill_row(
-            folder, world, row, stamp, reuse, steps, sample_seed, cond_time, log
+            folder, world, row, stamp, reuse, steps, sample_seed, cond_time, log, sample_options
         )
         names, reports, skipped = evaluate_folder(folder)
         visual = _measured(folder, names, world) if row.kind == "a2v" else None

@@ -94,7 +94,13 @@ def audio_latent(model: Any, audio: np.ndarray, samples: int) -> torch.Tensor:
 
 @torch.no_grad()
 def row_media(
-    kind: str, model: Any, clip: Any, steps: int, seed: int, cond_time: float = 0.0
+    kind: str,
+    model: Any,
+    clip: Any,
+    steps: int,
+    seed: int,
+    cond_time: float = 0.0,
+    options: dict[str, Any] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, float | None]:
     """``(frames uint8 [T,H,W,3], sound float32 [S] at the clip's rate, seconds or None)`` of row
     ``kind`` (:data:`KINDS`) for one world clip; ``model`` is unused for ``"simulator"``. The seconds
@@ -128,7 +134,10 @@ def row_media(
         check_cond_time(model, cond_time)
         given["cond_time"] = float(cond_time)
     start = time.perf_counter()
-    lat = model.sample(cond, mode, steps, "euler", 1.0, CFG_SCALE, CFG_SCALE, guidance, seed, **given)
+    # options: other sampler settings (benchmarks/bench_guidance.py), e.g. audio_cfg or
+    # video_guidance_region; the table itself uses none
+    kwargs = {"video_cfg": CFG_SCALE, "audio_cfg": CFG_SCALE, **(options or {}), **given}
+    lat = model.sample(cond, mode, steps, "euler", 1.0, guidance=guidance, seed=seed, **kwargs)
     seconds = time.perf_counter() - start
     count = clip.frames.shape[0]
     frames = clip.frames if mode == "v2a" else _to_frames(model, lat["video"], count)
