@@ -337,8 +337,9 @@ def evaluate_world(
     model's trained range, else ValueError); ``sample_options``: extra ``model.sample`` settings of
     every model row (studies only, e.g. ``{"audio_cfg": 2.0}``). Clip files go to
     ``work/<label>/``; with ``reuse`` a row keeps the files its folder already has from the same
-    model file (size, mtime) and settings, otherwise they are replaced. ``figures``: folder for ``generated_<scene>.png`` (first model vs
-    simulator) and, with more than two rows, ``ablations_drop.png`` / ``ablations_slide.png``.
+    model file (size, mtime) and settings, otherwise they are replaced. ``figures``: folder for
+    ``generated_<scene>.png`` (first model vs simulator) and, with more than two rows,
+    ``ablations_drop.png`` / ``ablations_slide.png``.
     ``log`` gets progress lines.
     """
     from ..data import synth_clip
