@@ -29,14 +29,16 @@ Steps (all per track, for every **bracket** ``(k, k + 1)`` of frames):
    bracket, so one neighbouring contact (whose spike covers at most one of the three frames) does
    not move them; ``J = |Δv|`` of the bracket's solution (px/frame). A background step without a
    velocity change (a push starting, a slide stopping) gives ``J = 0`` at its bracket.
-3. Threshold per track: ``thr = max(percentile_fraction * P95, min_jump_px, noise_factor * σ_n)``
+3. Thresholds per track: ``strict = max(percentile_fraction * P95, min_jump_px, noise_factor * σ_n)``
    with ``P95`` the 95th percentile (``percentile``) of ``J`` over all tracks and brackets of the
    clip (``percentile_fraction = 0.05``: later bounces are much weaker than the first impact),
    ``min_jump_px = 0.5`` the absolute floor (a velocity change in px/frame, i.e. px/frame² of
    second difference summed over the contact's frames) and ``σ_n = median |D3| / 1.1774`` the
    track's robust scale of third differences ``D3[j] = D2[j+1] - D2[j]`` (2-D norm; 0 on
    piecewise-ballistic tracks, ``σ √20`` for jitter ``σ`` px, the rate of change of a smoothly
-   varying acceleration otherwise) with ``noise_factor = 5``.
+   varying acceleration otherwise) with ``noise_factor = 5``. Candidates are searched at the lower
+   ``thr = min(strict, max(percentile_fraction * P95, min_jump_px, screen_factor * σ_n))``
+   (``screen_factor = 3``); the knot penalty (step 5) keeps the scale ``max(thr, 4 σ_n)``.
 4. Regions: brackets with ``J >= thr``, widened by one bracket each side, form runs; a run is kept
    if some bracket in it stands off the line through its outer neighbours
    (``max(|D2[k] - (2 D2[k-1] + D2[k+2]) / 3|, |D2[k+1] - (D2[k-1] + 2 D2[k+2]) / 3|) >= 0.35 thr``:
@@ -52,7 +54,15 @@ Steps (all per track, for every **bracket** ``(k, k + 1)`` of frames):
    Knots whose ``|Δv| < thr`` are acceleration changes without a contact (a push starting or
    ending, a slide stopping) and are not reported. Runs longer than 16 brackets (not piecewise
    ballistic) report the local maxima of ``J`` above ``thr`` with their screening solution.
-6. Temporal non-maximum suppression over all tracks: strongest ``|Δv|`` first, events closer than
+6. **Free-flight check** (:mod:`.flight`): each contact is tested on the positions around it
+   (windows of ``window_s`` = 0.25 s a side, 4 to 15 frames, cut at the track's accepted stronger
+   contacts and at the first frame where a parabola no longer fits): free flight on both sides
+   (continuous position, a velocity and a constant acceleration per side), ``snr = |Δv| / SE``
+   with the noise from the track itself. Strongest first, a contact is dropped when its
+   ``snr < snr`` (6), or, when a side is too short to test, if its ``|Δv| < strict`` (a contact
+   at or above ``strict`` is what the 2-frame model alone reported before the check existed). On
+   exact tracks (the physics world) the noise is ~0 and every contact passes.
+7. Temporal non-maximum suppression over all tracks: strongest ``|Δv|`` first, events closer than
    ``nms_window_s`` (default 1.5 frames) to a kept one are dropped, so contacts 2 frames apart
    both survive.
 
@@ -74,6 +84,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .features import _require_frames, kinematic_state
+from .flight import MAX_WINDOW, MIN_WINDOW, flight_snr, white_noise_px
 from .tracks import Tracks
 
 #: Speeds / accelerations below this (normalised units per s / s²) count as zero in motion_strength.
@@ -87,13 +98,16 @@ class Event:
     """One detected event: time in seconds, sub-frame position, track index, strength.
 
     ``strength`` is the velocity change ``|Δv|`` at the contact in image sizes per second (pixels per
-    second divided by ``Tracks.scale``, the units of the kinematic state).
+    second divided by ``Tracks.scale``, the units of the kinematic state). ``snr`` is the evidence of
+    the free-flight check (:mod:`.flight`): ``|Δv|`` over its standard error from the positions around
+    the contact (NaN where a side is too short to test).
     """
 
     time_s: float
     frame: float
     track: int
     strength: float
+    snr: float = float("nan")
 
 
 def find_events(
@@ -105,6 +119,9 @@ def find_events(
     min_jump_px: float = 0.5,
     noise_factor: float = 5.0,
     background_frames: int = 3,
+    snr: float = 6.0,
+    window_s: float = 0.25,
+    screen_factor: float = 3.0,
 ) -> list[Event]:
     """Detected events sorted by time (see the module doc for the method and parameters).
 
@@ -119,6 +136,11 @@ def find_events(
         noise_factor: a contact must reach this multiple of the track's robust third-difference
             scale (tracker jitter / smooth non-ballistic motion guard; 0 = off).
         background_frames: frames per side in the background medians (>= 1).
+        snr: a contact whose free-flight check (:mod:`.flight`) gives ``|Δv| / SE`` below this is
+            dropped (0 = off: the 2-frame model alone at ``noise_factor``).
+        window_s: frames per side of that check, in seconds.
+        screen_factor: candidates are searched down to this multiple of ``σ_n`` (module doc,
+            step 3); those under the ``noise_factor`` threshold must pass the free-flight check.
     """
     _require_frames(tracks, "detect_events")
     nb = int(background_frames)
@@ -133,23 +155,59 @@ def find_events(
     candidates: list[Event] = []
     for n in range(N):
         jump = jumps[:, n]
-        threshold = base
-        if noise_factor > 0:
-            threshold = max(threshold, float(noise_factor) * _noise_level(d2[:, n]))
+        level = _noise_level(d2[:, n])
+        strict = max(base, float(noise_factor) * level) if noise_factor > 0 else base
+        threshold = strict
+        if snr > 0 and screen_factor > 0:
+            threshold = min(strict, max(base, float(screen_factor) * level))
         if not jump.size or jump.max() < threshold:
             continue
-        for k, phi, dv in _track_contacts(d2[:, n], (jump, phis[:, n], dvs[:, n]), threshold, nb):
-            if np.linalg.norm(dv) < threshold:
-                continue
-            frame = k + phi
-            strength = float(np.linalg.norm(dv)) * tracks.fps / tracks.scale
-            candidates.append(Event(frame / tracks.fps, frame, n, strength))
+        found = [
+            (k, phi, dv)
+            for k, phi, dv in _track_contacts(
+                d2[:, n], (jump, phis[:, n], dvs[:, n]), threshold, nb, max(threshold, PENALTY_NOISE * level)
+            )
+            if np.linalg.norm(dv) >= threshold
+        ]
+        candidates += _checked(tracks, n, found, d2[:, n], snr, window_s, strict)
     radius = NMS_FRAMES / tracks.fps if nms_window_s is None else float(nms_window_s)
     kept: list[Event] = []
     for event in sorted(candidates, key=lambda e: -e.strength):
         if all(abs(event.time_s - other.time_s) >= radius for other in kept):
             kept.append(event)
     return sorted(kept, key=lambda e: e.time_s)
+
+
+def _checked(
+    tracks: Tracks, n: int, found: list, d2: np.ndarray, min_snr: float, window_s: float, strict: float
+) -> list[Event]:
+    """Events of track ``n`` from its contacts ``(k, φ, Δv)`` that pass the free-flight check.
+
+    Strongest first: the check's windows stop at the contacts already accepted (a rejected
+    contact does not shorten its neighbours' windows).
+    """
+    if not found:
+        return []
+    window = int(np.clip(round(window_s * tracks.fps), MIN_WINDOW, MAX_WINDOW))
+    noise = white_noise_px(d2)
+    points, visible = tracks.points[:, n], tracks.visible[:, n]
+    T = tracks.num_frames
+    accepted: list[int] = []  # brackets
+    out = []
+    for k, phi, dv in sorted(found, key=lambda c: -float(np.linalg.norm(c[2]))):
+        frame = k + phi
+        lo = max([b + 1 for b in accepted if b < k], default=0)
+        hi = min([b for b in accepted if b > k], default=T - 1)
+        # a contact the 2-frame model alone accepts (|Δv| >= strict) is only dropped on longer windows
+        weak = float(np.linalg.norm(dv)) < strict
+        ratio, _, _ = flight_snr(points, visible, frame, lo, hi, window, noise)
+        need = min_snr * (WEAK_SNR if weak else 1.0)
+        if min_snr > 0 and (ratio < need or (np.isnan(ratio) and weak)):
+            continue
+        accepted.append(k)
+        strength = float(np.linalg.norm(dv)) * tracks.fps / tracks.scale
+        out.append(Event(frame / tracks.fps, frame, n, strength, ratio))
+    return out
 
 
 def detect_events(tracks: Tracks, **options: float) -> list[float]:
@@ -284,6 +342,12 @@ def _solve_contact(e0: np.ndarray, e1: np.ndarray, delta: np.ndarray) -> tuple[n
 #: Cost of one knot in units of threshold² (a contact at the threshold lowers the misfit by at least
 #: threshold² / 2, so it always pays for itself).
 KNOT_PENALTY = 0.4
+#: A contact under the 2-frame threshold (found only because the free-flight check confirms it)
+#: needs this multiple of ``snr``.
+WEAK_SNR = 1.0
+#: The knot penalty's scale is at least this many noise levels (``σ_n``, step 3): with a threshold
+#: lowered for the free-flight check, knots must still pay for more than the noise they explain.
+PENALTY_NOISE = 4.0
 #: At most this many knots per region in the exhaustive search.
 MAX_REGION_CONTACTS = 4
 #: A candidate region needs a bracket standing off the line through its neighbours by this
@@ -294,7 +358,11 @@ MAX_RUN = 16
 
 
 def _track_contacts(
-    d2: np.ndarray, screen: tuple[np.ndarray, np.ndarray, np.ndarray], threshold: float, nb: int
+    d2: np.ndarray,
+    screen: tuple[np.ndarray, np.ndarray, np.ndarray],
+    threshold: float,
+    nb: int,
+    penalty_scale: float,
 ) -> list[tuple[int, float, np.ndarray]]:
     """Contacts ``(bracket, phi, dv)`` of one track (module doc, steps 3-4)."""
     T = d2.shape[0]
@@ -330,7 +398,7 @@ def _track_contacts(
             continue
         left = _context(d2, run[0] - 1, -1, nb, in_run, valid)
         right = _context(d2, run[-1] + 2, 1, nb, in_run, valid)
-        out += _best_configuration(d2, run, left, right, threshold, valid)
+        out += _best_configuration(d2, run, left, right, threshold, valid, penalty_scale)
     return out
 
 
@@ -376,7 +444,13 @@ def _configurations(brackets: list[int], max_contacts: int):
 
 
 def _best_configuration(
-    d2: np.ndarray, run: list[int], left: list[int], right: list[int], threshold: float, valid: np.ndarray
+    d2: np.ndarray,
+    run: list[int],
+    left: list[int],
+    right: list[int],
+    threshold: float,
+    valid: np.ndarray,
+    penalty_scale: float,
 ) -> list[tuple[int, float, np.ndarray]]:
     """Piecewise model of one region: the set of knots with the least penalised misfit.
 
@@ -391,7 +465,7 @@ def _best_configuration(
     first = left[-1] if left else run[0]
     last = right[-1] if right else run[-1] + 1
     frames = np.array([j for j in range(first, last + 1) if valid[j]])
-    penalty = KNOT_PENALTY * threshold**2
+    penalty = KNOT_PENALTY * penalty_scale**2
 
     cache: dict = {}
     best_cost, best = np.inf, []

@@ -1,0 +1,130 @@
+"""Free-flight check of a detected contact: is the velocity change large against the track's noise?
+
+A contact found by the 2-frame / knot model (:mod:`.events`) at ``c = k + φ`` frames (between frames
+``k`` and ``k + 1``) is tested on the positions around it: the visible frames of up to ``W`` frames
+on each side, stopping at the neighbouring contacts of the same track, are fitted by **free flight
+on both sides**: one position at the contact (the path is continuous), a velocity and a constant
+acceleration on each side (gravity in the air, 0 at rest or rolling, so a landing into rest fits
+too)::
+
+    p(t) = p_c + v_L (t - c) + a_L (t - c)² / 2   (t <= k)
+    p(t) = p_c + v_R (t - c) + a_R (t - c)² / 2   (t >= k + 1)
+
+per coordinate, by least squares (pixels, frames). The velocity change ``Δv = v_R - v_L``
+(px/frame) has the standard error ``SE = σ sqrt(((AᵀA)⁻¹)_vv)`` with ``A`` the design matrix and
+``σ`` the track's position noise: the larger of the white noise seen in its third differences
+(``σ_w = 1.4826 MAD(D3) / √20`` per coordinate, :func:`white_noise_px`) and the fit's own residual
+RMS (codec and blob-centroid errors are not white). The contact's ``snr = |Δv| / SE``.
+
+The window ``W = round(window_s · fps)`` (0.25 s) is in seconds, so the test is frame-rate
+independent; it is clipped to :data:`MIN_WINDOW` .. :data:`MAX_WINDOW` frames. A side with fewer
+than :data:`MIN_WINDOW` visible frames (a neighbouring contact, the clip's end, an occlusion) cannot
+be tested: the contact is kept as the 2-frame model found it (``snr`` NaN). On exact tracks
+(the physics world) ``σ`` is ~0 and every contact passes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Fewest visible frames on a side for the free-flight fit (3 fit a parabola with one spare frame
+#: shared with the other side's continuity).
+MIN_WINDOW = 4
+#: Most frames on a side.
+MAX_WINDOW = 15
+#: A side's window is clean free flight when its parabola's residual RMS is under this many noises.
+CLEAN_FACTOR = 2.0
+#: Noise floor in pixels (a track's noise is never taken as below this: float rounding, simulator
+#: steps).
+NOISE_FLOOR_PX = 1e-3
+
+
+def white_noise_px(d2: np.ndarray) -> float:
+    """White position noise (px, per coordinate) of one track from its second differences ``[T, 2]``.
+
+    ``1.4826 MAD`` of the third differences ``D3 = diff(D2)`` over both coordinates, divided by
+    ``√20`` (``D3`` of white noise ``σ`` has standard deviation ``σ √20``); NaN samples ignored. 0 on
+    piecewise-ballistic tracks (the contacts touch only three samples each).
+    """
+    d3 = np.diff(d2, axis=0).ravel()
+    d3 = d3[np.isfinite(d3)]
+    if not d3.size:
+        return 0.0
+    return float(1.4826 * np.median(np.abs(d3 - np.median(d3)))) / np.sqrt(20.0)
+
+
+def flight_snr(
+    points: np.ndarray,
+    visible: np.ndarray,
+    contact: float,
+    lo: int,
+    hi: int,
+    window: int,
+    noise_px: float,
+    min_window: int = MIN_WINDOW,
+) -> tuple[float, float, np.ndarray]:
+    """``(snr, noise_px, dv)`` of the free-flight fit around one contact (module doc).
+
+    Args:
+        points: ``[T, 2]`` pixels of one track; visible: ``[T]`` bool.
+        contact: contact time in frames (``k + φ``); the left side is frames ``<= floor(contact)``.
+        lo, hi: first / last frame the fit may use (the neighbouring contacts' sides).
+        window: frames per side at most.
+        noise_px: the track's white noise (:func:`white_noise_px`).
+        min_window: fewest visible frames a side needs (at least :data:`MIN_WINDOW`).
+
+    Returns:
+        ``snr`` (NaN when a side has fewer than ``min_window`` visible frames), the noise used
+        (px), ``dv`` ``[2]`` px/frame (NaN likewise).
+    """
+    k = int(np.floor(contact))
+    nan = (float("nan"), float(noise_px), np.full(2, np.nan))
+    left = _side(points, visible, np.arange(k, max(lo, k - window + 1) - 1, -1), noise_px)
+    right = _side(points, visible, np.arange(k + 1, min(hi, k + window) + 1), noise_px)
+    if left.size < max(min_window, MIN_WINDOW) or right.size < max(min_window, MIN_WINDOW):
+        return nan
+    tl = left - contact
+    tr = right - contact
+    # columns: p_c, v_L, a_L, v_R, a_R
+    A = np.zeros((left.size + right.size, 5))
+    A[:, 0] = 1.0
+    A[: left.size, 1] = tl
+    A[: left.size, 2] = 0.5 * tl * tl
+    A[left.size :, 3] = tr
+    A[left.size :, 4] = 0.5 * tr * tr
+    y = np.concatenate([points[left], points[right]])  # [n, 2]
+    try:
+        inv = np.linalg.inv(A.T @ A)
+    except np.linalg.LinAlgError:
+        return nan
+    coef = inv @ (A.T @ y)  # [5, 2]
+    resid = y - A @ coef
+    dof = 2 * (A.shape[0] - 5)
+    sigma = float(noise_px)
+    if dof >= 2:
+        sigma = max(sigma, float(np.sqrt(np.sum(resid * resid) / dof)))
+    sigma = max(sigma, NOISE_FLOOR_PX)
+    dv = coef[3] - coef[1]
+    var = inv[1, 1] + inv[3, 3] - 2.0 * inv[1, 3]
+    se = sigma * float(np.sqrt(max(var, 1e-300)))
+    return float(np.linalg.norm(dv)) / se, sigma, dv
+
+
+def _side(points: np.ndarray, visible: np.ndarray, frames: np.ndarray, noise_px: float) -> np.ndarray:
+    """The visible ``frames`` (ordered outward from the contact) of the longest clean free-flight run.
+
+    From the longest prefix down: the first prefix whose own parabola leaves a residual RMS under
+    :data:`CLEAN_FACTOR` times the noise (no further contact inside it), else the shortest
+    (:data:`MIN_WINDOW` frames). Returned in time order.
+    """
+    frames = frames[visible[frames]]
+    limit = CLEAN_FACTOR * max(float(noise_px), NOISE_FLOOR_PX)
+    for size in range(frames.size, MIN_WINDOW, -1):
+        part = frames[:size]
+        t = part - part[0]
+        A = np.stack([np.ones(size), t, t * t], axis=1)
+        coef, *_ = np.linalg.lstsq(A, points[part], rcond=None)
+        resid = points[part] - A @ coef
+        if np.sqrt(np.sum(resid * resid) / (2 * (size - 3))) <= limit:
+            return np.sort(part)
+    return np.sort(frames[:MIN_WINDOW])
