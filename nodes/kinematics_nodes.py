@@ -138,8 +138,9 @@ class KinesonicEvents:
     DISPLAY_NAME = "Visual Events"
     CATEGORY = CATEGORY
     DESCRIPTION = (
-        "Finds visual events (contacts, hits: isolated acceleration peaks) in the tracks and lists their "
-        "times in seconds, one per line."
+        "Finds visual events (contacts, hits: sudden velocity changes with free flight around them) in the "
+        "tracks and lists their times in seconds, one per line; the defaults are the detector's, as ETE and "
+        "the physics impacts use it."
     )
     RETURN_TYPES = ("STRING", "INT")
     RETURN_NAMES = ("times", "count")
@@ -154,17 +155,18 @@ class KinesonicEvents:
                 "min_separation": (
                     "FLOAT",
                     {
-                        "default": 0.1,
+                        "default": 0.0,
                         "min": 0.0,
                         "max": 10.0,
                         "step": 0.01,
-                        "tooltip": "Events closer than this (seconds) are merged into the strongest.",
+                        "tooltip": "Events closer than this (seconds) are merged into the strongest; "
+                        "0 = the detector's 1.5 frames.",
                     },
                 ),
                 "min_jump_px": (
                     "FLOAT",
                     {
-                        "default": 1.0,
+                        "default": 0.5,
                         "min": 0.0,
                         "max": 100.0,
                         "step": 0.1,
@@ -179,8 +181,8 @@ class KinesonicEvents:
     def run(
         self,
         tracks,
-        min_separation: float = 0.1,
-        min_jump_px: float = 1.0,
+        min_separation: float = 0.0,
+        min_jump_px: float = 0.5,
         image=None,
         width: int = 0,
         height: int = 0,
@@ -192,7 +194,8 @@ class KinesonicEvents:
         node = self.DISPLAY_NAME
         source = tracks_in(tracks, node, "tracks", width, height, fps, image)
         try:
-            times = detect_events(source, nms_window_s=float(min_separation), min_jump_px=float(min_jump_px))
+            separation = float(min_separation) if min_separation > 0 else None
+            times = detect_events(source, nms_window_s=separation, min_jump_px=float(min_jump_px))
         except ValueError as exc:
             raise NodeInputError.because(node, "tracks", exc) from exc
         return ("\n".join(f"{t:.3f}" for t in times), len(times))

@@ -177,3 +177,19 @@ def test_plot_returns_an_image_with_curves() -> None:
     assert saturated.sum() > 200
     with pytest.raises(NodeInputError, match="input 'kinematics'"):
         KinesonicKinematicsPlot().run({"state": np.zeros((3, 1, 7))}, 480, 320)
+
+
+def test_events_node_defaults_are_the_detectors() -> None:
+    """The Visual Events node with its defaults reports what ETE and the physics impacts use."""
+    from kinesonic.kinematics import detect_events
+    from kinesonic.physics.impacts import contact_times
+
+    defaults = {
+        k: v[1]["default"] for k, v in KinesonicEvents.INPUT_TYPES()["required"].items() if k != "tracks"
+    }
+    tracks = _bounce()
+    times, count = KinesonicEvents().run(tracks.to_comfy(), **defaults)
+    expected = detect_events(tracks)
+    assert count == len(expected) >= 1
+    assert times == "\n".join(f"{t:.3f}" for t in expected)
+    assert contact_times(tracks) == expected
