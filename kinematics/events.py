@@ -29,16 +29,14 @@ Steps (all per track, for every **bracket** ``(k, k + 1)`` of frames):
    bracket, so one neighbouring contact (whose spike covers at most one of the three frames) does
    not move them; ``J = |Δv|`` of the bracket's solution (px/frame). A background step without a
    velocity change (a push starting, a slide stopping) gives ``J = 0`` at its bracket.
-3. Thresholds per track: ``strict = max(percentile_fraction * P95, min_jump_px, noise_factor * σ_n)``
+3. Threshold per track: ``thr = max(percentile_fraction * P95, min_jump_px, noise_factor * σ_n)``
    with ``P95`` the 95th percentile (``percentile``) of ``J`` over all tracks and brackets of the
    clip (``percentile_fraction = 0.05``: later bounces are much weaker than the first impact),
    ``min_jump_px = 0.5`` the absolute floor (a velocity change in px/frame, i.e. px/frame² of
    second difference summed over the contact's frames) and ``σ_n = median |D3| / 1.1774`` the
    track's robust scale of third differences ``D3[j] = D2[j+1] - D2[j]`` (2-D norm; 0 on
    piecewise-ballistic tracks, ``σ √20`` for jitter ``σ`` px, the rate of change of a smoothly
-   varying acceleration otherwise) with ``noise_factor = 5``. Candidates are searched at the lower
-   ``thr = min(strict, max(percentile_fraction * P95, min_jump_px, screen_factor * σ_n))``
-   (``screen_factor = 3``); the knot penalty (step 5) keeps the scale ``max(thr, 4 σ_n)``.
+   varying acceleration otherwise) with ``noise_factor = 5``.
 4. Regions: brackets with ``J >= thr``, widened by one bracket each side, form runs; a run is kept
    if some bracket in it stands off the line through its outer neighbours
    (``max(|D2[k] - (2 D2[k-1] + D2[k+2]) / 3|, |D2[k+1] - (D2[k-1] + 2 D2[k+2]) / 3|) >= 0.35 thr``:
@@ -54,21 +52,26 @@ Steps (all per track, for every **bracket** ``(k, k + 1)`` of frames):
    Knots whose ``|Δv| < thr`` are acceleration changes without a contact (a push starting or
    ending, a slide stopping) and are not reported. Runs longer than 16 brackets (not piecewise
    ballistic) report the local maxima of ``J`` above ``thr`` with their screening solution.
-6. **Free-flight check** (:mod:`.flight`): each contact is tested on the positions around it
-   (windows of ``window_s`` = 0.25 s a side, 4 to 15 frames, cut at the track's accepted stronger
-   contacts and at the first frame where a parabola no longer fits): free flight on both sides
-   (continuous position, a velocity and a constant acceleration per side), ``snr = |Δv| / SE``
-   with the noise from the track itself. Strongest first, a contact is dropped when its
-   ``snr < snr`` (6), or, when a side is too short to test, if its ``|Δv| < strict`` (a contact
-   at or above ``strict`` is what the 2-frame model alone reported before the check existed). On
-   exact tracks (the physics world) the noise is ~0 and every contact passes.
+6. **Free-flight check** (:func:`.flight.flight_snr`): each contact is tested on the positions
+   around it (``window_s`` = 0.25 s a side, 4 to 15 frames, cut at the track's other contacts and
+   where a parabola stops fitting): free flight on both sides (continuous position, a velocity and
+   a constant acceleration per side) gives ``snr = |Δv| / SE`` with the noise from the track
+   itself. Strongest first, a contact with ``snr < snr`` (6) is dropped: a weak "event" in free
+   flight, a tracking artefact. A contact whose sides are too short to test is kept. On exact
+   tracks (the physics world) the noise is ~0 and every contact passes.
+   **Window scan** (:func:`.flight.scan_tracks`), noisy tracks only (white noise >= 0.02 px): the
+   same fit at every bracket (contact at mid-bracket, 5 and ``window_s`` frames a side); a peak
+   (largest within 2 brackets) with ``snr >= scan_snr`` (10) and ``|Δv| >= percentile_fraction *
+   P95, min_jump_px`` more than 2 frames from the track's events is an event too, its sub-frame
+   time the best of 10 phases. This finds contacts whose 2-frame spike drowns in tracker noise.
 7. Temporal non-maximum suppression over all tracks: strongest ``|Δv|`` first, events closer than
    ``nms_window_s`` (default 1.5 frames) to a kept one are dropped, so contacts 2 frames apart
    both survive.
 
-Times are seconds, frame ``i`` at ``i / fps``. Contacts under 2 frames apart share a frame and are
-reported as one event (or two approximate ones); contacts before frame 2 or after frame ``T - 3``
-are not reported.
+The noise levels come from each track, the check's windows are in seconds (so the same number of
+frames per second of motion at 12 and at 60 fps). Times are seconds, frame ``i`` at ``i / fps``.
+Contacts under 2 frames apart share a frame and are reported as one event (or two approximate
+ones); contacts before frame 2 or after frame ``T - 3`` are not reported.
 
 Motion strength (:func:`motion_strength`): per track
 ``|v| / mean_t |v| + |a| / mean_t |a|`` (a term whose mean is ~0 contributes 0), averaged over the
@@ -84,7 +87,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from .features import _require_frames, kinematic_state
-from .flight import MAX_WINDOW, MIN_WINDOW, flight_snr, white_noise_px
+from .flight import (
+    MAX_WINDOW,
+    MIN_WINDOW,
+    SCAN_NOISE_PX,
+    contact_phase,
+    flight_snr,
+    scan_tracks,
+    white_noise_px,
+)
 from .tracks import Tracks
 
 #: Speeds / accelerations below this (normalised units per s / s²) count as zero in motion_strength.
@@ -121,7 +132,7 @@ def find_events(
     background_frames: int = 3,
     snr: float = 6.0,
     window_s: float = 0.25,
-    screen_factor: float = 3.0,
+    scan_snr: float = 10.0,
 ) -> list[Event]:
     """Detected events sorted by time (see the module doc for the method and parameters).
 
@@ -139,8 +150,8 @@ def find_events(
         snr: a contact whose free-flight check (:mod:`.flight`) gives ``|Δv| / SE`` below this is
             dropped (0 = off: the 2-frame model alone at ``noise_factor``).
         window_s: frames per side of that check, in seconds.
-        screen_factor: candidates are searched down to this multiple of ``σ_n`` (module doc,
-            step 3); those under the ``noise_factor`` threshold must pass the free-flight check.
+        scan_snr: on noisy tracks, a bracket whose free-flight ``snr`` at every bracket
+            (:func:`.flight.scan_track`) peaks at or above this is an event too (0 = off).
     """
     _require_frames(tracks, "detect_events")
     nb = int(background_frames)
@@ -155,21 +166,19 @@ def find_events(
     candidates: list[Event] = []
     for n in range(N):
         jump = jumps[:, n]
-        level = _noise_level(d2[:, n])
-        strict = max(base, float(noise_factor) * level) if noise_factor > 0 else base
-        threshold = strict
-        if snr > 0 and screen_factor > 0:
-            threshold = min(strict, max(base, float(screen_factor) * level))
-        if not jump.size or jump.max() < threshold:
-            continue
-        found = [
-            (k, phi, dv)
-            for k, phi, dv in _track_contacts(
-                d2[:, n], (jump, phis[:, n], dvs[:, n]), threshold, nb, max(threshold, PENALTY_NOISE * level)
-            )
-            if np.linalg.norm(dv) >= threshold
-        ]
-        candidates += _checked(tracks, n, found, d2[:, n], snr, window_s, strict)
+        threshold = base
+        if noise_factor > 0:
+            threshold = max(threshold, float(noise_factor) * _noise_level(d2[:, n]))
+        found = []
+        if jump.size and jump.max() >= threshold:
+            found = [
+                (k, phi, dv)
+                for k, phi, dv in _track_contacts(d2[:, n], (jump, phis[:, n], dvs[:, n]), threshold, nb)
+                if np.linalg.norm(dv) >= threshold
+            ]
+        candidates += _checked(tracks, n, found, d2[:, n], snr, window_s)
+    if snr > 0 and scan_snr > 0:
+        candidates += _scanned(tracks, candidates, d2, scan_snr, window_s, base)
     radius = NMS_FRAMES / tracks.fps if nms_window_s is None else float(nms_window_s)
     kept: list[Event] = []
     for event in sorted(candidates, key=lambda e: -e.strength):
@@ -179,12 +188,12 @@ def find_events(
 
 
 def _checked(
-    tracks: Tracks, n: int, found: list, d2: np.ndarray, min_snr: float, window_s: float, strict: float
+    tracks: Tracks, n: int, found: list, d2: np.ndarray, min_snr: float, window_s: float
 ) -> list[Event]:
     """Events of track ``n`` from its contacts ``(k, φ, Δv)`` that pass the free-flight check.
 
-    Strongest first: the check's windows stop at the contacts already accepted (a rejected
-    contact does not shorten its neighbours' windows).
+    Strongest first; the check's windows stop at the track's other contacts except those already
+    dropped. A contact whose windows are too short to test is kept.
     """
     if not found:
         return []
@@ -192,21 +201,56 @@ def _checked(
     noise = white_noise_px(d2)
     points, visible = tracks.points[:, n], tracks.visible[:, n]
     T = tracks.num_frames
-    accepted: list[int] = []  # brackets
+    standing = [k for k, _, _ in found]  # brackets
     out = []
     for k, phi, dv in sorted(found, key=lambda c: -float(np.linalg.norm(c[2]))):
         frame = k + phi
-        lo = max([b + 1 for b in accepted if b < k], default=0)
-        hi = min([b for b in accepted if b > k], default=T - 1)
-        # a contact the 2-frame model alone accepts (|Δv| >= strict) is only dropped on longer windows
-        weak = float(np.linalg.norm(dv)) < strict
+        lo = max([b + 1 for b in standing if b < k], default=0)
+        hi = min([b for b in standing if b > k], default=T - 1)
         ratio, _, _ = flight_snr(points, visible, frame, lo, hi, window, noise)
-        need = min_snr * (WEAK_SNR if weak else 1.0)
-        if min_snr > 0 and (ratio < need or (np.isnan(ratio) and weak)):
+        if min_snr > 0 and ratio < min_snr:  # NaN (untestable) is kept
+            standing.remove(k)
             continue
-        accepted.append(k)
         strength = float(np.linalg.norm(dv)) * tracks.fps / tracks.scale
         out.append(Event(frame / tracks.fps, frame, n, strength, ratio))
+    return out
+
+
+def _scanned(
+    tracks: Tracks, events: list[Event], d2: np.ndarray, min_snr: float, window_s: float, base: float
+) -> list[Event]:
+    """Contacts of noisy tracks (white noise >= ``SCAN_NOISE_PX``) that only the window scan sees.
+
+    Peaks of the scan's ``snr`` (largest within 2 brackets) at or above ``min_snr`` with ``|Δv| >=
+    base`` (px/frame), more than 2 frames from the track's events, between brackets 2 and ``T - 4``.
+    """
+    T, N = tracks.num_frames, tracks.num_tracks
+    noise = np.array([white_noise_px(d2[:, n]) for n in range(N)])
+    noisy = np.flatnonzero(noise >= SCAN_NOISE_PX)
+    if not noisy.size:
+        return []
+    window = int(np.clip(round(window_s * tracks.fps), MIN_WINDOW, MAX_WINDOW))
+    windows = tuple(sorted({MIN_WINDOW + 1, window}))
+    points, visible = tracks.points[:, noisy], tracks.visible[:, noisy]
+    ratio, dv = scan_tracks(points, visible, windows, noise[noisy])
+    score = np.nan_to_num(ratio, nan=0.0)  # [B, M]
+    pad = np.pad(score, ((2, 2), (0, 0)))
+    peak = score >= np.max(np.lib.stride_tricks.sliding_window_view(pad, 5, axis=0), axis=-1)
+    rows, cols = np.nonzero(peak & (score >= min_snr) & (np.nan_to_num(dv) >= base))
+    out: list[Event] = []
+    for i, m in sorted(zip(rows.tolist(), cols.tolist(), strict=True), key=lambda rc: -score[rc]):
+        n, b = int(noisy[m]), i + 1
+        taken = [e.frame for e in events + out if e.track == n]
+        if b < 2 or b > T - 4 or any(abs(b + 0.5 - f) <= 2.0 for f in taken):
+            continue
+        lo = max([int(f) + 1 for f in taken if f < b], default=0)
+        hi = min([int(f) for f in taken if f > b + 1], default=T - 1)
+        frame = b + contact_phase(points[:, m], visible[:, m], b, lo, hi, window)
+        out.append(
+            Event(
+                frame / tracks.fps, frame, n, float(dv[i, m]) * tracks.fps / tracks.scale, float(score[i, m])
+            )
+        )
     return out
 
 
@@ -342,12 +386,6 @@ def _solve_contact(e0: np.ndarray, e1: np.ndarray, delta: np.ndarray) -> tuple[n
 #: Cost of one knot in units of threshold² (a contact at the threshold lowers the misfit by at least
 #: threshold² / 2, so it always pays for itself).
 KNOT_PENALTY = 0.4
-#: A contact under the 2-frame threshold (found only because the free-flight check confirms it)
-#: needs this multiple of ``snr``.
-WEAK_SNR = 1.0
-#: The knot penalty's scale is at least this many noise levels (``σ_n``, step 3): with a threshold
-#: lowered for the free-flight check, knots must still pay for more than the noise they explain.
-PENALTY_NOISE = 4.0
 #: At most this many knots per region in the exhaustive search.
 MAX_REGION_CONTACTS = 4
 #: A candidate region needs a bracket standing off the line through its neighbours by this
@@ -358,11 +396,7 @@ MAX_RUN = 16
 
 
 def _track_contacts(
-    d2: np.ndarray,
-    screen: tuple[np.ndarray, np.ndarray, np.ndarray],
-    threshold: float,
-    nb: int,
-    penalty_scale: float,
+    d2: np.ndarray, screen: tuple[np.ndarray, np.ndarray, np.ndarray], threshold: float, nb: int
 ) -> list[tuple[int, float, np.ndarray]]:
     """Contacts ``(bracket, phi, dv)`` of one track (module doc, steps 3-4)."""
     T = d2.shape[0]
@@ -398,7 +432,7 @@ def _track_contacts(
             continue
         left = _context(d2, run[0] - 1, -1, nb, in_run, valid)
         right = _context(d2, run[-1] + 2, 1, nb, in_run, valid)
-        out += _best_configuration(d2, run, left, right, threshold, valid, penalty_scale)
+        out += _best_configuration(d2, run, left, right, threshold, valid)
     return out
 
 
@@ -444,13 +478,7 @@ def _configurations(brackets: list[int], max_contacts: int):
 
 
 def _best_configuration(
-    d2: np.ndarray,
-    run: list[int],
-    left: list[int],
-    right: list[int],
-    threshold: float,
-    valid: np.ndarray,
-    penalty_scale: float,
+    d2: np.ndarray, run: list[int], left: list[int], right: list[int], threshold: float, valid: np.ndarray
 ) -> list[tuple[int, float, np.ndarray]]:
     """Piecewise model of one region: the set of knots with the least penalised misfit.
 
@@ -465,7 +493,7 @@ def _best_configuration(
     first = left[-1] if left else run[0]
     last = right[-1] if right else run[-1] + 1
     frames = np.array([j for j in range(first, last + 1) if valid[j]])
-    penalty = KNOT_PENALTY * penalty_scale**2
+    penalty = KNOT_PENALTY * threshold**2
 
     cache: dict = {}
     best_cost, best = np.inf, []
