@@ -192,8 +192,8 @@ def _checked(
 ) -> list[Event]:
     """Events of track ``n`` from its contacts ``(k, φ, Δv)`` that pass the free-flight check.
 
-    Strongest first; the check's windows stop at the track's other contacts except those already
-    dropped. A contact whose windows are too short to test is kept.
+    Strongest first; the check's windows stop at the track's contacts already kept (and where a
+    parabola stops fitting, :func:`.flight.flight_snr`). A contact that cannot be tested is kept.
     """
     if not found:
         return []
@@ -201,16 +201,16 @@ def _checked(
     noise = white_noise_px(d2)
     points, visible = tracks.points[:, n], tracks.visible[:, n]
     T = tracks.num_frames
-    standing = [k for k, _, _ in found]  # brackets
+    kept: list[int] = []  # brackets
     out = []
     for k, phi, dv in sorted(found, key=lambda c: -float(np.linalg.norm(c[2]))):
         frame = k + phi
-        lo = max([b + 1 for b in standing if b < k], default=0)
-        hi = min([b for b in standing if b > k], default=T - 1)
+        lo = max([b + 1 for b in kept if b < k], default=0)
+        hi = min([b for b in kept if b > k], default=T - 1)
         ratio, _, _ = flight_snr(points, visible, frame, lo, hi, window, noise)
         if min_snr > 0 and ratio < min_snr:  # NaN (untestable) is kept
-            standing.remove(k)
             continue
+        kept.append(k)
         strength = float(np.linalg.norm(dv)) * tracks.fps / tracks.scale
         out.append(Event(frame / tracks.fps, frame, n, strength, ratio))
     return out

@@ -130,7 +130,7 @@ def _side(points: np.ndarray, visible: np.ndarray, frames: np.ndarray, noise_px:
         resid = points[part] - A @ coef
         if np.sqrt(np.sum(resid * resid) / (2 * (size - 3))) <= limit:
             return np.sort(part)
-    return np.sort(frames[:MIN_WINDOW])
+    return frames[:0]
 
 
 #: Tracks whose white noise is at least this (px) also get the window scan (:func:`scan_tracks`);
