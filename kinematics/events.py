@@ -53,12 +53,13 @@ Steps (all per track, for every **bracket** ``(k, k + 1)`` of frames):
    ending, a slide stopping) and are not reported. Runs longer than 16 brackets (not piecewise
    ballistic) report the local maxima of ``J`` above ``thr`` with their screening solution.
 6. **Free-flight check** (:func:`.flight.flight_snr`): each contact is tested on the positions
-   around it (``window_s`` = 0.25 s a side, 4 to 15 frames, cut at the track's other contacts and
-   where a parabola stops fitting): free flight on both sides (continuous position, a velocity and
-   a constant acceleration per side) gives ``snr = |Δv| / SE`` with the noise from the track
-   itself. Strongest first, a contact with ``snr < snr`` (6) is dropped: a weak "event" in free
-   flight, a tracking artefact. A contact whose sides are too short to test is kept. On exact
-   tracks (the physics world) the noise is ~0 and every contact passes.
+   around it (``window_s`` = 0.25 s a side, 4 to 15 frames, cut at the track's stronger kept
+   contacts and where a parabola stops fitting): free flight on both sides (continuous position,
+   a velocity and a constant acceleration per side) gives ``snr = |Δv| / SE`` with the noise from
+   the track itself. Strongest first, a contact with ``snr < snr`` (6) is dropped: a weak "event"
+   in free flight, a tracking artefact. A contact with a side of fewer than 4 clean frames cannot
+   be tested and is kept. On exact tracks (the physics world) the noise is ~0 and every testable
+   contact passes.
    **Window scan** (:func:`.flight.scan_tracks`), noisy tracks only (white noise >= 0.02 px): the
    same fit at every bracket (contact at mid-bracket, 5 and ``window_s`` frames a side); a peak
    (largest within 2 brackets) with ``snr >= scan_snr`` (10) and ``|Δv| >= percentile_fraction *
@@ -198,7 +199,7 @@ def _checked(
     if not found:
         return []
     window = int(np.clip(round(window_s * tracks.fps), MIN_WINDOW, MAX_WINDOW))
-    noise = white_noise_px(d2)
+    noise = float(white_noise_px(d2))
     points, visible = tracks.points[:, n], tracks.visible[:, n]
     T = tracks.num_frames
     kept: list[int] = []  # brackets
@@ -224,8 +225,8 @@ def _scanned(
     Peaks of the scan's ``snr`` (largest within 2 brackets) at or above ``min_snr`` with ``|Δv| >=
     base`` (px/frame), more than 2 frames from the track's events, between brackets 2 and ``T - 4``.
     """
-    T, N = tracks.num_frames, tracks.num_tracks
-    noise = np.array([white_noise_px(d2[:, n]) for n in range(N)])
+    T = tracks.num_frames
+    noise = white_noise_px(d2)  # [N]
     noisy = np.flatnonzero(noise >= SCAN_NOISE_PX)
     if not noisy.size:
         return []

@@ -42,18 +42,23 @@ CLEAN_FACTOR = 2.0
 NOISE_FLOOR_PX = 1e-3
 
 
-def white_noise_px(d2: np.ndarray) -> float:
-    """White position noise (px, per coordinate) of one track from its second differences ``[T, 2]``.
+def white_noise_px(d2: np.ndarray) -> np.ndarray:
+    """White position noise (px, per coordinate) from second differences ``[T, ..., 2]``: shape ``[...]``.
 
     ``1.4826 MAD`` of the third differences ``D3 = diff(D2)`` over both coordinates, divided by
-    ``√20`` (``D3`` of white noise ``σ`` has standard deviation ``σ √20``); NaN samples ignored. 0 on
-    piecewise-ballistic tracks (the contacts touch only three samples each).
+    ``√20`` (``D3`` of white noise ``σ`` has standard deviation ``σ √20``); NaN samples ignored (0
+    when there are none). 0 on piecewise-ballistic tracks (the contacts touch only three samples each).
     """
-    d3 = np.diff(d2, axis=0).ravel()
-    d3 = d3[np.isfinite(d3)]
-    if not d3.size:
-        return 0.0
-    return float(1.4826 * np.median(np.abs(d3 - np.median(d3)))) / np.sqrt(20.0)
+    d3 = np.diff(d2, axis=0)  # [T-1, ..., 2]
+    d3 = np.moveaxis(d3, 0, -2).reshape(*d3.shape[1:-1], -1)  # [..., (T-1) * 2]
+    with np.errstate(all="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN tracks
+            centre = np.nanmedian(d3, axis=-1, keepdims=True)
+            mad = np.nanmedian(np.abs(d3 - centre), axis=-1)
+    return np.nan_to_num(1.4826 * mad / np.sqrt(20.0), nan=0.0)
 
 
 def flight_snr(
@@ -157,6 +162,10 @@ def scan_tracks(
     filled = np.where(visible[..., None], points, 0.0)
     mean = filled.sum(axis=0) / np.maximum(visible.sum(axis=0), 1)[:, None]
     centred = points - mean  # positions near 0: |y|² - coefᵀ G coef keeps its precision
+    series = np.ascontiguousarray(
+        np.transpose(np.where(visible[..., None], centred, 0.0), (1, 2, 0))
+    )  # [M, 2, T]
+    seen = np.ascontiguousarray(visible.T)  # [M, T]
     for W in windows:
         if 2 * W > T or n_br == 0:
             continue
@@ -168,13 +177,19 @@ def scan_tracks(
         gram = A.T @ A
         inv = np.linalg.inv(gram)
         var = inv[1, 1] + inv[3, 3] - 2.0 * inv[1, 3]
-        win = np.lib.stride_tricks.sliding_window_view(centred, 2 * W, axis=0)  # [S, M, 2, 2W]
-        ok = np.lib.stride_tricks.sliding_window_view(visible, 2 * W, axis=0).all(axis=-1)  # [S, M]
-        coef = win @ (inv @ A.T).T  # [S, M, 2, 5]
-        # residual sum of squares of a least-squares fit: |y|² - coefᵀ G coef
-        rss = np.sum(win * win, axis=(-2, -1)) - np.sum((coef @ gram) * coef, axis=(-2, -1))
+        S = T - 2 * W + 1
+        win = np.lib.stride_tricks.sliding_window_view(series, 2 * W, axis=-1)  # [M, 2, S, 2W]
+        ok = np.lib.stride_tricks.sliding_window_view(seen, 2 * W, axis=-1).all(axis=-1).T  # [S, M]
+        coef = win @ (inv @ A.T).T  # [M, 2, S, 5]
+        # residual sum of squares of a least-squares fit: |y|² - coefᵀ G coef (|y|² by running sums)
+        power = np.concatenate(
+            [np.zeros((M, 1)), np.cumsum(np.sum(series * series, axis=1), axis=-1)], axis=-1
+        )
+        total = (power[:, 2 * W :] - power[:, :S]).T  # [S, M]
+        rss = total - np.sum(np.sum((coef @ gram) * coef, axis=-1), axis=1).T
         sigma = np.maximum(np.sqrt(np.maximum(rss, 0.0) / (2 * (2 * W - 5))), floor)
-        dv = np.linalg.norm(coef[..., 3] - coef[..., 1], axis=-1)
+        diff = coef[..., 3] - coef[..., 1]  # [M, 2, S]
+        dv = np.sqrt(np.sum(diff * diff, axis=1)).T  # [S, M]
         snr = np.where(ok, dv / (sigma * np.sqrt(var)), np.nan)
         # window s starts at frame s: its bracket is s + W - 1 (row s + W - 2)
         rows = np.arange(snr.shape[0]) + W - 2
