@@ -38,6 +38,7 @@ def main() -> None:
     from kinesonic.data.footage import make_clip
     from kinesonic.kinematics import events
     from kinesonic.kinematics.flight import MAX_WINDOW, MIN_WINDOW, scan_tracks, white_noise_px
+    from kinesonic.media.files import atomic_output
     from kinesonic.perception import extract_tracks
 
     clip = make_clip(args.seed, scene="bounce", fps=args.fps)
@@ -96,10 +97,8 @@ def main() -> None:
     ax3.set_xlabel("time (s)")
     fig.tight_layout()
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".part.png")
-    FigureCanvasAgg(fig).print_png(str(tmp))
-    tmp.replace(out)
+    with atomic_output(out) as tmp:
+        FigureCanvasAgg(fig).print_png(str(tmp))
     found = {name: [round(e.time_s, 3) for e in ev] for name, ev in (("before", default), ("now", free))}
     print(f"wrote {out}: {found}")
 
