@@ -12,7 +12,7 @@ and scores it with the same code as ``kinesonic eval FOLDER``
 
 - row "simulator ground truth": the clip's own frames and sound;
 - one row per model: generated from the clip's first frame, caption and ground-truth tracks
-  (Euler, 25 steps, CFG 3 on both modalities, as 'Generate Sounding Video'); an ablation samples
+  (Euler, 25 steps, video CFG 3 and no audio guidance, as 'Generate Sounding Video'); an ablation samples
   with the conditioning it was trained with (``model.ablations`` from its checkpoint metadata);
 - opt-in rows of the first model, right after it (:mod:`.world_rows`): the simulator's sound
   through its audio codec, JointCFG, video-to-audio on the simulator's frames, audio-to-video on

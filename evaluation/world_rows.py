@@ -5,10 +5,10 @@ methods only (``build_conditioning``, ``sample``, ``encode_*`` / ``decode_*``):
 
 - ``"simulator"``: the clip's own frames and sound (the ground-truth row);
 - ``"model"``: joint generation from the clip's first frame, caption and ground-truth tracks (Euler,
-  CFG 3 on both modalities, as 'Generate Sounding Video');
+  video CFG 3, audio guidance off, as 'Generate Sounding Video');
 - ``"codec"`` (opt-in): the simulator's frames, and the simulator's sound through the model's audio
   codec (``decode_audio(encode_audio(sound))``): the ceiling of the model's sound path;
-- ``"jointcfg"`` (opt-in): as ``"model"`` with JointCFG (``guidance="joint"``, the same scales 3);
+- ``"jointcfg"`` (opt-in): as ``"model"`` with JointCFG (``guidance="joint"``, the same scales);
 - ``"v2a"`` (opt-in): mode video-to-audio given ``encode_video`` of the simulator's frames; the row's
   video is the simulator's frames, its sound generated;
 - ``"a2v"`` (opt-in): mode audio-to-video given ``encode_audio`` of the simulator's sound; the row's
@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..models.sampling import DEFAULT_AUDIO_CFG, DEFAULT_VIDEO_CFG
+
 #: Opt-in rows (``kinesonic eval --world --rows ...``) in table order, with their labels.
 EXTRA_ROWS: dict[str, str] = {
     "codec": "simulator sound through the codec",
@@ -35,7 +37,7 @@ EXTRA_ROWS: dict[str, str] = {
     "a2v": "audio-to-video",
 }
 KINDS = ("simulator", "model", *EXTRA_ROWS)
-CFG_SCALE = 3.0
+VIDEO_CFG, AUDIO_CFG = DEFAULT_VIDEO_CFG, DEFAULT_AUDIO_CFG  # as the Generate nodes
 
 
 def parse_rows(text: str) -> list[str]:
@@ -136,7 +138,7 @@ def row_media(
     start = time.perf_counter()
     # options: other sampler settings (benchmarks/bench_guidance.py), e.g. audio_cfg or
     # video_guidance_region; the table itself uses none
-    kwargs = {"video_cfg": CFG_SCALE, "audio_cfg": CFG_SCALE, **(options or {}), **given}
+    kwargs = {"video_cfg": VIDEO_CFG, "audio_cfg": AUDIO_CFG, **(options or {}), **given}
     lat = model.sample(cond, mode, steps, "euler", 1.0, guidance=guidance, seed=seed, **kwargs)
     seconds = time.perf_counter() - start
     count = clip.frames.shape[0]

@@ -20,6 +20,9 @@ MODEL_KIND = "kinesonic"
 MODEL_EXTENSIONS = (".safetensors",)
 MODES = {"image_to_sounding_video": "joint", "video_to_audio": "v2a", "audio_to_video": "a2v"}
 NO_MODELS = "(no .safetensors in models/kinesonic)"
+# guidance defaults, equal to models.sampling.DEFAULT_VIDEO_CFG / DEFAULT_AUDIO_CFG (not imported here:
+# node modules stay cheap to import; tests/test_models_nodes.py checks they agree)
+VIDEO_CFG, AUDIO_CFG = 3.0, 1.0
 
 _cache: dict[str, Any] = {}
 
@@ -491,7 +494,7 @@ class KinesonicGeneratorSampler:
                 "video_cfg": (
                     "FLOAT",
                     {
-                        "default": 3.0,
+                        "default": VIDEO_CFG,
                         "min": 0.0,
                         "max": 30.0,
                         "step": 0.1,
@@ -501,11 +504,12 @@ class KinesonicGeneratorSampler:
                 "audio_cfg": (
                     "FLOAT",
                     {
-                        "default": 3.0,
+                        "default": AUDIO_CFG,
                         "min": 0.0,
                         "max": 30.0,
                         "step": 0.1,
-                        "tooltip": "Audio guidance (1 = off).",
+                        "tooltip": "Audio guidance (1 = off, the default: measured best for the default "
+                        "model's timing, loudness and MAIC; docs/model_card.md).",
                     },
                 ),
                 "guidance": (
@@ -622,7 +626,17 @@ class KinesonicGenerate:
         model = load_generator(node, "model_name", model_name)
         cond = build_conditioning(node, model, first_frame, prompt, tracks, None, seed, None, resize)
         latent = sample(
-            node, model, cond, "image_to_sounding_video", steps, "euler", 1.0, 3.0, 3.0, "cfg", seed
+            node,
+            model,
+            cond,
+            "image_to_sounding_video",
+            steps,
+            "euler",
+            1.0,
+            VIDEO_CFG,
+            AUDIO_CFG,
+            "cfg",
+            seed,
         )
         return decode(node, model, latent)
 

@@ -117,3 +117,23 @@ def test_unknown_ablation_in_metadata_is_refused_naming_the_file(tmp_path) -> No
     path = save_checkpoint(random_model(), tmp_path / "odd.safetensors", meta)
     with pytest.raises(CheckpointError, match=r"odd\.safetensors: bad metadata: unknown ablation switches"):
         load_checkpoint(path)
+
+
+def test_load_builds_every_tensor_as_a_plainly_built_model_and_draws_no_random_numbers(tmp_path) -> None:
+    # every parameter and buffer, also the non-persistent ones (mel filterbank, its pseudo-inverse,
+    # window, rotary tables), must equal a model built the plain way with the file's weights loaded
+    path = save_checkpoint(random_model(seed=4), tmp_path / "gen.safetensors")
+    torch.manual_seed(123)
+    rng = torch.get_rng_state()
+    loaded = load_checkpoint(path)
+    assert torch.equal(torch.get_rng_state(), rng)  # loading drew no random numbers
+    from safetensors.torch import load_file
+
+    plain = KinesonicModel(loaded.cfg, loaded.kinematic_stats)
+    plain.load_state_dict(load_file(str(path)), strict=True)
+    tensors = dict(loaded.named_parameters()) | dict(loaded.named_buffers())
+    expected = dict(plain.named_parameters()) | dict(plain.named_buffers())
+    assert tensors.keys() == expected.keys()
+    for name, value in expected.items():
+        assert value.dtype == tensors[name].dtype and torch.equal(value, tensors[name]), name
+    assert all(t.device.type == "cpu" for t in tensors.values())

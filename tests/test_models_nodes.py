@@ -181,3 +181,13 @@ def test_short_tracks_are_resampled_to_the_model_clip(checkpoint: Path, capsys) 
     (cond,) = KinesonicGeneratorConditioning().run(model, torch.rand(1, 32, 32, 3), "x", 0, five)
     assert cond["num_frames"] == model.cfg.num_frames == 17
     assert "tracks have 5 frames" in capsys.readouterr().out
+
+
+def test_node_guidance_defaults_are_the_samplers() -> None:
+    from kinesonic.models.sampling import DEFAULT_AUDIO_CFG, DEFAULT_VIDEO_CFG
+    from kinesonic.nodes import generate
+
+    assert (generate.VIDEO_CFG, generate.AUDIO_CFG) == (DEFAULT_VIDEO_CFG, DEFAULT_AUDIO_CFG)
+    spec = generate.KinesonicGeneratorSampler.INPUT_TYPES()["required"]
+    assert spec["video_cfg"][1]["default"] == DEFAULT_VIDEO_CFG
+    assert spec["audio_cfg"][1]["default"] == DEFAULT_AUDIO_CFG
