@@ -178,14 +178,13 @@ class FlowObjective:
         t_v = torch.where(v2a, d["hold"], d["t"])
         t_a = torch.where(a2v, d["hold"], d["t"])
         eps_v, eps_a = d["eps_v"], d["eps_a"]
-        noise_src = impose_first(eps_v, full)
         if self.no_hybrid_flow:
-            src_v = noise_src
+            src_v = impose_first(eps_v, full)
         else:
-            # a sample whose trajectory is dropped starts from noise (with the first frame), as the
-            # ablated condition says: the trajectory latent leaves the state as well as the channels
-            hybrid = impose_first(hybrid_source(eps_v, full.traj_latent, full.traj_mask), full)
-            src_v = torch.where(d["keep"][1].view(-1, 1, 1, 1, 1), hybrid, noise_src)
+            # the source is built from the conditioning the sample sees: where its trajectory is
+            # dropped (mask 0) the source is noise, so the trajectory leaves the state as well as the
+            # channels; the first frame comes from the full conditioning either way
+            src_v = impose_first(hybrid_source(eps_v, cond.traj_latent, cond.traj_mask), full)
         src_v = torch.where(v2a.view(-1, 1, 1, 1, 1), eps_v, src_v)
         return {
             "in_v": interpolate(x_v, src_v, t_v),
