@@ -41,7 +41,8 @@ from typing import Any
 
 import numpy as np
 
-from .world_rows import EXTRA_ROWS, check_cond_time, row_media
+from ..models.checkpoint import check_cond_time
+from .world_rows import EXTRA_ROWS, row_media
 from .world_table import COLUMNS, format_table, level_error_db, paired_table, per_clip, summarize
 
 GROUND_TRUTH = "simulator ground truth"

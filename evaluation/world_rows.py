@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..models.checkpoint import check_cond_time
 from ..models.sampling import DEFAULT_AUDIO_CFG, DEFAULT_VIDEO_CFG
 
 #: Opt-in rows (``kinesonic eval --world --rows ...``) in table order, with their labels.
@@ -50,18 +51,6 @@ def parse_rows(text: str) -> list[str]:
     if unknown:
         raise ValueError(f"unknown row(s) {unknown}; choose from {list(EXTRA_ROWS)} or 'all'")
     return [k for k in EXTRA_ROWS if k in names]
-
-
-def check_cond_time(model: Any, cond_time: float) -> None:
-    """ValueError unless ``0 <= cond_time <=`` the model's trained maximum hold time."""
-    from ..models import trained_max_cond_time
-
-    limit = trained_max_cond_time(model)
-    if not 0.0 <= float(cond_time) <= limit:
-        raise ValueError(
-            f"cond_time must be in [0, {limit:g}] (the hold times this model was trained with), "
-            f"got {cond_time}"
-        )
 
 
 def _to_frames(model: Any, latent: torch.Tensor, count: int) -> np.ndarray:

@@ -8,6 +8,7 @@ See docs/generator.md. Main entry points::
 from .checkpoint import (
     CheckpointError,
     attach_vocoder,
+    check_cond_time,
     compare_state,
     load_checkpoint,
     read_metadata,
@@ -22,6 +23,7 @@ from .sampling import GUIDANCE, MODES
 from .vocoder import SpectralVocoder, VocoderConfig
 
 __all__ = [
+    "check_cond_time",
     "GUIDANCE",
     "PRESETS",
     "MODES",

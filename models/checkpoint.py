@@ -191,6 +191,16 @@ def trained_max_cond_time(model: KinesonicModel) -> float:
     return DEFAULT_MAX_COND_TIME if value is None else float(value)
 
 
+def check_cond_time(model: KinesonicModel, cond_time: float) -> None:
+    """ValueError unless ``0 <= cond_time <=`` :func:`trained_max_cond_time` of ``model``."""
+    limit = trained_max_cond_time(model)
+    if not 0.0 <= float(cond_time) <= limit:
+        raise ValueError(
+            f"cond_time must be in [0, {limit:g}] (the hold times this model was trained with), "
+            f"got {cond_time}"
+        )
+
+
 def load_checkpoint(path: str | os.PathLike) -> KinesonicModel:
     """Build a :class:`KinesonicModel` from its config metadata and load the weights (CPU, eval mode).
 

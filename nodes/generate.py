@@ -236,18 +236,19 @@ DEFAULT_MAX_COND_TIME = 0.1
 def _check_cond_time(node: str, model: Any, cond_time: float) -> None:
     """Refuse a ``cond_time`` outside ``[0, trained maximum]`` (the V2A / A2V hold-time range the
     model's training covered, from its checkpoint metadata; 0.1 when the file does not record it)."""
-    from ..models import trained_max_cond_time
+    from ..models import check_cond_time, trained_max_cond_time
 
-    limit = trained_max_cond_time(model)
-    value = float(cond_time)
-    if not 0.0 <= value <= limit:
+    try:
+        check_cond_time(model, cond_time)
+    except ValueError:
+        limit = trained_max_cond_time(model)
         raise NodeInputError(
             node,
             "cond_time",
             f"a flow time in [0, {limit:g}] (this model was trained holding the given modality at "
             f"times up to {limit:g})",
-            value,
-        )
+            float(cond_time),
+        ) from None
 
 
 def sample(
