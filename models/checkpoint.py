@@ -27,6 +27,7 @@ import torch
 from ..kinematics import KinematicStats
 from .config import ABLATIONS, GeneratorConfig
 from .model import KinesonicModel
+from .physics_cond import rename_legacy_keys
 from .vocoder import SpectralVocoder, vocoder_from_state
 
 FORMAT_VERSION = "1"
@@ -241,6 +242,7 @@ def load_checkpoint(path: str | os.PathLike) -> KinesonicModel:
     except Exception as exc:
         raise CheckpointError(f"{path.name}: cannot read the weights ({exc})") from None
     state, voc_state = split_vocoder_state(state)
+    state = rename_legacy_keys(state)
     problems = compare_state(model.state_dict(), state)
     if problems:
         raise CheckpointError(f"{path.name} does not fit its config: " + " | ".join(problems))

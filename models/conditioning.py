@@ -4,13 +4,14 @@ frame, a prompt, tracks and physics (:func:`build_conditioning`), batched (:func
 ablated and dropped (the CFG negative).
 
 Shapes: video latent ``[B, C, L, h, w]`` (L latent frames); kinematic states ``[B, L, N, 8]`` for N
-objects; physics ``[B, N, 2]`` (mass kg, speed m/s). See docs/generator.md, *Conditions*.
+objects; physics ``[B, T, N, 2]`` (mass kg, speed m/s at each of the T video frames) with a validity
+mask of the same shape (:func:`physics_tensors`). See docs/generator.md, *Conditions*.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -42,7 +43,8 @@ class Conditioning:
         soft_mask: ``[B, 1, L, h, w]`` Gaussian soft mask (loss weighting only).
         text_ids: ``[B, max_tokens]`` prompt token ids (all 0 = null text).
         kin: ``[B, L, N, 8]`` normalised kinematic features or None; ``kin_mask [B, L, N]`` bool.
-        physics: ``[B, N, 2]`` (mass kg, speed m/s) or None; ``physics_mask [B, N]`` bool.
+        physics: ``[B, T, N, 2]`` (mass kg, speed m/s per video frame) or None; ``physics_mask``
+            ``[B, T, N, 2]`` bool (False = not known: an estimate's NaN, a padded object, a drop).
     """
 
     latent_frames: int
@@ -112,6 +114,45 @@ class Conditioning:
         )
 
 
+def physics_tensors(physics: dict[str, Any], frames: int, fps: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """The generator's physics input from a PHYSICS value (the simulator's or an estimate).
+
+    Args:
+        physics: a dict with ``masses_kg [N]`` (kg) and ``velocity_mps [T0, N, 2]`` (m/s), optional
+            ``fps`` (its frame rate; default ``fps``). NaN (not estimated) is allowed anywhere.
+        frames, fps: the clip's video frames and frame rate.
+    Returns:
+        ``(values [1, frames, N, 2], mask [1, frames, N, 2])``: mass (kg, the same at every frame) and
+        speed (m/s, linearly interpolated at the clip's frame times), and whether each is known
+        (finite; a positive mass; a frame inside the PHYSICS clip between two known velocities).
+        Unknown values are 0.
+    Raises:
+        ValueError: when the keys are missing or the shapes disagree.
+    """
+    if not isinstance(physics, dict) or "masses_kg" not in physics or "velocity_mps" not in physics:
+        raise ValueError('physics must be a PHYSICS dict with "masses_kg" [N] and "velocity_mps" [T, N, 2]')
+    mass = np.asarray(physics["masses_kg"], dtype=np.float64).reshape(-1)
+    vel = np.asarray(physics["velocity_mps"], dtype=np.float64)
+    n = mass.shape[0]
+    if vel.ndim != 3 or vel.shape[1:] != (n, 2) or vel.shape[0] < 1:
+        raise ValueError(f"physics velocity_mps must have shape [T, {n}, 2] for {n} masses, got {vel.shape}")
+    src_fps = float(physics.get("fps") or fps)
+    if not np.isfinite(src_fps) or src_fps <= 0:
+        raise ValueError(f"physics fps must be a positive number, got {physics.get('fps')!r}")
+    speed = np.linalg.norm(vel, axis=-1)  # [T0, N]; NaN where not estimated
+    pos = np.arange(frames, dtype=np.float64) / float(fps) * src_fps  # clip frame -> PHYSICS frame
+    i0 = np.clip(np.floor(pos).astype(np.int64), 0, speed.shape[0] - 1)
+    w = (pos - i0)[:, None]
+    i1 = np.clip(np.where(w[:, 0] > 0, i0 + 1, i0), 0, speed.shape[0] - 1)  # on a frame: that frame only
+    inside = (pos <= speed.shape[0] - 1 + 1e-9)[:, None]
+    s = (1 - w) * speed[i0] + w * speed[i1]
+    s_ok = inside & np.isfinite(speed[i0]) & np.isfinite(speed[i1])
+    m_ok = np.broadcast_to(np.isfinite(mass) & (mass > 0), (frames, n))
+    values = np.stack([np.broadcast_to(np.where(m_ok, mass, 0.0), (frames, n)), np.where(s_ok, s, 0.0)], -1)
+    mask = np.stack([m_ok, s_ok], -1)
+    return torch.from_numpy(values.astype(np.float32))[None], torch.from_numpy(mask.copy())[None]
+
+
 def build_conditioning(
     model: KinesonicModel,
     first_frame: torch.Tensor | None = None,
@@ -119,7 +160,7 @@ def build_conditioning(
     tracks: Tracks | None = None,
     kinematics: np.ndarray | None = None,
     kinematics_mask: np.ndarray | None = None,
-    physics: np.ndarray | None = None,
+    physics: dict[str, Any] | None = None,
     num_frames: int | None = None,
     seed: int = 0,
     soft_sigma: float = 1.0,
@@ -134,7 +175,8 @@ def build_conditioning(
         kinematics: raw 8-D states ``[L, N, 8]`` on latent frames (default: computed from the
             tracks with ``latent_kinematic_state(tracks, stride)``: differentiated at the
             video frame rate, then averaged per latent group); ``kinematics_mask [L, N]``.
-        physics: ``[N, 2]`` per-object (mass kg, speed m/s), optional.
+        physics: a PHYSICS dict (``masses_kg [N]``, ``velocity_mps [T, N, 2]``, ``fps``; the
+            simulator's or an estimate with NaN where unknown), optional: :func:`physics_tensors`.
         seed: seed of the collision choice in the trajectory latent.
         soft_sigma: sigma (latent cells) of the Gaussian soft mask.
     """
@@ -189,10 +231,7 @@ def build_conditioning(
     soft = torch.from_numpy(soft_trajectory_mask((mask[0, 0] > 0.5).numpy(), soft_sigma))[None, None]
     phys = phys_mask = None
     if physics is not None:
-        p = torch.as_tensor(np.asarray(physics, dtype=np.float32))
-        if p.dim() != 2 or p.shape[1] != cfg.physics_dim:
-            raise ValueError(f"physics must have shape [N, {cfg.physics_dim}], got {tuple(p.shape)}")
-        phys, phys_mask = p[None], torch.ones(1, p.shape[0], dtype=torch.bool, device="cpu")
+        phys, phys_mask = physics_tensors(physics, cfg.video_frames(lf), cfg.fps)
     cond = Conditioning(
         latent_frames=lf,
         first_latent=first_latent,
@@ -222,35 +261,29 @@ def cat_conditions(*conds: Conditioning) -> Conditioning:
     elif any(c.first_latent is not None for c in conds):
         raise ValueError("cannot batch conditionings with and without a first frame")
 
-    def pad_objects(key: str, mkey: str, dims: int) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    def pad_objects(key: str, mkey: str) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """Pad ``[b, X, N, D]`` values and their masks (``[b, X, N]`` or ``[b, X, N, D]``) to the most
+        objects N; a conditioning without them gets all-masked rows."""
         vals = [getattr(c, key) for c in conds]
         if all(v is None for v in vals):
             return None, None
-        n = max(v.shape[-2] if dims == 4 else v.shape[1] for v in vals if v is not None)
+        ref = next(v for v in vals if v is not None)
+        full_mask = key == "physics"  # one flag per value, not per object
+        n = max(v.shape[2] for v in vals if v is not None)
         out, masks = [], []
         for c, v, bi in zip(conds, vals, b, strict=True):
             m = getattr(c, mkey)
-            if dims == 4:
-                full = torch.zeros(bi, lf, n, first_dim(key), dtype=dt, device=dev)
-                fm = torch.zeros(bi, lf, n, dtype=torch.bool, device=dev)
-                if v is not None:
-                    full[:, :, : v.shape[2]] = v
-                    fm[:, :, : v.shape[2]] = m if m is not None else True
-            else:
-                full = torch.zeros(bi, n, first_dim(key), dtype=dt, device=dev)
-                fm = torch.zeros(bi, n, dtype=torch.bool, device=dev)
-                if v is not None:
-                    full[:, : v.shape[1]] = v
-                    fm[:, : v.shape[1]] = m if m is not None else True
+            full = torch.zeros(bi, ref.shape[1], n, ref.shape[3], dtype=dt, device=dev)
+            fm = torch.zeros(full.shape if full_mask else full.shape[:3], dtype=torch.bool, device=dev)
+            if v is not None:
+                full[:, :, : v.shape[2]] = v
+                fm[:, :, : v.shape[2]] = m if m is not None else True
             out.append(full)
             masks.append(fm)
         return torch.cat(out), torch.cat(masks)
 
-    def first_dim(key: str) -> int:
-        return next(getattr(c, key).shape[-1] for c in conds if getattr(c, key) is not None)
-
-    kin, kin_mask = pad_objects("kin", "kin_mask", 4)
-    phys, phys_mask = pad_objects("physics", "physics_mask", 3)
+    kin, kin_mask = pad_objects("kin", "kin_mask")
+    phys, phys_mask = pad_objects("physics", "physics_mask")
     return Conditioning(
         latent_frames=lf,
         first_latent=fl,

@@ -17,6 +17,8 @@ CONFIG_VERSION = 1
 
 #: Temporal RoPE layouts (see GeneratorConfig): token centre times, or the pre-alignment layout.
 TOKEN_TIMES = ("centre", "start")
+ROPE_TIME_UNITS = ("audio_token", "latent_frame")
+PHYSICS_LAYOUTS = ("pavas", "pooled")
 
 
 # Training-time ablation switches a checkpoint may carry (see KinesonicModel.ablations):
@@ -41,6 +43,15 @@ class GeneratorConfig:
     centre time of the frames or samples it summarises (:mod:`.token_times`); ``"start"`` is the
     layout of checkpoints made before that field existed (latent frame k at ``k``, audio token j at
     ``j * audio_rope_scale``), kept so that they sample as they were trained.
+    Temporal RoPE unit (``rope_time_unit``): ``"audio_token"`` turns the temporal rotation pairs by
+    one position per audio token (1/64 s in the tiny layout), so that the fastest pair turns 1 rad
+    between neighbouring audio tokens and attention can tell instants apart at the audio's own
+    resolution; ``"latent_frame"`` (one position per video latent frame, 0.25 s in the tiny layout:
+    0.0625 rad between neighbouring audio tokens) is the layout of checkpoints made before that field
+    existed.
+    Physics (``physics_conditioning``): ``"pavas"`` modulates the audio tower with separate mass and
+    per-audio-token speed terms (:mod:`.physics_cond`); ``"pooled"`` (one per-clip vector) is the
+    layout of checkpoints made before that field existed.
     """
 
     # video
@@ -75,6 +86,7 @@ class GeneratorConfig:
     rope_split: tuple[int, int, int] = (16, 8, 8)
     rope_theta: float = 10000.0
     token_times: str = "centre"
+    rope_time_unit: str = "audio_token"
     # conditions
     text_vocab: int = 2048
     text_dim: int = 128
@@ -84,6 +96,7 @@ class GeneratorConfig:
     kin_hidden: int = 128
     kin_gate_init: float = -4.0
     physics_dim: int = 2
+    physics_conditioning: str = "pavas"
     physics_fourier: int = 8
     physics_hidden: int = 64
     extra: dict[str, Any] = field(default_factory=dict)
@@ -111,6 +124,12 @@ class GeneratorConfig:
             raise ValueError(f"latent grid {self.latent_height}x{self.latent_width} not divisible by patch")
         if self.token_times not in TOKEN_TIMES:
             raise ValueError(f"token_times must be one of {TOKEN_TIMES}, got {self.token_times!r}")
+        if self.physics_conditioning not in PHYSICS_LAYOUTS:
+            raise ValueError(
+                f"physics_conditioning must be one of {PHYSICS_LAYOUTS}, got {self.physics_conditioning!r}"
+            )
+        if self.rope_time_unit not in ROPE_TIME_UNITS:
+            raise ValueError(f"rope_time_unit must be one of {ROPE_TIME_UNITS}, got {self.rope_time_unit!r}")
         if self.hidden % self.heads:
             raise ValueError(f"hidden {self.hidden} not divisible by heads {self.heads}")
         if sum(self.rope_split) != self.head_dim or any(s % 2 for s in self.rope_split):
@@ -157,6 +176,11 @@ class GeneratorConfig:
     @property
     def audio_tokens_per_latent_frame(self) -> float:
         return self.audio_tokens_per_second / self.video_tokens_per_second
+
+    @property
+    def rope_time_scale(self) -> float:
+        """Temporal RoPE positions per video latent frame (see ``rope_time_unit``)."""
+        return self.audio_tokens_per_latent_frame if self.rope_time_unit == "audio_token" else 1.0
 
     @property
     def audio_rope_scale(self) -> float:
@@ -209,8 +233,11 @@ class GeneratorConfig:
         unknown = sorted(set(d) - known)
         if unknown:
             raise ValueError(f"unknown generator config fields: {unknown}")
-        # a stored config without token_times predates time-aligned RoPE: it was trained on "start"
-        return cls(**{"token_times": "start", **d})
+        # a stored config without token_times predates time-aligned RoPE: it was trained on "start";
+        # one without rope_time_unit turned its temporal pairs once per latent frame; one without
+        # physics_conditioning had the pooled per-clip physics vector
+        old = {"token_times": "start", "rope_time_unit": "latent_frame", "physics_conditioning": "pooled"}
+        return cls(**{**old, **d})
 
     @classmethod
     def from_json(cls, text: str) -> GeneratorConfig:

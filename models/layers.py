@@ -142,8 +142,11 @@ def fourier_features(x: torch.Tensor, bands: int) -> torch.Tensor:
 
 
 def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
-    """adaLN: ``x [B, N, D] * (1 + scale[B, D]) + shift[B, D]``."""
-    return x * (1 + scale[:, None]) + shift[:, None]
+    """adaLN: ``x [B, N, D] * (1 + scale) + shift`` with ``scale``, ``shift`` of shape ``[B, D]`` (per
+    clip) or ``[B, 1 or N, D]`` (per token)."""
+    if scale.dim() == 2:
+        scale, shift = scale[:, None], shift[:, None]
+    return x * (1 + scale) + shift
 
 
 class Mlp(nn.Module):

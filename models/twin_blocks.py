@@ -14,6 +14,7 @@ from torch import nn
 
 from .config import GeneratorConfig
 from .layers import Mlp, RMSNorm, apply_rope, attention, merge_heads, modulate, split_heads
+from .physics_cond import PhysicsModulation
 
 
 class Tower(nn.Module):
@@ -85,7 +86,7 @@ class TwinBlock(nn.Module):
         self.video = Tower(d, cfg.heads, cfg.mlp_ratio)
         self.audio = Tower(d, cfg.heads, cfg.mlp_ratio)
         self.kin = KinematicCrossAttention(d, cfg.heads, cfg.kin_gate_init)
-        self.phys = nn.Linear(cfg.physics_hidden, 6 * d)
+        self.phys = PhysicsModulation(cfg.physics_hidden, d, cfg.physics_conditioning)
 
     def forward(
         self,
@@ -100,9 +101,10 @@ class TwinBlock(nn.Module):
         joint: bool,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """One step through the block; ``kin_kv`` (:meth:`KinematicCrossAttention.keys`) and
-        ``phys_mod = self.phys(physics features)`` ``[B, 6d]`` are prepared once per clip."""
-        mv = self.video.ada(cv)
-        ma = self.audio.ada(ca) + phys_mod
+        ``phys_mod = self.phys(physics features)`` ``[B, 1 or Na, 6d]`` are prepared once per clip
+        (the audio tower's modulation then varies over its tokens)."""
+        mv = self.video.ada(cv)[:, None]
+        ma = self.audio.ada(ca)[:, None] + phys_mod
         sv1, cv1, gv1, sv2, cv2, gv2 = mv.chunk(6, dim=-1)
         sa1, ca1, ga1, sa2, ca2, ga2 = ma.chunk(6, dim=-1)
         qv, kv, vv = self.video.qkv_heads(xv, sv1, cv1, ropes["video"])
@@ -113,11 +115,11 @@ class TwinBlock(nn.Module):
             ov, oa = o[:, :, :nv], o[:, :, nv:]
         else:
             ov, oa = attention(qv, kv, vv), attention(qa, ka, va)
-        xv = xv + gv1[:, None] * self.video.out(merge_heads(ov))
-        xa = xa + ga1[:, None] * self.audio.out(merge_heads(oa))
+        xv = xv + gv1 * self.video.out(merge_heads(ov))
+        xa = xa + ga1 * self.audio.out(merge_heads(oa))
         xa = self.kin(xa, kin_kv, kin_keep, ropes["audio"])
-        xv = xv + gv2[:, None] * self.video.mlp(modulate(self.video.norm2(xv), sv2, cv2))
-        xa = xa + ga2[:, None] * self.audio.mlp(modulate(self.audio.norm2(xa), sa2, ca2))
+        xv = xv + gv2 * self.video.mlp(modulate(self.video.norm2(xv), sv2, cv2))
+        xa = xa + ga2 * self.audio.mlp(modulate(self.audio.norm2(xa), sa2, ca2))
         return xv, xa
 
 

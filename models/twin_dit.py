@@ -10,12 +10,11 @@ block-diagonal mask, exact and cheaper).
 
 RoPE layout per head: ``rope_split = (dt, dy, dx)`` dims for (time, y, x). Video tokens sit at
 (time, patch row, patch col), audio and kinematic tokens at (time, 0, 0), where time is the centre
-time of what the token summarises in video latent frames (:mod:`.token_times`), so tokens of the
-same instant share the temporal rotation.
+time of what the token summarises (:mod:`.token_times`) counted in ``cfg.rope_time_unit`` units
+(one audio token by default), so tokens of the same instant share the temporal rotation.
 
-Physics (optional): per-object (mass kg, speed m/s) → signed log → Fourier features → MLP →
-masked mean over objects → per-block zero-initialised projection added to the audio tower's
-adaLN parameters (Δ-modulation, identity at initialisation).
+Physics (optional): per-object mass and per-frame speed → separate, per-token Δ-modulations of the
+audio tower's adaLN parameters (:mod:`.physics_cond`; identity at initialisation).
 """
 
 from __future__ import annotations
@@ -27,14 +26,10 @@ from einops import rearrange
 from torch import nn
 
 from .config import GeneratorConfig
-from .layers import TimestepEmbedder, fourier_features, rope_rotations, time_positions, video_positions
-from .token_times import audio_token_positions, latent_frame_positions
+from .layers import TimestepEmbedder, rope_rotations, time_positions, video_positions
+from .physics_cond import PhysicsConditioner
+from .token_times import audio_token_positions, latent_frame_positions, positions_to_seconds
 from .twin_blocks import FinalLayer, TwinBlock
-
-
-def signed_log(x: torch.Tensor) -> torch.Tensor:
-    """sign(x) * ln(1 + |x|) (torch twin of the kinematics compression, for physics inputs)."""
-    return torch.sign(x) * torch.log1p(x.abs())
 
 
 @dataclass
@@ -48,7 +43,7 @@ class PreparedConditions:
         ropes: rotary tables ``{"video", "audio", "kin"}`` ``[N, Dh/2, 2]``.
         kin_kv: per block, keys and values ``[B, H, 1 + L*N, Dh]`` of the kinematic tokens.
         kin_keep: ``[B, 1 + L*N]`` bool (the null token is always kept).
-        phys_mod: per block, the physics Δ-modulation of the audio tower ``[B, 6d]``.
+        phys_mod: per block, the physics Δ-modulation of the audio tower ``[B, 1 or Na, 6d]``.
     """
 
     video_cond: torch.Tensor
@@ -74,8 +69,9 @@ def initialize_weights(dit: TwinDiT) -> None:
             nn.init.zeros_(tower.ada.weight)
             nn.init.zeros_(tower.ada.bias)
         # physics Δ-modulation starts at 0: physics changes nothing until training finds a use for it
-        nn.init.zeros_(blk.phys.weight)
-        nn.init.zeros_(blk.phys.bias)
+        for proj in (m for m in blk.phys.children() if isinstance(m, nn.Linear)):
+            nn.init.zeros_(proj.weight)
+            nn.init.zeros_(proj.bias)
         # kinematic cross-attention gate sigmoid(alpha) starts almost closed (alpha = -4: 0.018), so
         # the untrained tokens barely disturb the audio tower
         nn.init.constant_(blk.kin.alpha, dit.cfg.kin_gate_init)
@@ -109,10 +105,7 @@ class TwinDiT(nn.Module):
             nn.Linear(cfg.kin_dim, kh), nn.SiLU(), nn.Linear(kh, kh), nn.SiLU(), nn.Linear(kh, d)
         )
         self.kin_null = nn.Parameter(torch.zeros(1, 1, d))
-        pf = cfg.physics_dim * (1 + 2 * cfg.physics_fourier)
-        self.phys_mlp = nn.Sequential(
-            nn.Linear(pf, cfg.physics_hidden), nn.SiLU(), nn.Linear(cfg.physics_hidden, cfg.physics_hidden)
-        )
+        self.physics = PhysicsConditioner(cfg.physics_fourier, cfg.physics_hidden, cfg.physics_conditioning)
         self.blocks = nn.ModuleList(
             TwinBlock(cfg, fusion=(i % cfg.fusion_every == cfg.fusion_every - 1)) for i in range(cfg.depth)
         )
@@ -144,11 +137,12 @@ class TwinDiT(nn.Module):
         0 is the identity)."""
         cfg = self.cfg
         _, ph, pw = cfg.video_patch
-        frames = latent_frame_positions(cfg, latent_frames)
+        s = cfg.rope_time_scale  # latent frames -> temporal RoPE units
+        frames = latent_frame_positions(cfg, latent_frames) * s
         positions = {
             "video": video_positions(frames, cfg.latent_height // ph, cfg.latent_width // pw),
-            "audio": time_positions(audio_token_positions(cfg, audio_tokens)),
-            "time": time_positions(latent_frame_positions(cfg, time_frames)),
+            "audio": time_positions(audio_token_positions(cfg, audio_tokens) * s),
+            "time": time_positions(latent_frame_positions(cfg, time_frames) * s),
         }
         return {k: rope_rotations(p, cfg.rope_split, cfg.rope_theta) for k, p in positions.items()}
 
@@ -176,12 +170,6 @@ class TwinDiT(nn.Module):
             time = self._rope_tables(1, 1, kin_frames)["time"].to(self.rope_video)
         kin = torch.cat([time[:1], time[:kin_frames].repeat_interleave(kin_objects, dim=0)])
         return {"video": video, "audio": audio, "kin": kin}
-
-    def physics_features(self, physics: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        """``physics [B, N, physics_dim]`` (mass kg, speed m/s), ``mask [B, N]`` → ``[B, physics_hidden]``."""
-        feats = self.phys_mlp(fourier_features(signed_log(physics), self.cfg.physics_fourier))
-        w = physics.new_ones(physics.shape[:2], dtype=feats.dtype) if mask is None else mask.to(feats.dtype)
-        return (feats * w[..., None]).sum(1) / w.sum(1, keepdim=True).clamp_min(1)
 
     def audio_unreachable(self, audio: torch.Tensor) -> torch.Tensor:
         """The part of an audio latent ``[B, C_a, F]`` that the audio velocity can never change.
@@ -230,8 +218,8 @@ class TwinDiT(nn.Module):
         """Everything of the forward pass that depends on the conditions only (once per clip).
 
         Args (see :meth:`forward`): ``video_cond [B, C + 1, L, h, w]``, ``text [B, text_dim]``,
-        ``kin [B, L, N, kin_dim]`` + ``kin_mask [B, L, N]``, ``physics [B, N, physics_dim]`` +
-        ``physics_mask [B, N]``.
+        ``kin [B, L, N, kin_dim]`` + ``kin_mask [B, L, N]``, ``physics [B, T, N, 2]`` +
+        ``physics_mask [B, T, N, 2]``.
         Returns:
             the text projections, the kinematic tokens' keys and values and the physics modulation
             of every block, and the rotary tables, for :meth:`predict_flow`.
@@ -248,9 +236,12 @@ class TwinDiT(nn.Module):
         kin_tok = torch.cat([self.kin_null.expand(b, -1, -1), self.kin_mlp(kin).flatten(1, 2)], dim=1)
         keep = torch.cat([torch.ones(b, 1, dtype=torch.bool, device=dev), km.flatten(1)], dim=1)
         ropes = self.ropes(lf, cfg.audio_tokens(lf), kf, kn)
+        na = cfg.audio_tokens(lf)
         if physics is None:
-            physics, physics_mask = video_cond.new_zeros(b, 0, cfg.physics_dim), None
-        phys = self.physics_features(physics, physics_mask)
+            physics = video_cond.new_zeros(b, cfg.video_frames(lf), 0, 2)
+        known = torch.ones_like(physics, dtype=torch.bool) if physics_mask is None else physics_mask.bool()
+        times = positions_to_seconds(cfg, audio_token_positions(cfg, na))
+        mass, speed = self.physics.features(physics, known, times, cfg.fps)
         return PreparedConditions(
             video_cond=video_cond,
             text_video=self.text_video(text),
@@ -258,7 +249,7 @@ class TwinDiT(nn.Module):
             ropes=ropes,
             kin_kv=[blk.kin.keys(kin_tok, ropes["kin"]) for blk in self.blocks],
             kin_keep=keep,
-            phys_mod=[blk.phys(phys) for blk in self.blocks],
+            phys_mod=[blk.phys(mass, speed) for blk in self.blocks],
         )
 
     def predict_flow(
@@ -320,7 +311,8 @@ class TwinDiT(nn.Module):
             video_cond: trajectory latent and its binary mask ``[B, C + 1, L, h, w]`` (zeros = none).
             text: pooled text embedding ``[B, text_dim]`` (the encoder's null embedding = none).
             kin: normalised kinematic features ``[B, L, N, kin_dim]``; ``kin_mask [B, L, N]`` bool.
-            physics: ``[B, N, physics_dim]`` (mass kg, speed m/s); ``physics_mask [B, N]``.
+            physics: ``[B, T, N, 2]`` (mass kg, speed m/s per video frame) and its validity
+                ``physics_mask [B, T, N, 2]`` (:func:`.conditioning.physics_tensors`).
             joint: False blocks cross-modal attention (block-diagonal; JointCFG negative).
         Returns:
             ``(v_video [B, C, L, h, w], v_audio [B, C_a, F])``.

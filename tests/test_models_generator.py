@@ -18,6 +18,7 @@ from kinesonic.models import (
     schedule,
     tiny_config,
 )
+from kinesonic.models.conditioning import physics_tensors
 from kinesonic.models.trajectory import propagate_first_frame
 from kinesonic.training.data import TrainClip
 from kinesonic.training.objective import FlowObjective, prepare_batch
@@ -45,6 +46,13 @@ def line_tracks(cfg, n: int = 2) -> Tracks:
     return Tracks(pts, np.ones(pts.shape[:2], bool), cfg.fps, cfg.width, cfg.height)
 
 
+def phys_dict(cfg, masses: list[float], speeds: list[float]) -> dict:
+    """A PHYSICS value: objects of these masses (kg) moving right at these constant speeds (m/s)."""
+    vel = np.zeros((cfg.num_frames, len(masses), 2))
+    vel[..., 0] = speeds
+    return {"masses_kg": np.array(masses), "velocity_mps": vel, "fps": cfg.fps}
+
+
 def test_tiny_config_sizes() -> None:
     cfg = tiny_config()
     m = KinesonicModel(cfg)
@@ -70,7 +78,7 @@ def test_shapes_and_modes(model: KinesonicModel) -> None:
     cfg = model.cfg
     img = torch.rand(3, cfg.height, cfg.width)
     cond = model.build_conditioning(
-        img, "a ball", line_tracks(cfg), physics=np.array([[1.0, 2.0], [3.0, 0.5]])
+        img, "a ball", line_tracks(cfg), physics=phys_dict(cfg, [1.0, 3.0], [2.0, 0.5])
     )
     lf = cfg.latent_frames()
     assert cond.kin is not None and cond.kin.shape == (1, lf, 2, 8)
@@ -276,6 +284,26 @@ def test_rope_same_instant_same_rotation() -> None:
     assert type(cfg).from_dict(stored).token_times == "start"
 
 
+def test_rope_time_unit_resolves_neighbouring_audio_tokens() -> None:
+    """The fastest temporal pair turns 1 rad between neighbouring audio tokens of the tiny layout
+    (1/64 s apart); the older latent-frame unit turns it 1/16 rad, and a stored config without the
+    field keeps that older unit."""
+    cfg = tiny_config(depth=1)
+    assert cfg.rope_time_scale == 16.0
+    ang = {}
+    for unit in ("audio_token", "latent_frame"):
+        dit = KinesonicModel(replace(cfg, rope_time_unit=unit)).dit
+        rot = dit.ropes(cfg.latent_frames(), cfg.audio_tokens(), 0, 0)["audio"]
+        ang[unit] = torch.atan2(rot[1, 0, 1], rot[1, 0, 0]) - torch.atan2(rot[0, 0, 1], rot[0, 0, 0])
+    assert abs(ang["audio_token"].item() - 1.0) < 1e-5
+    assert abs(ang["latent_frame"].item() - 1.0 / 16) < 1e-6
+    stored = cfg.to_dict()
+    del stored["rope_time_unit"]
+    assert type(cfg).from_dict(stored).rope_time_unit == "latent_frame"
+    with pytest.raises(ValueError, match="rope_time_unit"):
+        replace(cfg, rope_time_unit="seconds")
+
+
 def test_initialisation_gate_and_identities() -> None:
     cfg = micro_config()
     torch.manual_seed(0)
@@ -289,19 +317,21 @@ def test_initialisation_gate_and_identities() -> None:
     cv, ca = torch.randn(1, d), torch.randn(1, d)
     ropes = m.dit.ropes(lf, na, 0, 0)
     kin, keep = m.dit.kin_null, torch.ones(1, 1, dtype=torch.bool)
-    phys = m.dit.physics_features(torch.tensor([[[2.0, 3.0]]]))
+    values, known = physics_tensors(phys_dict(cfg, [2.0], [3.0]), cfg.num_frames, cfg.fps)
+    times = torch.linspace(0, 1, na)
+    mass, speed = m.dit.physics.features(values, known, times, cfg.fps)
     blk = m.dit.blocks[0]
     with torch.no_grad():
         kv = blk.kin.keys(kin, ropes["kin"])
-        ov, oa = blk(xv, xa, cv, ca, ropes, kv, keep, blk.phys(phys), True)
-        _, oa0 = blk(xv, xa, cv, ca, ropes, kv, keep, blk.phys(torch.zeros_like(phys)), True)
+        ov, oa = blk(xv, xa, cv, ca, ropes, kv, keep, blk.phys(mass, speed), True)
+        _, oa0 = blk(xv, xa, cv, ca, ropes, kv, keep, blk.phys(mass * 0, speed * 0), True)
         assert torch.equal(ov, xv)  # adaLN-Zero: the video block is the identity
         assert torch.equal(oa, oa0)  # physics Δ-modulation is the identity at init
         # audio block = identity + the small gated kinematic cross-attention only
         kin_only = blk.kin(xa, kv, keep, ropes["audio"])
         assert torch.allclose(oa, kin_only, atol=1e-6)
-        blk.phys.weight.normal_()  # the test can fail: a trained Δ path changes the output
-        _, oa1 = blk(xv, xa, cv, ca, ropes, kv, keep, blk.phys(phys), True)
+        blk.phys.speed.weight.normal_()  # the test can fail: a trained Δ path changes the output
+        _, oa1 = blk(xv, xa, cv, ca, ropes, kv, keep, blk.phys(mass, speed), True)
         assert not torch.allclose(oa1, oa0)
 
 
@@ -515,7 +545,9 @@ def test_prepared_conditions_give_the_same_velocity() -> None:
     cfg = micro_config()
     m = randomize(KinesonicModel(cfg)).eval()
     frame = torch.rand(3, cfg.height, cfg.width, generator=torch.Generator().manual_seed(0))
-    cond = m.build_conditioning(frame, "a ball", line_tracks(cfg), physics=np.array([[1.0, 2.0], [0.5, 0.1]]))
+    cond = m.build_conditioning(
+        frame, "a ball", line_tracks(cfg), physics=phys_dict(cfg, [1.0, 0.5], [2.0, 0.1])
+    )
     v, a, _, _ = m.start_state(cond, torch.Generator().manual_seed(1))
     with torch.no_grad():
         prep = m.prepare(cond)
@@ -527,7 +559,7 @@ def test_prepared_conditions_give_the_same_velocity() -> None:
             )
         # the kinematic keys and the physics modulation are really in the prepared state
         assert len(prep.kin_kv) == cfg.depth and prep.kin_kv[0][0].shape[2] == 1 + cond.kin.shape[1] * 2
-        assert prep.phys_mod[0].shape == (1, 6 * cfg.hidden)
+        assert prep.phys_mod[0].shape == (1, cfg.audio_tokens(), 6 * cfg.hidden)  # per audio token
         with pytest.raises(ValueError, match="do not fit the prepared conditions"):
             m.predict(v[:, :, :-1], a, tt, tt, prep)
 

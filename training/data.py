@@ -38,23 +38,24 @@ class TrainClip:
         audio: float32 ``[S]`` mono at the model's sample rate.
         tracks: pixel tracks of the objects (or None).
         caption: text prompt ("" = none).
-        physics: float32 ``[N, 2]`` per object (mass kg, mean speed m/s) or None.
+        physics: PHYSICS of the objects (``masses_kg [N]`` kg, ``velocity_mps [T, N, 2]`` m/s,
+            ``fps``) or None.
     """
 
     frames: np.ndarray
     audio: np.ndarray
     tracks: Tracks | None
     caption: str
-    physics: np.ndarray | None = None
+    physics: dict[str, Any] | None = None
 
 
-def _physics(masses: Any, velocity: Any) -> np.ndarray | None:
+def _physics(masses: Any, velocity: Any, fps: float) -> dict[str, Any] | None:
+    """The PHYSICS value the generator reads (:func:`kinesonic.models.conditioning.physics_tensors`)."""
     m = np.asarray(masses, dtype=np.float32).reshape(-1)
     if m.size == 0:
         return None
-    v = np.asarray(velocity, dtype=np.float32)
-    speed = np.linalg.norm(v, axis=-1).mean(axis=0) if v.size else np.zeros_like(m)
-    return np.stack([m, speed.astype(np.float32)], axis=1)
+    v = np.asarray(velocity, dtype=np.float32).reshape(-1, m.size, 2)
+    return {"masses_kg": m, "velocity_mps": v, "fps": float(fps)}
 
 
 def _tracks_from_meta(meta: dict[str, Any]) -> Tracks | None:
@@ -89,7 +90,7 @@ class ShardSource:
             np.array(audio[row], dtype=np.float32),
             _tracks_from_meta(meta),
             meta["caption"],
-            _physics(meta["masses_kg"], meta["velocity_mps"]),
+            _physics(meta["masses_kg"], meta["velocity_mps"], meta["fps"]),
         )
 
 
@@ -119,7 +120,11 @@ class SynthSource:
             return self._cache[i]
         clip = synth_clip(clip_seed(self.base_seed, i), self.size, self.num_frames, self.fps)
         item = TrainClip(
-            clip.frames, clip.audio, clip.tracks, clip.caption, _physics(clip.masses, clip.velocity_mps)
+            clip.frames,
+            clip.audio,
+            clip.tracks,
+            clip.caption,
+            _physics(clip.masses, clip.velocity_mps, clip.fps),
         )
         if len(self._cache) < self.CACHE_CLIPS:
             self._cache[i] = item

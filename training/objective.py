@@ -158,7 +158,7 @@ class FlowObjective:
             traj_latent=cond.traj_latent * k1,
             traj_mask=cond.traj_mask * k1,
             kin_mask=None if cond.kin_mask is None else cond.kin_mask & keep[2].view(-1, 1, 1),
-            physics_mask=None if cond.physics_mask is None else cond.physics_mask & keep[3].view(-1, 1),
+            physics_mask=None if cond.physics_mask is None else cond.physics_mask & keep[3].view(-1, 1, 1, 1),
         )
 
     def inputs(self, batch: dict[str, Any], seeds: Sequence[int]) -> dict[str, Any]:
