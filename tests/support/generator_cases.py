@@ -26,11 +26,18 @@ def line_tracks(cfg) -> Tracks:
     return Tracks(pts, np.ones(pts.shape[:2], bool), cfg.fps, cfg.width, cfg.height)
 
 
+def physics(cfg, masses: tuple[float, ...], speeds: tuple[float, ...]) -> dict:
+    """A PHYSICS value: objects of these masses (kg) moving right at these constant speeds (m/s)."""
+    vel = np.zeros((cfg.num_frames, len(masses), 2), np.float32)
+    vel[..., 0] = speeds
+    return {"masses_kg": np.array(masses, np.float32), "velocity_mps": vel, "fps": cfg.fps}
+
+
 def conditioning(model: KinesonicModel):
     cfg = model.cfg
     frame = torch.linspace(0, 1, 3 * cfg.height * cfg.width).reshape(3, cfg.height, cfg.width)
-    physics = np.array([[0.5, 1.0], [2.0, 0.3]])
-    return model.build_conditioning(frame, "a ball bounces", line_tracks(cfg), physics=physics, seed=1)
+    phys = physics(cfg, (0.5, 2.0), (1.0, 0.3))
+    return model.build_conditioning(frame, "a ball bounces", line_tracks(cfg), physics=phys, seed=1)
 
 
 def clips(cfg, n: int = 2) -> list[TrainClip]:
@@ -39,8 +46,8 @@ def clips(cfg, n: int = 2) -> list[TrainClip]:
     for _ in range(n):
         frames = rng.integers(0, 255, (cfg.num_frames, cfg.height, cfg.width, 3), dtype=np.uint8)
         audio = rng.normal(0, 0.1, cfg.audio_samples(cfg.latent_frames())).astype(np.float32)
-        physics = np.array([[1.0, 0.5], [0.2, 2.0]], np.float32)
+        phys = physics(cfg, (1.0, 0.2), (0.5, 2.0))
         out.append(
-            TrainClip(frames=frames, audio=audio, tracks=line_tracks(cfg), caption="a ball", physics=physics)
+            TrainClip(frames=frames, audio=audio, tracks=line_tracks(cfg), caption="a ball", physics=phys)
         )
     return out
