@@ -22,7 +22,7 @@ and scores it with the same code as ``kinesonic eval FOLDER``
   objects got a known mass and speed;
 - opt-in rows of the first model, right after it (:mod:`.world_rows`): the simulator's sound
   through its audio codec, JointCFG, video-to-audio on the simulator's frames, audio-to-video on
-  the simulator's sound.
+  the simulator's sound, the model with its physics input off.
 
 Columns (:mod:`.world_table`): TE (px; tracks measured on the video by the perception pipeline,
 matched to the conditioning objects by their frame-0 position; a background-difference centroid
@@ -372,7 +372,8 @@ def evaluate_world(
 
     The first model is the reference of the paired table (usually the default model, the others
     its ablations). ``rows``: opt-in rows of the first model (keys of
-    :data:`.world_rows.EXTRA_ROWS`: "codec", "jointcfg", "v2a", "a2v"), placed right after it;
+    :data:`.world_rows.EXTRA_ROWS`: "codec", "jointcfg", "v2a", "a2v", "nophysics"), placed right
+    after it;
     ``cond_time``: the flow time at which v2a / a2v hold the given modality (within the first
     model's trained range, else ValueError); ``sample_options``: extra ``model.sample`` settings of
     every model row (studies only, e.g. ``{"audio_cfg": 2.0}``); ``physics``: the PHYSICS the sampled
@@ -452,7 +453,7 @@ def evaluate_world(
             if name is not None:
                 ablation_figure(Path(figures) / f"ablations_{kind}.png", world[name], name, row_folders)
     table = format_table(cells)
-    line = _physics_line(physics, physics_of, world, sources)
+    line = _physics_line(physics, physics_of, world, sources, table_rows)
     if line:
         table = line + "\n\n" + table
     if len(values) > 2:
@@ -468,6 +469,7 @@ def _physics_line(
     physics_of: dict[str, dict[str, Any] | None],
     world: dict[str, Any],
     sources: dict[str, str | None],
+    table_rows: list[_Row],
 ) -> str:
     """The table's first line: which physics the sampled rows got and how much of it is known
     (objects with a known mass / a known speed at some frame, object-frames with a known speed)."""
@@ -490,7 +492,11 @@ def _physics_line(
         f"Physics conditioning of the sampled rows: {what}; known mass for {mass} of {n} objects, known "
         f"speed for {speed} of {n} objects ({frames:.0%} of object-frames); unknown values are masked out"
     )
-    without = [label for label, src in sources.items() if src == "none"]
-    if without:
-        text += f"; none for {', '.join(without)} (trained without physics)"
+    kinds = {row.label: row.kind for row in table_rows}
+    off = [label for label, src in sources.items() if src == "none" and kinds[label] == "nophysics"]
+    trained = [label for label, src in sources.items() if src == "none" and kinds[label] != "nophysics"]
+    if off:
+        text += f"; none for {', '.join(off)} (the same model without it)"
+    if trained:
+        text += f"; none for {', '.join(trained)} (trained without physics)"
     return text + "."

@@ -14,6 +14,9 @@ methods only (``build_conditioning``, ``sample``, ``encode_*`` / ``decode_*``):
 - ``"a2v"`` (opt-in): mode audio-to-video given ``encode_audio`` of the simulator's sound; the row's
   sound is the simulator's, its video generated. The table reads this row's visual events from the
   tracks measured on the generated video (:mod:`.world_table`).
+- ``"nophysics"`` (opt-in): as ``"model"`` without the physics input (the same weights; what the
+  physics the model is given changes, paired with the model row; a model trained without physics is
+  the ``no_physics`` ablation instead).
 
 The given modality of v2a / a2v is held at flow time ``cond_time`` (0 = clean), which must lie in
 the range the model was trained with (:func:`kinesonic.models.trained_max_cond_time`).
@@ -44,10 +47,11 @@ EXTRA_ROWS: dict[str, str] = {
     "jointcfg": "JointCFG",
     "v2a": "video-to-audio",
     "a2v": "audio-to-video",
+    "nophysics": "physics input off",
 }
 KINDS = ("simulator", "model", *EXTRA_ROWS)
 #: Rows whose sampling takes the physics conditioning (the others show the simulator's frames/sound).
-SAMPLED_KINDS = ("model", "jointcfg", "v2a", "a2v")
+SAMPLED_KINDS = ("model", "jointcfg", "v2a", "a2v", "nophysics")
 #: ``--physics`` choices: where the model rows' PHYSICS comes from.
 PHYSICS_SOURCES = ("estimated", "simulator", "none")
 #: Frame-0 distance (px at 64 px, scaled with the frame width) within which an extracted track is
@@ -167,8 +171,10 @@ def physics_known(physics: dict[str, Any] | None, n: int) -> tuple[int, int, int
 def row_physics(kind: str, model: Any, physics: dict[str, Any] | None) -> dict[str, Any] | None:
     """What a row of ``kind`` passes to ``build_conditioning``: ``physics`` for a sampled row of a
     model trained with physics, else None (the simulator and codec rows sample nothing; a
-    ``no_physics`` model was trained without)."""
-    if kind not in SAMPLED_KINDS or model is None or "no_physics" in getattr(model, "ablations", ()):
+    ``no_physics`` model was trained without; the ``"nophysics"`` row is the model without it)."""
+    if kind not in SAMPLED_KINDS or kind == "nophysics" or model is None:
+        return None
+    if "no_physics" in getattr(model, "ablations", ()):
         return None
     return physics
 
@@ -223,6 +229,8 @@ def row_media(
         raise ValueError(f"row kind must be one of {KINDS}, got {kind!r}")
     if kind == "simulator":
         return clip.frames, clip.audio, None
+    if kind == "nophysics":  # the model row without the physics input
+        return row_media("model", model, clip, steps, seed, cond_time, options, None)
     if model.cfg.sample_rate != clip.sample_rate and kind != "model":
         raise ValueError(
             f"the model's sound is at {model.cfg.sample_rate} Hz, the world clips' at {clip.sample_rate} Hz"

@@ -186,7 +186,7 @@ def test_cli_rows_and_cond_time_are_checked(tmp_path, capsys) -> None:
     assert "--rows: unknown row(s) ['vocoder']" in capsys.readouterr().err
     assert main([*base, "--rows", "v2a", "--cond-time", "0.2"]) == 2
     assert "cond_time must be in [0, 0.1]" in capsys.readouterr().err
-    assert world_rows.parse_rows("all") == ["codec", "jointcfg", "v2a", "a2v"]
+    assert world_rows.parse_rows("all") == ["codec", "jointcfg", "v2a", "a2v", "nophysics"]
     assert world_rows.parse_rows("a2v, codec") == ["codec", "a2v"]
     assert world_rows.parse_rows("") == []
 
@@ -285,13 +285,13 @@ def test_world_rows_are_sampled_with_the_physics_asked_for(tmp_path, monkeypatch
     work = tmp_path / "work"
     result = world.evaluate_world(
         [("default model", model), ("no physics conditioning", no_phys)], work, clips=2, train_clips=50,
-        steps=1, rows=["codec", "jointcfg"], log=lambda line: None,
+        steps=1, rows=["codec", "jointcfg", "nophysics"], log=lambda line: None,
     )  # fmt: skip
     clips = [synth_clip(s, 64, 33, 16.0) for s in world.held_out_seeds(2, 1000, 0, 50)]
     expected = [world_rows.estimated_physics(c) for c in clips]
-    # default model and JointCFG (2 clips each) with the estimate; the no-physics model with none;
-    # the codec and simulator rows sample nothing
-    assert [a for a, _ in calls] == [()] * 4 + [("no_physics",)] * 2
+    # default model and JointCFG (2 clips each) with the estimate; the same model's "physics input
+    # off" row and the no-physics model with none; the codec and simulator rows sample nothing
+    assert [a for a, _ in calls] == [()] * 6 + [("no_physics",)] * 2
     for (_, given), want in zip(calls[:4], expected * 2, strict=True):
         np.testing.assert_array_equal(given["masses_kg"], want["masses_kg"])
         np.testing.assert_array_equal(given["velocity_mps"], want["velocity_mps"])
@@ -304,11 +304,13 @@ def test_world_rows_are_sampled_with_the_physics_asked_for(tmp_path, monkeypatch
     first = result.table.splitlines()[0]
     assert first.startswith("Physics conditioning of the sampled rows: estimated from each held-out")
     assert f"known mass for {mass} of {n} objects, known speed for {speed} of {n} objects" in first
-    assert "none for no physics conditioning (trained without physics)" in first
+    assert "; none for physics input off (the same model without it)" in first
+    assert "; none for no physics conditioning (trained without physics)." in first
     assert result.physics == "estimated"
     notes = dict(line.split(": ", 1) for line in result.notes)
     assert notes["default model"].endswith("physics estimated")
     assert notes["no physics conditioning"].endswith("physics none")
+    assert notes["physics input off"].endswith("physics none")
     assert "physics" not in notes["simulator sound through the codec"]
     stamps = {
         f: json.loads((work / f / "source.json").read_text())
