@@ -40,6 +40,7 @@ import torch
 
 from ..models.checkpoint import check_cond_time
 from ..models.sampling import DEFAULT_AUDIO_CFG, DEFAULT_VIDEO_CFG
+from .physics import MATCH_PX_64  # frame-0 matching radius (px at 64 px), as `kinesonic physics eval`
 
 #: Opt-in rows (``kinesonic eval --world --rows ...``) in table order, with their labels.
 EXTRA_ROWS: dict[str, str] = {
@@ -54,9 +55,6 @@ KINDS = ("simulator", "model", *EXTRA_ROWS)
 SAMPLED_KINDS = ("model", "jointcfg", "v2a", "a2v", "nophysics")
 #: ``--physics`` choices: where the model rows' PHYSICS comes from.
 PHYSICS_SOURCES = ("estimated", "simulator", "none")
-#: Frame-0 distance (px at 64 px, scaled with the frame width) within which an extracted track is
-#: the conditioning object (as ``kinesonic physics eval``).
-MATCH_PX_64 = 6.0
 VIDEO_CFG, AUDIO_CFG = DEFAULT_VIDEO_CFG, DEFAULT_AUDIO_CFG  # as the Generate nodes
 
 
