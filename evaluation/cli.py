@@ -12,11 +12,22 @@ Two modes:
   across-the-rows pictures; ``--reuse`` keeps the clip files of an earlier run of the same files
   and settings in ``--work``.
 
-  Opt-in rows of the first model (``--rows codec,jointcfg,v2a,a2v`` or ``--rows all``): the
-  simulator's sound through its audio codec, JointCFG, video-to-audio given the simulator's frames,
-  audio-to-video given the simulator's sound (its ETE reads the visual events from the tracks
-  measured on the generated video); ``--cond-time T`` holds the given modality of v2a / a2v at flow
-  time T (0 = clean; at most the model's trained maximum, 0.1 by default).
+  Opt-in rows of the first model (``--rows codec,jointcfg,v2a,a2v,nophysics`` or ``--rows all``):
+  the simulator's sound through its audio codec, JointCFG, video-to-audio given the simulator's
+  frames, audio-to-video given the simulator's sound (its ETE reads the visual events from the
+  tracks measured on the generated video), the model with its physics input off ("physics input
+  off": the same weights, so its paired row says what the physics input changes); ``--cond-time
+  T`` holds the given modality of v2a / a2v at flow time T (0 = clean; at most the model's trained
+  maximum, 0.1 by default).
+
+  ``--physics estimated|simulator|none``: the PHYSICS (per-object mass, per-frame speed) every
+  sampled row is conditioned on. Default ``estimated``: estimated from the held-out clip's rendered
+  frames and the tracks the extraction pipeline measures on them, materials from the caption (as
+  for a user's clip, which has no simulator); unknown values stay unknown (masked out by the model).
+  ``simulator``: the simulator's truth (the training condition); ``none``: no physics. A model
+  trained with ``--no-physics`` (e.g. ``--ablation "no physics conditioning=PATH"``) samples
+  without physics either way. The table's first line says which physics was used and how much of it
+  was known.
 """
 
 from __future__ import annotations
@@ -53,7 +64,7 @@ def add_parser(subparsers: Any) -> None:
         metavar="ROW,...",
         help="extra rows of the first model: codec (simulator sound through its audio codec), jointcfg "
         "(JointCFG), v2a (video-to-audio on the simulator's frames), a2v (audio-to-video on the "
-        "simulator's sound), or all (default: none)",
+        "simulator's sound), nophysics (the model with its physics input off), or all (default: none)",
     )
     w.add_argument(
         "--cond-time",
@@ -62,6 +73,13 @@ def add_parser(subparsers: Any) -> None:
         metavar="T",
         help="flow time at which v2a / a2v hold the given modality (default 0 = clean; at most the "
         "model's trained maximum, 0.1 unless its checkpoint records another)",
+    )
+    w.add_argument(
+        "--physics",
+        choices=["estimated", "simulator", "none"],
+        default="estimated",
+        help="physics conditioning of the model rows: estimated from the rendered frames (default), the "
+        "simulator's truth, or none",
     )
     w.add_argument("--clips", type=int, default=100, help="held-out clips (default 100)")
     w.add_argument("--seed", type=int, default=1000, help="base seed of the held-out clips (default 1000)")
@@ -139,6 +157,7 @@ def run(args: argparse.Namespace) -> int:
             reuse=args.reuse,
             rows=rows,
             cond_time=args.cond_time,
+            physics=args.physics,
             log=lambda line: print(line, file=sys.stderr, flush=True),
         )
     except (CheckpointError, ValueError) as error:

@@ -1,7 +1,7 @@
 """The evaluation table on held-out physics-world clips: simulator ground truth, a model, its ablations.
 
 ``kinesonic eval --world --model PATH [--ablation LABEL=PATH ...] [--rows codec,jointcfg,v2a,a2v]
-[--cond-time T]`` (see :func:`evaluate_world`).
+[--cond-time T] [--physics estimated|simulator|none]`` (see :func:`evaluate_world`).
 
 Held-out clips: ``synth_clip(clip_seed(seed, i))`` for ``i < clips`` at the model size (64x64, 33
 frames, 16 fps for the tiny model), checked disjoint from the training seeds
@@ -11,12 +11,18 @@ and scores it with the same code as ``kinesonic eval FOLDER``
 (:func:`kinesonic.metrics.cli.evaluate_folder`):
 
 - row "simulator ground truth": the clip's own frames and sound;
-- one row per model: generated from the clip's first frame, caption and ground-truth tracks
+- one row per model: generated from the clip's first frame, caption, ground-truth tracks and physics
   (Euler, 25 steps, video CFG 3 and no audio guidance, as 'Generate Sounding Video'); an ablation samples
-  with the conditioning it was trained with (``model.ablations`` from its checkpoint metadata);
+  with the conditioning it was trained with (``model.ablations`` from its checkpoint metadata; a
+  ``no_physics`` model without physics). The physics (``physics``, :func:`.world_rows.clip_physics`)
+  is by default ESTIMATED from the clip's rendered frames and the tracks the extraction pipeline
+  measures on them (materials from the caption), not the simulator's: a user's clip has no
+  simulator; NaN where the estimate has no value (the model masks it out). ``"simulator"`` passes
+  the simulator's truth, ``"none"`` nothing. The table's first line says which, with how many
+  objects got a known mass and speed;
 - opt-in rows of the first model, right after it (:mod:`.world_rows`): the simulator's sound
   through its audio codec, JointCFG, video-to-audio on the simulator's frames, audio-to-video on
-  the simulator's sound.
+  the simulator's sound, the model with its physics input off.
 
 Columns (:mod:`.world_table`): TE (px; tracks measured on the video by the perception pipeline,
 matched to the conditioning objects by their frame-0 position; a background-difference centroid
@@ -26,8 +32,11 @@ tracks measured on its generated video), MAIC (clips of the slide and roll scene
 and onset AP (vs the simulator sound; clips with impacts; AP ranks the generated onsets by
 strength, so weak spurious onsets, which saturate ETE and accuracy, cost it less), onsets per
 impact clip, level error (median over clips of |dB(row sound) - dB(simulator sound)|, and the
-signed median). Means over clips, counts in brackets; then per-clip paired differences of every
-later row against the first model with 95 % bootstrap intervals.
+signed median), APCC-Δ (over the impacts of all clips, per scene class: |dKE| of the simulator's
+impacts against the onset strength of the row's sound vs of the simulator's sound). Means over
+clips, counts in brackets; then per-clip paired differences of every later row against the first
+model with 95 % bootstrap intervals (APCC-Δ: the difference of the set values, clips resampled
+together).
 """
 
 from __future__ import annotations
@@ -42,7 +51,15 @@ from typing import Any
 import numpy as np
 
 from ..models.checkpoint import check_cond_time
-from .world_rows import EXTRA_ROWS, row_media
+from .world_rows import (
+    EXTRA_ROWS,
+    PHYSICS_SOURCES,
+    SAMPLED_KINDS,
+    clip_physics,
+    physics_known,
+    row_media,
+    row_physics,
+)
 from .world_table import COLUMNS, format_table, level_error_db, paired_table, per_clip, summarize
 
 GROUND_TRUTH = "simulator ground truth"
@@ -158,12 +175,15 @@ def write_clip(
 # ------------------------------------------------------------------------------------------ the run
 @dataclass
 class WorldEvalResult:
-    """``table``: the markdown table(s); ``notes``: one line per row (clips scored, tracker, timing);
-    ``cells``: per row label the :func:`.world_table.summarize` cells ``{column: (value, count)}``."""
+    """``table``: the markdown table(s), after a line on the physics the sampled rows got; ``notes``:
+    one line per row (clips scored, tracker, timing, physics); ``cells``: per row label the
+    :func:`.world_table.summarize` cells ``{column: (value, count)}``; ``physics``: the source
+    (:data:`.world_rows.PHYSICS_SOURCES`)."""
 
     table: str
     notes: list[str]
     cells: dict[str, dict[str, tuple[float, int]]] = field(default_factory=dict)
+    physics: str = "estimated"
 
     @property
     def text(self) -> str:
@@ -188,8 +208,21 @@ def _folder_name(label: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in label.strip()) or "row"
 
 
+def _row_physics_source(row: _Row, physics: str) -> str | None:
+    """The physics a row's sampling gets: ``physics`` (:data:`.world_rows.PHYSICS_SOURCES`), "none"
+    for a model trained without (``no_physics``), None for a row that samples nothing."""
+    if row.kind not in SAMPLED_KINDS or row.entry is None:
+        return None
+    return physics if row_physics(row.kind, row.entry[2], {}) is not None else "none"
+
+
 def _stamp(
-    row: _Row, steps: int, sample_seed: int, cond_time: float, options: dict[str, Any] | None = None
+    row: _Row,
+    steps: int,
+    sample_seed: int,
+    cond_time: float,
+    options: dict[str, Any] | None = None,
+    physics: str | None = None,
 ) -> dict[str, Any]:
     """What a row's clip files depend on (``--reuse`` keeps them only when it is unchanged)."""
     stamp: dict[str, Any] = {"model": os.fspath(row.entry[1]) if row.entry else None}
@@ -203,6 +236,8 @@ def _stamp(
         stamp["cond_time"] = float(cond_time)
     if options and row.entry:
         stamp["options"] = dict(sorted(options.items()))
+    if physics is not None:
+        stamp["physics"] = physics
     return stamp
 
 
@@ -217,8 +252,10 @@ def _fill_row(
     cond_time: float,
     log: Callable[[str], None],
     options: dict[str, Any] | None = None,
+    physics: dict[str, dict[str, Any] | None] | None = None,
 ) -> tuple[dict[str, int], list[float], dict[str, tuple[Any, np.ndarray, np.ndarray]]]:
-    """Write the clip files of one row into ``folder`` (:func:`.world_rows.row_media`).
+    """Write the clip files of one row into ``folder`` (:func:`.world_rows.row_media`; ``physics``:
+    per clip name the PHYSICS dict of the sampled rows, :func:`.world_rows.clip_physics`).
 
     Returns ``(tracker backends used, model seconds per clip, {scene: (clip, frames, audio)} of the
     first clip per scene of a model row)``.
@@ -237,7 +274,8 @@ def _fill_row(
     for k, (name, clip) in enumerate(world.items()):
         if kept and (folder / f"{name}.measured.tracks.json").is_file():
             continue
-        frames, audio, sec = row_media(row.kind, model, clip, steps, sample_seed, cond_time, options)
+        phys = (physics or {}).get(name)
+        frames, audio, sec = row_media(row.kind, model, clip, steps, sample_seed, cond_time, options, phys)
         if sec is not None:
             times.append(sec)
         if row.kind == "model":
@@ -328,15 +366,19 @@ def evaluate_world(
     rows: Sequence[str] = (),
     cond_time: float = 0.0,
     sample_options: dict[str, Any] | None = None,
+    physics: str = "estimated",
 ) -> WorldEvalResult:
     """Score the simulator and each ``(label, checkpoint path)`` on ``clips`` held-out world clips.
 
     The first model is the reference of the paired table (usually the default model, the others
     its ablations). ``rows``: opt-in rows of the first model (keys of
-    :data:`.world_rows.EXTRA_ROWS`: "codec", "jointcfg", "v2a", "a2v"), placed right after it;
+    :data:`.world_rows.EXTRA_ROWS`: "codec", "jointcfg", "v2a", "a2v", "nophysics"), placed right
+    after it;
     ``cond_time``: the flow time at which v2a / a2v hold the given modality (within the first
     model's trained range, else ValueError); ``sample_options``: extra ``model.sample`` settings of
-    every model row (studies only, e.g. ``{"audio_cfg": 2.0}``). Clip files go to
+    every model row (studies only, e.g. ``{"audio_cfg": 2.0}``); ``physics``: the PHYSICS the sampled
+    rows get (:data:`.world_rows.PHYSICS_SOURCES`: "estimated" from the rendered frames, the
+    "simulator"'s truth, or "none"; a ``no_physics`` model gets none). Clip files go to
     ``work/<label>/``; with ``reuse`` a row keeps the files its folder already has from the same
     model file (size, mtime) and settings, otherwise they are replaced. ``figures``: folder for
     ``generated_<scene>.png`` (first model vs simulator) and, with more than two rows,
@@ -348,6 +390,8 @@ def evaluate_world(
     from ..models import load_checkpoint
     from .figures import ablation_figure, figure
 
+    if physics not in PHYSICS_SOURCES:
+        raise ValueError(f"physics must be one of {list(PHYSICS_SOURCES)}, got {physics!r}")
     _table_rows([(label, Path(path), None) for label, path in models], rows)  # checked before loading
     loaded = [(label, Path(path), load_checkpoint(path)) for label, path in models]
     table_rows = _table_rows(loaded, rows)
@@ -364,14 +408,18 @@ def evaluate_world(
             )
     seeds = held_out_seeds(clips, seed, train_seed, train_clips)
     world = {f"clip{i:04d}": synth_clip(s, size, frames_n, fps) for i, s in enumerate(seeds)}
+    sources = {row.label: _row_physics_source(row, physics) for row in table_rows}
+    physics_of: dict[str, dict[str, Any] | None] = {}
+    if any(src not in (None, "none") for src in sources.values()):  # ~0.1 s per clip
+        physics_of = {name: clip_physics(clip, physics) for name, clip in world.items()}
     work = Path(work)
     cells, notes, values = [], [], []
     gt_scored: tuple[list[str], list[Any]] = ([], [])
     for row in table_rows:
         folder = work / row.folder
-        stamp = _stamp(row, steps, sample_seed, cond_time, sample_options)
+        stamp = _stamp(row, steps, sample_seed, cond_time, sample_options, sources[row.label])
         backends, times, figs = _fill_row(
-            folder, world, row, stamp, reuse, steps, sample_seed, cond_time, log, sample_options
+            folder, world, row, stamp, reuse, steps, sample_seed, cond_time, log, sample_options, physics_of
         )
         names, reports, skipped = evaluate_folder(folder)
         visual = _measured(folder, names, world) if row.kind == "a2v" else None
@@ -379,6 +427,8 @@ def evaluate_world(
         cells.append((row.label, summarize(values[-1][1])))
         note = f"{row.label}: {len(names)} clips scored, tracker {backends or '(clip files reused)'}"
         note += _timing(row, times, steps, cond_time)
+        if sources[row.label] is not None:
+            note += f", physics {sources[row.label]}"
         if skipped:
             note += f", skipped {len(skipped)}: {skipped[:3]}"
         if row.kind == "simulator":
@@ -403,9 +453,50 @@ def evaluate_world(
             if name is not None:
                 ablation_figure(Path(figures) / f"ablations_{kind}.png", world[name], name, row_folders)
     table = format_table(cells)
+    line = _physics_line(physics, physics_of, world, sources, table_rows)
+    if line:
+        table = line + "\n\n" + table
     if len(values) > 2:
         ref_label, ref = values[1]
         table += f"\nPaired per clip, row minus {ref_label} (mean, or median for the level; 95 % bootstrap "
         table += "interval, clips):\n\n"
         table += paired_table(ref, values[2:], ref_label)
-    return WorldEvalResult(table, notes, dict(cells))
+    return WorldEvalResult(table, notes, dict(cells), physics)
+
+
+def _physics_line(
+    physics: str,
+    physics_of: dict[str, dict[str, Any] | None],
+    world: dict[str, Any],
+    sources: dict[str, str | None],
+    table_rows: list[_Row],
+) -> str:
+    """The table's first line: which physics the sampled rows got and how much of it is known
+    (objects with a known mass / a known speed at some frame, object-frames with a known speed)."""
+    if all(src is None for src in sources.values()):
+        return ""  # no model row
+    if physics == "none":
+        return "Physics conditioning of the sampled rows: none (--physics none)."
+    counts = np.array(
+        [physics_known(physics_of.get(name), clip.tracks.num_tracks) for name, clip in world.items()]
+    )
+    n, mass, speed = (int(v) for v in counts[:, :3].sum(0))
+    frames = float(np.sum(counts[:, 0] * counts[:, 3]) / max(n, 1))
+    what = {
+        "estimated": "estimated from each held-out clip's rendered frames (tracks of the extraction "
+        "pipeline matched to the objects, materials from the caption, scale from gravity; not the "
+        "simulator's)",
+        "simulator": "the simulator's truth (masses and velocities)",
+    }[physics]
+    text = (
+        f"Physics conditioning of the sampled rows: {what}; known mass for {mass} of {n} objects, known "
+        f"speed for {speed} of {n} objects ({frames:.0%} of object-frames); unknown values are masked out"
+    )
+    kinds = {row.label: row.kind for row in table_rows}
+    off = [label for label, src in sources.items() if src == "none" and kinds[label] == "nophysics"]
+    trained = [label for label, src in sources.items() if src == "none" and kinds[label] != "nophysics"]
+    if off:
+        text += f"; none for {', '.join(off)} (the same model without it)"
+    if trained:
+        text += f"; none for {', '.join(trained)} (trained without physics)"
+    return text + "."

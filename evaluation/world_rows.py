@@ -14,9 +14,20 @@ methods only (``build_conditioning``, ``sample``, ``encode_*`` / ``decode_*``):
 - ``"a2v"`` (opt-in): mode audio-to-video given ``encode_audio`` of the simulator's sound; the row's
   sound is the simulator's, its video generated. The table reads this row's visual events from the
   tracks measured on the generated video (:mod:`.world_table`).
+- ``"nophysics"`` (opt-in): as ``"model"`` without the physics input (the same weights; what the
+  physics the model is given changes, paired with the model row; a model trained without physics is
+  the ``no_physics`` ablation instead).
 
 The given modality of v2a / a2v is held at flow time ``cond_time`` (0 = clean), which must lie in
 the range the model was trained with (:func:`kinesonic.models.trained_max_cond_time`).
+
+Physics (``kinesonic eval --world --physics``, :func:`clip_physics`): every sampled row (model,
+JointCFG, v2a, a2v) passes a PHYSICS dict to ``build_conditioning`` (per-object mass and per-frame
+velocity; NaN = unknown, masked out by the model). ``"estimated"`` (default): estimated from the
+held-out clip's rendered frames with the tracks the extraction pipeline measures on them
+(:func:`estimated_physics`), as a user's clip would be; ``"simulator"``: the simulator's truth (what
+the model was trained with); ``"none"``: no physics. A model trained without physics
+(``no_physics`` in ``model.ablations``) gets none whatever the option (it samples as trained).
 """
 
 from __future__ import annotations
@@ -29,6 +40,7 @@ import torch
 
 from ..models.checkpoint import check_cond_time
 from ..models.sampling import DEFAULT_AUDIO_CFG, DEFAULT_VIDEO_CFG
+from .physics import MATCH_PX_64  # frame-0 matching radius (px at 64 px), as `kinesonic physics eval`
 
 #: Opt-in rows (``kinesonic eval --world --rows ...``) in table order, with their labels.
 EXTRA_ROWS: dict[str, str] = {
@@ -36,8 +48,13 @@ EXTRA_ROWS: dict[str, str] = {
     "jointcfg": "JointCFG",
     "v2a": "video-to-audio",
     "a2v": "audio-to-video",
+    "nophysics": "physics input off",
 }
 KINDS = ("simulator", "model", *EXTRA_ROWS)
+#: Rows whose sampling takes the physics conditioning (the others show the simulator's frames/sound).
+SAMPLED_KINDS = ("model", "jointcfg", "v2a", "a2v", "nophysics")
+#: ``--physics`` choices: where the model rows' PHYSICS comes from.
+PHYSICS_SOURCES = ("estimated", "simulator", "none")
 VIDEO_CFG, AUDIO_CFG = DEFAULT_VIDEO_CFG, DEFAULT_AUDIO_CFG  # as the Generate nodes
 
 
@@ -53,6 +70,114 @@ def parse_rows(text: str) -> list[str]:
     return [k for k in EXTRA_ROWS if k in names]
 
 
+# ------------------------------------------------------------------------------------------ physics
+def _unknown_physics(n: int, frames: int, fps: float, reason: str) -> dict[str, Any]:
+    return {
+        "masses_kg": np.full(n, np.nan),
+        "velocity_mps": np.full((frames, n, 2), np.nan),
+        "events": [],
+        "fps": float(fps),
+        "source": "estimated",
+        "matched": [False] * n,
+        "unknown": [reason],
+    }
+
+
+def estimated_physics(clip: Any) -> dict[str, Any]:
+    """PHYSICS of a world clip estimated from its rendered frames, in the conditioning's object order.
+
+    Tracks: the extraction pipeline on ``clip.frames`` (:func:`kinesonic.perception.extract_tracks`,
+    defaults, filtered), each matched to a conditioning object by its frame-0 position (greedy
+    nearest, within :data:`MATCH_PX_64` px at 64 px wide). :func:`kinesonic.physics.estimate_physics`
+    runs on the matched tracks with the clip's caption as the prompt (materials and shapes from its
+    words; nothing else given: the scale from gravity). An object without a matched track, and
+    everything the estimator leaves unknown, is NaN: the model masks it out. Returns the estimate's
+    PHYSICS dict (``masses_kg [N]``, ``velocity_mps [T, N, 2]`` m/s, ``events`` with object indices
+    in the conditioning's order, ``fps``, ...) plus ``matched`` ([N] bool); all NaN when the
+    extraction finds nothing usable (its reason in ``unknown``).
+    """
+    from ..perception import PerceptionError, extract_tracks
+    from ..physics import PhysicsError, estimate_physics
+    from .physics import _match
+
+    cond = clip.tracks
+    n, frames, fps = cond.num_tracks, cond.num_frames, float(cond.fps)
+    try:
+        ext = extract_tracks(clip.frames, fps).tracks(filtered=True)
+    except (PerceptionError, ValueError) as error:
+        return _unknown_physics(n, frames, fps, f"extraction: {error}")
+    radius = MATCH_PX_64 * clip.frames.shape[2] / 64.0
+    match = _match(np.asarray(ext.points[0]), np.asarray(cond.points[0]), radius)  # track -> object
+    if not match:
+        return _unknown_physics(n, frames, fps, "extraction: no track starts near a conditioning object")
+    tracks_k = sorted(match)
+    objects = [match[k] for k in tracks_k]
+    try:
+        est = estimate_physics(clip.frames, ext.select(tracks_k), prompt=clip.caption)
+    except PhysicsError as error:
+        return _unknown_physics(n, frames, fps, f"estimation: {error}")
+    out = est.physics()
+    # per estimated track -> per conditioning object (NaN / None for an object without a track)
+    for key in ("masses_kg", "masses_range_kg", "sizes_m"):
+        full = np.full((n, *np.shape(out[key])[1:]), np.nan)
+        full[objects] = out[key]
+        out[key] = full
+    for key in ("velocity_mps", "sliding_speed_mps", "rolling_speed_mps"):
+        full = np.full((frames, n, *np.shape(out[key])[2:]), np.nan)
+        full[:, objects] = out[key]
+        out[key] = full
+    for key in ("labels", "materials", "material_sources", "material_probability", "shapes", "shape_sources"):
+        items: list[Any] = [None] * n
+        for j, value in zip(objects, out[key], strict=True):
+            items[j] = value
+        out[key] = items
+    for event in out["events"]:  # object indices of the estimate's tracks -> the conditioning's
+        event["indices"] = [objects[i] if i >= 0 else i for i in event.get("indices", [])]
+    out["matched"] = [j in objects for j in range(n)]
+    return out
+
+
+def clip_physics(clip: Any, source: str) -> dict[str, Any] | None:
+    """The PHYSICS dict the sampled rows of ``clip`` get for ``source`` (:data:`PHYSICS_SOURCES`):
+    :func:`estimated_physics`, the simulator's ``clip.physics()``, or None."""
+    if source not in PHYSICS_SOURCES:
+        raise ValueError(f"physics must be one of {PHYSICS_SOURCES}, got {source!r}")
+    if source == "none":
+        return None
+    if source == "simulator":
+        return clip.physics()
+    return estimated_physics(clip)
+
+
+def physics_known(physics: dict[str, Any] | None, n: int) -> tuple[int, int, int, float]:
+    """``(objects, objects with a known mass, objects with a known speed at some frame, fraction of
+    object-frames with a known speed)`` of a PHYSICS dict for ``n`` conditioning objects (None: none
+    known). Known = finite (and, for the mass, positive), as
+    :func:`kinesonic.models.conditioning.physics_tensors` reads it."""
+    if physics is None:
+        return n, 0, 0, 0.0
+    mass = np.asarray(physics["masses_kg"], dtype=np.float64).reshape(-1)
+    speed_ok = np.isfinite(np.linalg.norm(np.asarray(physics["velocity_mps"], dtype=np.float64), axis=-1))
+    return (
+        int(mass.size),
+        int(np.sum(np.isfinite(mass) & (mass > 0))),
+        int(np.sum(speed_ok.any(0))),
+        float(speed_ok.mean()) if speed_ok.size else 0.0,
+    )
+
+
+def row_physics(kind: str, model: Any, physics: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What a row of ``kind`` passes to ``build_conditioning``: ``physics`` for a sampled row of a
+    model trained with physics, else None (the simulator and codec rows sample nothing; a
+    ``no_physics`` model was trained without; the ``"nophysics"`` row is the model without it)."""
+    if kind not in SAMPLED_KINDS or kind == "nophysics" or model is None:
+        return None
+    if "no_physics" in getattr(model, "ablations", ()):
+        return None
+    return physics
+
+
+# ------------------------------------------------------------------------------------------ media
 def _to_frames(model: Any, latent: torch.Tensor, count: int) -> np.ndarray:
     video = model.decode_video(latent)[0].float().cpu().permute(1, 2, 3, 0).numpy()
     return (video[:count] * 255 + 0.5).clip(0, 255).astype(np.uint8)
@@ -92,14 +217,18 @@ def row_media(
     seed: int,
     cond_time: float = 0.0,
     options: dict[str, Any] | None = None,
+    physics: dict[str, Any] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, float | None]:
     """``(frames uint8 [T,H,W,3], sound float32 [S] at the clip's rate, seconds or None)`` of row
     ``kind`` (:data:`KINDS`) for one world clip; ``model`` is unused for ``"simulator"``. The seconds
-    are those of ``model.sample`` (the codec row: encode + decode)."""
+    are those of ``model.sample`` (the codec row: encode + decode). ``physics``: the PHYSICS dict of
+    the clip (:func:`clip_physics`), passed to ``build_conditioning`` as :func:`row_physics` says."""
     if kind not in KINDS:
         raise ValueError(f"row kind must be one of {KINDS}, got {kind!r}")
     if kind == "simulator":
         return clip.frames, clip.audio, None
+    if kind == "nophysics":  # the model row without the physics input
+        return row_media("model", model, clip, steps, seed, cond_time, options, None)
     if model.cfg.sample_rate != clip.sample_rate and kind != "model":
         raise ValueError(
             f"the model's sound is at {model.cfg.sample_rate} Hz, the world clips' at {clip.sample_rate} Hz"
@@ -111,7 +240,9 @@ def row_media(
         audio = _fit(_to_audio(model, lat), clip.audio.shape[0])
         return clip.frames, audio, time.perf_counter() - start
     first = torch.from_numpy(clip.frames[0]).float().permute(2, 0, 1) / 255.0
-    cond = model.build_conditioning(first, clip.caption, clip.tracks, seed=seed)
+    cond = model.build_conditioning(
+        first, clip.caption, clip.tracks, physics=row_physics(kind, model, physics), seed=seed
+    )
     mode, guidance, given = "joint", "cfg", {}
     if kind == "jointcfg":
         guidance = "joint"

@@ -16,10 +16,17 @@ Columns (:data:`COLUMNS`; each row is scored from its clip files by
 - ``level`` / ``level_signed``: per clip ``dB(row sound) - dB(simulator sound)`` with
   ``dB = 20 log10 RMS`` over the clip span ``round(T / fps * sr)`` samples; the cell is the median
   over clips of its absolute value / of the signed value.
+- ``apcc``: APCC-Δ (:func:`kinesonic.metrics.apcc.apcc_delta`) over the simulator's impacts of
+  every clip (``delta_ke_J`` of ``<name>.physics.json``), per scene class: ``mean_c |r_row(c) -
+  r_sim(c)|`` with ``r(c)`` the Pearson correlation of ``|dKE|`` with the onset strength of the
+  sound at the impact (the row's sound vs the simulator's ``.ref.wav``); classes with fewer than two
+  impacts are left out. A set value, not a per-clip mean: the count is the impacts used. The
+  ground-truth row scores its own sound as written to the mp4 (AAC) against the wav: its floor.
 
 Means over the finite per-clip values (medians for the level columns), counts in brackets. The
 paired table gives, per column marked ``paired``, the row's per-clip difference to a reference row
-with a 95 % bootstrap interval (the level column: difference of the absolute level errors, median).
+with a 95 % bootstrap interval (the level column: difference of the absolute level errors, median;
+APCC-Δ: the difference of the two set values, with the clips resampled together for both rows).
 """
 
 from __future__ import annotations
@@ -34,8 +41,8 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Column:
-    """One table column: ``key``, ``header``, decimal ``digits``, ``stat`` ("mean" | "median"),
-    ``paired`` (in the paired table)."""
+    """One table column: ``key``, ``header``, decimal ``digits``, ``stat`` ("mean" | "median" |
+    "apcc": the APCC-Δ of the set, from per-clip impact lists), ``paired`` (in the paired table)."""
 
     key: str
     header: str
@@ -54,6 +61,7 @@ COLUMNS_SPEC: tuple[Column, ...] = (
     Column("onsets", "onsets / impact clip", 2, paired=False),
     Column("level", "level err (dB, median) ↓", 2, "median"),
     Column("level_signed", "level signed (dB, median)", 2, "median", paired=False),
+    Column("apcc", "APCC-Δ (impacts) ↓", 3, "apcc"),
 )
 COLUMNS = tuple(c.key for c in COLUMNS_SPEC)
 TAU_WIDE = 0.5
@@ -80,6 +88,36 @@ def level_error_db(
     return level_db(audio, sample_rate, num_frames, fps) - level_db(reference, sample_rate, num_frames, fps)
 
 
+# ------------------------------------------------------------------------------------------ APCC-Δ
+#: One impact of a clip for APCC-Δ: ``(scene class, delta KE (J), onset strength of the simulator's
+#: sound, of the row's sound)``.
+Impact = tuple[str, float, float, float]
+
+
+def clip_impacts(rep: Any, kind: str) -> list[Impact]:
+    """The impacts of one clip's report (``ClipReport.impacts``) that have a reference strength, as
+    :data:`Impact` tuples of class ``rep.kind`` (else ``kind``)."""
+    cls = getattr(rep, "kind", None) or kind
+    return [
+        (str(cls), float(i["delta_ke_J"]), float(i["strength_ref"]), float(i["strength_gen"]))
+        for i in getattr(rep, "impacts", [])
+        if "strength_ref" in i
+    ]
+
+
+def set_apcc_delta(per_clip_impacts: Mapping[str, list[Impact]], names: Any = None) -> tuple[float, int]:
+    """``(APCC-Δ, impacts used)`` over the impacts of the clips ``names`` (default: all; a name may
+    repeat, as in a bootstrap resample). NaN and 0 when no class has two impacts."""
+    from ..metrics.apcc import apcc_delta
+
+    chosen = [imp for n in (per_clip_impacts if names is None else names) for imp in per_clip_impacts[n]]
+    if not chosen:
+        return math.nan, 0
+    cls, ke, ref, gen = zip(*chosen, strict=True)
+    res = apcc_delta(cls, ke, ref, gen)
+    return res.delta, int(sum(res.counts[c] for c in res.r_ref))
+
+
 # ------------------------------------------------------------------------------------------ per clip
 def _measured_av(rep: Any, tracks: Any) -> tuple[float, float, float]:
     """``(ETE tau 0.2, ETE tau 0.5, MAIC)`` of a report with the visual side read from ``tracks``
@@ -102,10 +140,10 @@ def per_clip(
     clips: Mapping[str, Any],
     levels: Mapping[str, float] | None = None,
     visual_tracks: Mapping[str, Any] | None = None,
-) -> dict[str, dict[str, float]]:
+) -> dict[str, dict[str, Any]]:
     """Per column (:data:`COLUMNS`): ``{clip name: value}`` over the clips the column counts: TE and
     level on every clip, ETE, onsets, onset accuracy / AP on clips with impacts, MAIC on slide and
-    roll clips.
+    roll clips; APCC-Δ: the clip's :data:`Impact` list (:func:`clip_impacts`), clips with impacts.
 
     ``reports``: ``ClipReport`` per name (conditioning tracks = the clip's). ``levels``: signed level
     error (dB) per clip (:func:`level_error_db`); without it the level columns stay empty.
@@ -114,7 +152,7 @@ def per_clip(
     """
     from ..metrics.ete import event_timing_error
 
-    out: dict[str, dict[str, float]] = {key: {} for key in COLUMNS}
+    out: dict[str, dict[str, Any]] = {key: {} for key in COLUMNS}
     for name, rep in zip(names, reports, strict=True):
         clip, v = clips[name], rep.values
         out["te"][name] = v.get("te_px", math.nan)
@@ -133,6 +171,9 @@ def per_clip(
             out["onsets"][name] = float(rep.audio_onsets.size)
         if clip.kind in ("slide", "roll"):
             out["maic"][name] = maic
+        impacts = clip_impacts(rep, clip.kind)
+        if impacts:
+            out["apcc"][name] = impacts
     return out
 
 
@@ -140,11 +181,15 @@ def _stat(a: np.ndarray, stat: str, axis: int | None = None) -> Any:
     return np.median(a, axis=axis) if stat == "median" else np.mean(a, axis=axis)
 
 
-def summarize(values: Mapping[str, Mapping[str, float]]) -> dict[str, tuple[float, int]]:
+def summarize(values: Mapping[str, Mapping[str, Any]]) -> dict[str, tuple[float, int]]:
     """Row cells from :func:`per_clip`: ``(mean or median, count)`` over the finite values of each
-    column (a column missing from ``values`` counts as empty)."""
+    column (a column missing from ``values`` counts as empty); APCC-Δ: ``(set value, impacts used)``
+    (:func:`set_apcc_delta`)."""
     out = {}
     for col in COLUMNS_SPEC:
+        if col.stat == "apcc":
+            out[col.key] = set_apcc_delta(values.get(col.key, {}))
+            continue
         a = np.asarray(list(values.get(col.key, {}).values()), dtype=np.float64)
         a = a[np.isfinite(a)]
         out[col.key] = (float(_stat(a, col.stat)) if a.size else math.nan, int(a.size))
@@ -162,17 +207,42 @@ def format_table(rows: list[tuple[str, Mapping[str, tuple[float, int]]]]) -> str
     return head + "\n".join(lines) + "\n"
 
 
+def _paired_apcc(
+    a: Mapping[str, list[Impact]], b: Mapping[str, list[Impact]], n_boot: int
+) -> tuple[float, float, float, int] | None:
+    """APCC-Δ(row) − APCC-Δ(ref) over the clips both have, and its 95 % bootstrap interval: the
+    same resampled clips (seed 0) for both rows; resamples where either is undefined are left out."""
+    common = [n for n in a if n in b]
+    diff = set_apcc_delta(b, common)[0] - set_apcc_delta(a, common)[0]
+    if not common or not np.isfinite(diff):
+        return None
+    picks = np.random.default_rng(0).integers(0, len(common), (n_boot, len(common)))
+    boot = np.array(
+        [
+            set_apcc_delta(b, [common[i] for i in p])[0] - set_apcc_delta(a, [common[i] for i in p])[0]
+            for p in picks
+        ]
+    )
+    boot = boot[np.isfinite(boot)]
+    lo, hi = np.percentile(boot, [2.5, 97.5]) if boot.size else (math.nan, math.nan)
+    return float(diff), float(lo), float(hi), len(common)
+
+
 def paired_differences(
-    ref: Mapping[str, Mapping[str, float]], row: Mapping[str, Mapping[str, float]], n_boot: int = 2000
+    ref: Mapping[str, Mapping[str, Any]], row: Mapping[str, Mapping[str, Any]], n_boot: int = 2000
 ) -> dict[str, tuple[float, float, float, int] | None]:
     """Per paired column: ``(statistic, low, high, clips)`` of the per-clip differences row − ref over
     the clips both have (finite), the 95 % bootstrap interval from ``n_boot`` resamples (seed 0);
-    None without a common clip. The statistic is the column's (mean, or median for the level)."""
+    None without a common clip. The statistic is the column's (mean, or median for the level;
+    APCC-Δ: the difference of the set values, :func:`_paired_apcc`)."""
     out: dict[str, tuple[float, float, float, int] | None] = {}
     for col in COLUMNS_SPEC:
         if not col.paired:
             continue
         a, b = ref.get(col.key, {}), row.get(col.key, {})
+        if col.stat == "apcc":
+            out[col.key] = _paired_apcc(a, b, n_boot)
+            continue
         d = np.array([b[n] - a[n] for n in a if n in b], dtype=np.float64)
         d = d[np.isfinite(d)]
         if not d.size:
@@ -185,8 +255,8 @@ def paired_differences(
 
 
 def paired_table(
-    ref: Mapping[str, Mapping[str, float]],
-    rows: list[tuple[str, Mapping[str, Mapping[str, float]]]],
+    ref: Mapping[str, Mapping[str, Any]],
+    rows: list[tuple[str, Mapping[str, Mapping[str, Any]]]],
     ref_label: str = "default model",
     n_boot: int = 2000,
 ) -> str:

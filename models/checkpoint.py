@@ -5,8 +5,9 @@ Metadata keys (all strings): ``kinesonic_format`` (= :data:`FORMAT_VERSION`), ``
 any extra string entries the caller adds. ``kinesonic_training`` (written by the trainer: a JSON
 object whose ``"ablations"`` maps :data:`.config.ABLATIONS` names to booleans) tells
 :func:`load_checkpoint` which ablation switches the weights were trained with
-(``model.ablations``); :func:`save_checkpoint` writes ``{"ablations": ...}`` there for a model
-with ablations when the caller gives no such entry. The whole object is kept as
+(``model.ablations``; ``no_physics`` also from ``train_config.use_physics = false`` in files made
+before that switch was recorded); :func:`save_checkpoint` writes ``{"ablations": ...}`` there for
+a model with ablations when the caller gives no such entry. The whole object is kept as
 ``model.training_metadata``; :func:`trained_max_cond_time` reads the V2A / A2V hold-time range
 from its ``"train_config"`` (the trainer writes one).
 
@@ -164,13 +165,22 @@ def compare_state(expected: dict[str, torch.Tensor], found: dict[str, torch.Tens
 
 
 def _ablations(meta: dict[str, str]) -> list[str]:
-    """Names of the ablation switches set in the ``kinesonic_training`` metadata (none if absent)."""
+    """Names of the ablation switches set in the ``kinesonic_training`` metadata (none if absent).
+
+    ``no_physics`` is also set for a file whose ``train_config`` says ``"use_physics": false`` but
+    whose ``ablations`` object predates that switch (trained with ``--no-physics`` before it was
+    recorded there)."""
     if KEY_TRAINING not in meta:
         return []
-    switches = json.loads(meta[KEY_TRAINING]).get("ablations") or {}
+    info = json.loads(meta[KEY_TRAINING])
+    switches = (info.get("ablations") if isinstance(info, dict) else None) or {}
     if not isinstance(switches, dict):
         raise ValueError(f"'{KEY_TRAINING}' ablations must be an object of booleans, got {switches!r}")
-    return [name for name, on in switches.items() if on]
+    names = [name for name, on in switches.items() if on]
+    config = info.get("train_config") if isinstance(info, dict) else None
+    if "no_physics" not in switches and isinstance(config, dict) and config.get("use_physics") is False:
+        names.append("no_physics")
+    return names
 
 
 def _training_metadata(meta: dict[str, str]) -> dict:

@@ -23,8 +23,9 @@ PHYSICS_LAYOUTS = ("pavas", "pooled")
 
 # Training-time ablation switches a checkpoint may carry (see KinesonicModel.ablations):
 # no_kinematics (no kinematic tokens), no_hybrid_flow (pure-noise video source), no_trajectory (no
-# trajectory information after the first frame, no kinematic tokens).
-ABLATIONS = ("no_kinematics", "no_hybrid_flow", "no_trajectory")
+# trajectory information after the first frame, no kinematic tokens), no_physics (no physics
+# conditioning: trained without mass and speed, so sampled without them; the trainer's --no-physics).
+ABLATIONS = ("no_kinematics", "no_hybrid_flow", "no_trajectory", "no_physics")
 
 
 @dataclass

@@ -34,7 +34,8 @@ class KinesonicModel(nn.Module):
     were trained with; :func:`.checkpoint.load_checkpoint` sets it from the file's training metadata.
     :meth:`sample` then conditions and starts the way the model was trained: without kinematic
     tokens (``no_kinematics``), without trajectory information after the first frame
-    (``no_trajectory``), from pure noise instead of the hybrid source (``no_hybrid_flow``).
+    (``no_trajectory``), from pure noise instead of the hybrid source (``no_hybrid_flow``), without
+    the physics input (``no_physics``: trained with ``--no-physics``).
     ``training_metadata`` is the checkpoint's ``kinesonic_training`` JSON object (empty when the
     file has none, or for a model built in code); see :func:`.checkpoint.trained_max_cond_time`.
     """

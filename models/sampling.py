@@ -9,6 +9,7 @@ one :meth:`KinesonicModel.predict` call (two for JointCFG). Noise comes from a s
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import torch
@@ -112,6 +113,8 @@ def sample(
     if video_guidance_region not in ("outside", "all"):
         raise ValueError(f"video_guidance_region must be 'outside' or 'all', got {video_guidance_region!r}")
     cond = cond.ablated("no_kinematics" in model.ablations, "no_trajectory" in model.ablations)
+    if "no_physics" in model.ablations and cond.physics is not None:  # trained without: sampled without
+        cond = replace(cond, physics=None, physics_mask=None)
     gen = torch.Generator(device="cpu").manual_seed(int(seed))
     cond = cond.to(model.device)
     xv, xa, eps_v, eps_a = start_state(model, cond, gen)

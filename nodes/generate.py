@@ -593,8 +593,8 @@ class KinesonicGenerate:
     DISPLAY_NAME = "Generate Sounding Video"
     CATEGORY = CATEGORY
     DESCRIPTION = (
-        "All in one: from a first frame, a prompt and (optionally) drawn tracks to frames, sound and fps. "
-        "Uses Euler sampling with guidance 3."
+        "All in one: from a first frame, a prompt and (optionally) drawn tracks and physics to frames, "
+        "sound and fps. Uses Euler sampling with guidance 3."
     )
     RETURN_TYPES = ("IMAGE", "AUDIO", "FLOAT")
     RETURN_NAMES = ("images", "audio", "fps")
@@ -621,14 +621,22 @@ class KinesonicGenerate:
                         "to it (the log says so)."
                     },
                 ),
+                "physics": (
+                    PHYSICS,
+                    {
+                        "tooltip": "Optional per-object mass (kg) and per-frame velocity (m/s) that shape "
+                        "the sound: a Physics Scene's ground truth or an Estimate Physics result (NaN = "
+                        "unknown, ignored). A model trained without physics ignores it."
+                    },
+                ),
                 "resize": _resize_input(),
             },
         }
 
-    def run(self, model_name, first_frame, prompt, steps, seed, tracks=None, resize="crop"):
+    def run(self, model_name, first_frame, prompt, steps, seed, tracks=None, physics=None, resize="crop"):
         node = self.DISPLAY_NAME
         model = load_generator(node, "model_name", model_name)
-        cond = build_conditioning(node, model, first_frame, prompt, tracks, None, seed, None, resize)
+        cond = build_conditioning(node, model, first_frame, prompt, tracks, None, seed, physics, resize)
         latent = sample(
             node,
             model,

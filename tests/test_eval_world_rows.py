@@ -73,14 +73,14 @@ def test_tables_hand_computed_with_the_new_columns() -> None:
     line = world_table.format_table([("row", cells)]).splitlines()[-1]
     assert line == (
         "| row | 3.50 (2) | 0.150 (1) | 0.500 (1) | nan (0) | nan (0) | nan (0) | 3.00 (1) | 3.00 (2) "
-        "| nan (0) |"
+        "| nan (0) | nan (0) |"
     )
     paired = world_table.paired_table(ref, [("row", row)], "ref")
     assert "onsets" not in paired and "level signed" not in paired  # counts and signed level: no pairs
     # TE differences +1, +2; ETE +0.05; ETE τ0.5 +0.3; level |error| +1 and 0 (median of the two: +0.5)
     assert paired.splitlines()[-1] == (
         "| row | +1.50 [+1.00, +2.00] (2) | +0.050 [+0.050, +0.050] (1) | +0.300 [+0.300, +0.300] (1) "
-        "| n/a | n/a | n/a | +0.50 [+0.00, +1.00] (2) |"
+        "| n/a | n/a | n/a | +0.50 [+0.00, +1.00] (2) | n/a |"
     )
 
 
@@ -186,7 +186,7 @@ def test_cli_rows_and_cond_time_are_checked(tmp_path, capsys) -> None:
     assert "--rows: unknown row(s) ['vocoder']" in capsys.readouterr().err
     assert main([*base, "--rows", "v2a", "--cond-time", "0.2"]) == 2
     assert "cond_time must be in [0, 0.1]" in capsys.readouterr().err
-    assert world_rows.parse_rows("all") == ["codec", "jointcfg", "v2a", "a2v"]
+    assert world_rows.parse_rows("all") == ["codec", "jointcfg", "v2a", "a2v", "nophysics"]
     assert world_rows.parse_rows("a2v, codec") == ["codec", "a2v"]
     assert world_rows.parse_rows("") == []
 
@@ -229,3 +229,159 @@ def test_sampler_node_refuses_cond_time_above_the_trained_maximum() -> None:
         KinesonicGeneratorSampler().run(*args, frames=frames, cond_time=0.15)
     with pytest.raises(NodeInputError, match=r"input 'cond_time'.*got -0.01"):
         KinesonicGeneratorSampler().run(*args, frames=frames, cond_time=-0.01)
+
+
+# ------------------------------------------------------------------------------------------ physics
+def test_estimated_physics_is_in_the_conditioning_order_and_nan_where_unknown() -> None:
+    """The first held-out clip (seed base 1000): a wooden ball thrown onto a wooden floor (2.68 kg).
+    An extra conditioning object where nothing is drawn has no track: its mass and speeds stay NaN."""
+    from dataclasses import replace
+
+    from kinesonic.data import synth_clip
+
+    clip = synth_clip(world.held_out_seeds(1, 1000, 0, 50)[0], 64, 33, 16.0)
+    t, tr = clip.tracks.num_frames, clip.tracks
+    extra = Tracks(
+        np.concatenate([tr.points, np.full((t, 1, 2), 3.0)], 1),
+        np.concatenate([tr.visible, np.ones((t, 1), bool)], 1),
+        tr.fps, tr.width, tr.height,
+    )  # fmt: skip
+    phys = world_rows.estimated_physics(replace(clip, tracks=extra))
+    assert phys["matched"] == [True, False] and phys["materials"] == ["wood", None]  # from the caption
+    assert phys["masses_kg"][0] == pytest.approx(clip.masses[0], rel=0.5) and np.isnan(phys["masses_kg"][1])
+    assert np.isnan(phys["velocity_mps"][:, 1]).all()
+    speed = np.linalg.norm(phys["velocity_mps"][:, 0], axis=1)
+    truth = np.linalg.norm(clip.velocity_mps[:, 0], axis=1)
+    moving = truth >= 0.1
+    assert np.median(np.abs(speed[moving] / truth[moving] - 1)) < 0.1
+    assert world_rows.physics_known(phys, 2) == (2, 1, 1, pytest.approx(np.isfinite(speed).mean() / 2))
+    assert world_rows.physics_known(None, 3) == (3, 0, 0, 0.0)
+    sim = world_rows.clip_physics(clip, "simulator")
+    np.testing.assert_array_equal(sim["masses_kg"], clip.masses)
+    assert world_rows.clip_physics(clip, "none") is None
+    with pytest.raises(ValueError, match="physics must be one of"):
+        world_rows.clip_physics(clip, "guess")
+
+
+def _spy_physics(monkeypatch) -> list[tuple[tuple[str, ...], dict | None]]:
+    """Record ``(model.ablations, physics)`` of every ``build_conditioning`` call."""
+    calls: list[tuple[tuple[str, ...], dict | None]] = []
+    build = KinesonicModel.build_conditioning
+
+    def spy(self, *args, **kwargs):
+        calls.append((self.ablations, kwargs.get("physics")))
+        return build(self, *args, **kwargs)
+
+    monkeypatch.setattr(KinesonicModel, "build_conditioning", spy)
+    return calls
+
+
+def test_world_rows_are_sampled_with_the_physics_asked_for(tmp_path, monkeypatch) -> None:
+    from kinesonic.data import synth_clip
+
+    model = _micro_world_model(tmp_path / "m.safetensors")
+    no_phys = _micro_world_model(tmp_path / "np.safetensors", {"ablations": {"no_physics": True}})
+    calls = _spy_physics(monkeypatch)
+    work = tmp_path / "work"
+    result = world.evaluate_world(
+        [("default model", model), ("no physics conditioning", no_phys)], work, clips=2, train_clips=50,
+        steps=1, rows=["codec", "jointcfg", "nophysics"], log=lambda line: None,
+    )  # fmt: skip
+    clips = [synth_clip(s, 64, 33, 16.0) for s in world.held_out_seeds(2, 1000, 0, 50)]
+    expected = [world_rows.estimated_physics(c) for c in clips]
+    # default model and JointCFG (2 clips each) with the estimate; the same model's "physics input
+    # off" row and the no-physics model with none; the codec and simulator rows sample nothing
+    assert [a for a, _ in calls] == [()] * 6 + [("no_physics",)] * 2
+    for (_, given), want in zip(calls[:4], expected * 2, strict=True):
+        np.testing.assert_array_equal(given["masses_kg"], want["masses_kg"])
+        np.testing.assert_array_equal(given["velocity_mps"], want["velocity_mps"])
+    assert all(given is None for _, given in calls[4:])
+    counts = np.array(
+        [world_rows.physics_known(p, c.tracks.num_tracks) for p, c in zip(expected, clips, strict=True)]
+    )
+    n, mass, speed = (int(v) for v in counts[:, :3].sum(0))
+    assert (n, mass, speed) == (2, 1, 1)  # the drop's extraction finds no usable track: all unknown
+    first = result.table.splitlines()[0]
+    assert first.startswith("Physics conditioning of the sampled rows: estimated from each held-out")
+    assert f"known mass for {mass} of {n} objects, known speed for {speed} of {n} objects" in first
+    assert "; none for physics input off (the same model without it)" in first
+    assert "; none for no physics conditioning (trained without physics)." in first
+    assert result.physics == "estimated"
+    notes = dict(line.split(": ", 1) for line in result.notes)
+    assert notes["default model"].endswith("physics estimated")
+    assert notes["no physics conditioning"].endswith("physics none")
+    assert notes["physics input off"].endswith("physics none")
+    assert "physics" not in notes["simulator sound through the codec"]
+    stamps = {
+        f: json.loads((work / f / "source.json").read_text())
+        for f in ("default_model", "no_physics_conditioning")
+    }
+    assert stamps["default_model"]["physics"] == "estimated"
+    assert stamps["no_physics_conditioning"]["physics"] == "none"
+    assert "physics" not in json.loads((work / "simulator_ground_truth" / "source.json").read_text())
+    assert "no physics conditioning | " in result.table.split("Paired per clip")[1]
+
+
+def test_cli_physics_none_and_simulator(tmp_path, monkeypatch) -> None:
+    from kinesonic.data import synth_clip
+
+    model = _micro_world_model(tmp_path / "m.safetensors")
+    calls = _spy_physics(monkeypatch)
+    out = tmp_path / "table.md"
+    argv = ["eval", "--world", "--model", str(model), "--clips", "1", "--steps", "1", "--train-clips", "50"]
+    assert main([*argv, "--work", str(tmp_path / "w"), "--out", str(out), "--physics", "none"]) == 0
+    assert [p for _, p in calls] == [None]
+    assert out.read_text().startswith("Physics conditioning of the sampled rows: none (--physics none).")
+    # the simulator's truth: the clip's own masses and velocities
+    clip = synth_clip(world.held_out_seeds(1, 1000, 0, 50)[0], 64, 33, 16.0)
+    loaded = load_checkpoint(model)
+    world_rows.row_media("model", loaded, clip, 1, 0, physics=world_rows.clip_physics(clip, "simulator"))
+    np.testing.assert_array_equal(calls[-1][1]["velocity_mps"], clip.velocity_mps)
+    assert calls[-1][1]["fps"] == clip.fps
+    with pytest.raises(SystemExit):  # argparse: not one of the choices
+        main([*argv, "--work", str(tmp_path / "w"), "--physics", "guess"])
+
+
+def test_apcc_delta_column_hand_computed() -> None:
+    """Clip a (drop): three impacts, |dKE| 1, 2, 3, the simulator's onset strengths 1, 2, 3 (r_sim = 1)
+    and the row's 3, 2, 1 (r_row = -1): |Δr| = 2. Clip b (throw): two impacts, the row's strengths equal
+    the simulator's: |Δr| = 0. APCC-Δ = mean over the classes = 1.0; the reference row (strengths
+    equal everywhere) has 0. Paired: +1; resampling two clips gives {a, a} (+2), {a, b} (+1) or
+    {b, b} (0), so the 95 % interval is [0, 2]."""
+
+    def report(kind: str, ke: list[float], ref: list[float], gen: list[float]) -> object:
+        impacts = [
+            {"time_s": 0.1 * i, "delta_ke_J": -k, "strength_ref": r, "strength_gen": g}
+            for i, (k, r, g) in enumerate(zip(ke, ref, gen, strict=True))
+        ]
+        impacts.append({"time_s": 1.0, "delta_ke_J": -9.0, "strength_gen": 5.0})  # no reference: not used
+        values = {"te_px": 1.0}
+        return type("R", (), {"values": values, "visual_events": np.zeros(0), "audio_onsets": np.zeros(0),
+                              "impacts": impacts, "kind": kind})()  # fmt: skip
+
+    clips = {"a": type("C", (), {"events": [1], "kind": "drop"})()}
+    clips["b"] = type("C", (), {"events": [1], "kind": "throw"})()
+    row = world_table.per_clip(
+        ["a", "b"],
+        [report("drop", [1, 2, 3], [1, 2, 3], [3, 2, 1]), report("throw", [1, 2], [1, 2], [1, 2])],
+        clips,
+    )
+    ref = world_table.per_clip(
+        ["a", "b"],
+        [report("drop", [1, 2, 3], [1, 2, 3], [1, 2, 3]), report("throw", [1, 2], [1, 2], [1, 2])],
+        clips,
+    )
+    assert row["apcc"]["a"] == [("drop", -1.0, 1.0, 3.0), ("drop", -2.0, 2.0, 2.0), ("drop", -3.0, 3.0, 1.0)]
+    assert world_table.summarize(row)["apcc"] == (pytest.approx(1.0), 5)
+    assert world_table.summarize(ref)["apcc"] == (pytest.approx(0.0), 5)
+    assert world_table.set_apcc_delta(row["apcc"], ["a", "a"]) == (pytest.approx(2.0), 6)
+    assert world_table.format_table([("row", world_table.summarize(row))]).rstrip().endswith("| 1.000 (5) |")
+    diff = world_table.paired_differences(ref, row)["apcc"]
+    assert diff == (pytest.approx(1.0), pytest.approx(0.0), pytest.approx(2.0), 2)
+    paired = world_table.paired_table(ref, [("row", row)], "ref")
+    assert paired.splitlines()[-1].endswith("| +1.000 [+0.000, +2.000] (2) |")
+    # a single class with fewer than two impacts: no APCC-Δ
+    single = {"x": [("drop", 1.0, 1.0, 1.0)]}
+    value, count = world_table.set_apcc_delta(single)
+    assert math.isnan(value) and count == 0
+    assert world_table.paired_differences({"apcc": single}, {"apcc": single})["apcc"] is None

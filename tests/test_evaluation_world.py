@@ -40,9 +40,10 @@ def test_tables_hand_computed() -> None:
     # differences +1 and +2 px: mean +1.5, every bootstrap mean lies in [1, 2]
     assert "| row − ref | TE (px)" in paired
     line = paired.splitlines()[-1]
-    # columns TE, ETE τ0.2, ETE τ0.5, MAIC, onset acc, onset AP, level (the new ones are empty here)
+    # columns TE, ETE τ0.2, ETE τ0.5, MAIC, onset acc, onset AP, level, APCC-Δ (the new ones are
+    # empty here)
     assert line == (
-        "| row | +1.50 [+1.00, +2.00] (2) | +0.050 [+0.050, +0.050] (1) | n/a | n/a | n/a | n/a | n/a |"
+        "| row | +1.50 [+1.00, +2.00] (2) | +0.050 [+0.050, +0.050] (1) | n/a | n/a | n/a | n/a | n/a | n/a |"
     )
 
 

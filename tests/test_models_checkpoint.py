@@ -101,7 +101,9 @@ def test_ablations_travel_in_the_training_metadata(tmp_path) -> None:
     m.ablations = ("no_hybrid_flow",)
     path = save_checkpoint(m, tmp_path / "abl.safetensors")
     switches = json.loads(read_metadata(path)["kinesonic_training"])["ablations"]
-    assert switches == {"no_kinematics": False, "no_hybrid_flow": True, "no_trajectory": False}
+    assert switches == {
+        "no_kinematics": False, "no_hybrid_flow": True, "no_trajectory": False, "no_physics": False,
+    }  # fmt: skip
     assert load_checkpoint(path).ablations == ("no_hybrid_flow",)
     plain = save_checkpoint(random_model(), tmp_path / "plain.safetensors")
     assert "kinesonic_training" not in read_metadata(plain) and load_checkpoint(plain).ablations == ()
@@ -110,6 +112,58 @@ def test_ablations_travel_in_the_training_metadata(tmp_path) -> None:
     path = save_checkpoint(random_model(), tmp_path / "trained.safetensors", {"kinesonic_training": given})
     assert read_metadata(path)["kinesonic_training"] == given
     assert load_checkpoint(path).ablations == ("no_kinematics",)
+
+
+def test_no_physics_ablation_round_trip(tmp_path) -> None:
+    """A run with use_physics = False records no_physics; its file loads with it, and so does an older
+    file whose train_config says use_physics false but whose ablations object predates the switch."""
+    from kinesonic.training.config import TrainConfig
+
+    cfg = TrainConfig(use_physics=False)
+    assert cfg.ablations == {
+        "no_kinematics": False, "no_hybrid_flow": False, "no_trajectory": False, "no_physics": True,
+    }  # fmt: skip
+    assert TrainConfig().ablations["no_physics"] is False
+    meta = {"kinesonic_training": json.dumps({"train_config": cfg.to_dict(), "ablations": cfg.ablations})}
+    path = save_checkpoint(random_model(), tmp_path / "nophys.safetensors", meta)
+    assert load_checkpoint(path).ablations == ("no_physics",)
+    old = {"train_config": cfg.to_dict(), "ablations": {"no_kinematics": False, "no_trajectory": False}}
+    path = save_checkpoint(
+        random_model(), tmp_path / "old.safetensors", {"kinesonic_training": json.dumps(old)}
+    )
+    assert load_checkpoint(path).ablations == ("no_physics",)
+    old["train_config"]["use_physics"] = True
+    path = save_checkpoint(
+        random_model(), tmp_path / "with.safetensors", {"kinesonic_training": json.dumps(old)}
+    )
+    assert load_checkpoint(path).ablations == ()
+    # a model saved in code with the switch writes it like the other ablations
+    m = random_model()
+    m.ablations = ("no_physics",)
+    path = save_checkpoint(m, tmp_path / "code.safetensors")
+    assert json.loads(read_metadata(path)["kinesonic_training"])["ablations"]["no_physics"] is True
+    assert load_checkpoint(path).ablations == ("no_physics",)
+
+
+def test_a_no_physics_model_samples_without_the_physics_it_is_given() -> None:
+    from kinesonic.models.sampling import sample
+
+    frame = torch.rand(3, 32, 32, generator=torch.Generator().manual_seed(0))
+    physics = {
+        "masses_kg": np.array([2.0]),
+        "velocity_mps": np.linspace(0.0, 3.0, 17)[:, None, None] * np.array([0.6, 0.8]),
+        "fps": 16.0,
+    }
+    outs = {}
+    for ablations in ((), ("no_physics",)):
+        m = random_model(seed=3)
+        m.ablations = ablations
+        with_p = m.build_conditioning(frame, "thud", physics=physics)
+        without = m.build_conditioning(frame, "thud")
+        assert with_p.physics is not None and without.physics is None
+        outs[ablations] = [sample(m, c, steps=2, seed=1)["audio"] for c in (with_p, without)]
+    assert not torch.allclose(*outs[()])  # the physics input changes this (random) model's sound
+    assert torch.equal(*outs[("no_physics",)])  # trained without: the physics given is dropped
 
 
 def test_unknown_ablation_in_metadata_is_refused_naming_the_file(tmp_path) -> None:

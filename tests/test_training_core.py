@@ -136,7 +136,7 @@ def test_resume_gives_the_same_weights_and_export_loads(tmp_path) -> None:
     assert not torch.equal(a["ema"][key], a["model"][key])
     meta = json.loads(read_metadata(tmp_path / "a" / "model.safetensors")["kinesonic_training"])
     assert meta["step"] == 4 and meta["ablations"] == {
-        "no_kinematics": False, "no_hybrid_flow": False, "no_trajectory": False,
+        "no_kinematics": False, "no_hybrid_flow": False, "no_trajectory": False, "no_physics": False,
     }  # fmt: skip
     assert model.kinematic_stats.count > 0
     rows = read_log(tmp_path / "b" / "log.csv")

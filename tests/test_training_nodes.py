@@ -198,19 +198,35 @@ def test_train_default_workflow_is_the_shipped_models_recipe() -> None:
 
 
 @pytest.mark.skipif(not SHIPPED.is_file(), reason="no shipped model")
-def test_image_to_sounding_video_workflow_runs_with_the_shipped_model(tmp_path) -> None:
+def test_image_to_sounding_video_workflow_runs_with_the_shipped_model(tmp_path, monkeypatch) -> None:
     from kinesonic.media.video import read_video
+    from kinesonic.models import KinesonicModel
 
     prompt = load_workflow(ROOT / "workflows" / "image_to_sounding_video.json")
     assert prompt["3"]["inputs"]["model_name"] == "kinesonic_tiny.safetensors"
+    # the Physics Scene's PHYSICS output (slot 4) feeds the Generate node's physics input
+    assert prompt["3"]["inputs"]["physics"] == ["1", 4]
+    seen = []
+    build = KinesonicModel.build_conditioning
+
+    def spy(self, *args, **kwargs):
+        seen.append(kwargs.get("physics"))
+        return build(self, *args, **kwargs)
+
+    monkeypatch.setattr(KinesonicModel, "build_conditioning", spy)
     result = execute(prompt, output_dir=tmp_path, progress=False)
+    from kinesonic.data import synth_clip
+
+    truth = synth_clip(12, 64, 33, 16.0, scene="drop", material="rubber")
+    (given,) = seen  # the scene's ground truth reached the model
+    np.testing.assert_allclose(given["masses_kg"], truth.masses)
+    np.testing.assert_allclose(given["velocity_mps"], truth.velocity_mps)
+    assert given["fps"] == 16.0
     (mp4,) = [Path(f) for f in result.files if str(f).endswith(".mp4")]
     video = read_video(mp4)
     assert video.frames.shape == (33, 64, 64, 3) and video.has_audio
     assert abs(video.audio.shape[-1] / video.sample_rate - 33 / 16) < 0.05
     # frame 0 is the given first frame (re-imposed latent, decoded): close to the scene's picture
-    from kinesonic.data import synth_clip
-
-    first = synth_clip(12, 64, 33, 16.0, scene="drop", material="rubber").frames[0].astype(np.float32)
+    first = truth.frames[0].astype(np.float32)
     assert np.abs(video.frames[0].astype(np.float32) - first).mean() < 20
     assert float(torch.as_tensor(video.audio).abs().max()) > 1e-3

@@ -30,7 +30,8 @@ class TrainConfig:
     ``no_kinematics`` (no kinematic tokens in the audio tower), ``no_hybrid_flow`` (pure-noise
     video source and a plain, not region-balanced, video loss; the trajectory channels stay),
     ``no_trajectory`` (no trajectory information at all: no trajectory channels after frame 0, no
-    hybrid source, no kinematic tokens; only first frame, text and physics).
+    hybrid source, no kinematic tokens; only first frame, text and physics), ``no_physics`` (recorded
+    for ``use_physics = False``: no mass and speed conditioning; the model then samples without them).
 
     ``init_autoencoder``: a generator checkpoint whose video autoencoder starts a fresh run (its video
     fields must equal this run's); with ``ae_steps = 0`` it is used as it is (the DiT stage of a
@@ -111,7 +112,11 @@ class TrainConfig:
 
     @property
     def ablations(self) -> dict[str, bool]:
-        return {name: bool(getattr(self, name)) for name in ABLATIONS}
+        """Every :data:`ABLATIONS` switch of this run (``no_physics`` = not ``use_physics``)."""
+        return {
+            name: (not self.use_physics) if name == "no_physics" else bool(getattr(self, name))
+            for name in ABLATIONS
+        }
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
