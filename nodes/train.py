@@ -21,7 +21,7 @@ from .sockets import image_output
 CATEGORY = f"{CATEGORY_ROOT}/Train"
 TRAIN_DATA = "KINESONIC_TRAIN_DATA"
 SOURCES = ("physics_world_shards", "physics_world_on_the_fly", "annotated_clips_folder")
-ABLATION_CHOICES = ("none", "no_kinematics", "no_hybrid_flow", "no_trajectory")
+ABLATION_CHOICES = ("none", "no_kinematics", "no_hybrid_flow", "no_trajectory", "no_physics")
 RUNS_FOLDER = "kinesonic_train"
 # The measured vocoder recipe (docs/generator.md, Learned vocoder); the node's defaults.
 VOCODER_DEFAULTS = {
@@ -403,7 +403,9 @@ def train_config(data: dict[str, Any], model_config: str, out_dir: Any, ablation
     for k in ("ae_steps", "ae_batch_size", "ae_frames", "dit_steps", "warmup_steps", "batch_size", "seed"):
         if _KW_TO_FIELD[k] in values:
             values[_KW_TO_FIELD[k]] = int(values[_KW_TO_FIELD[k]])
-    if ablation != "none":
+    if ablation == "no_physics":  # the trainer's switch is use_physics
+        values["use_physics"] = False
+    elif ablation != "none":
         values[ablation] = True
     return TrainConfig(
         data=data["spec"],

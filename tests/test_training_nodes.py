@@ -234,3 +234,12 @@ def test_image_to_sounding_video_workflow_runs_with_the_shipped_model(tmp_path, 
     first = truth.frames[0].astype(np.float32)
     assert np.abs(video.frames[0].astype(np.float32) - first).mean() < 20
     assert float(torch.as_tensor(video.audio).abs().max()) > 1e-3
+
+
+def test_trainer_node_no_physics_ablation() -> None:
+    from kinesonic.nodes.train import train_config
+
+    data = {"spec": "synth:4", "seed": 0}
+    assert train_config(data, "micro", "out", "no_physics").use_physics is False
+    assert train_config(data, "micro", "out", "none").use_physics is True
+    assert train_config(data, "micro", "out", "no_kinematics").no_kinematics is True
