@@ -2,9 +2,9 @@
 
 Prints two tables:
 
-1. **CPU seconds per phase** of one run in a fresh process (a child of this script), counted with
-   ``time.process_time`` (CPU time of the process, so other jobs on the machine barely change it):
-   interpreter start-up, the imports (grouped by the library that was imported: torch,
+1. **CPU seconds per phase** of runs in fresh processes (children of this script), counted with
+   ``time.process_time`` (CPU time of the process, which other jobs on the machine change far less
+   than wall time): interpreter start-up, the imports (grouped by the library that was imported: torch,
    torch._dynamo, scipy.signal, librosa, ...; an import nested in another library's import counts
    for the outer one, so ``sympy`` under ``torch._dynamo`` is ``torch._dynamo``), and the work of
    the job itself: runner (parse, convert, validate), physics scene (build, simulate, render, sound),
@@ -15,8 +15,15 @@ Prints two tables:
    torch'`` (the floor every run pays), the load average, and the sha256 of every mp4 written
    (identical runs must give identical files).
 
-Usage: ``nice -n 10 python benchmarks/bench_main_job.py [--runs 5] [--threads 1] [--cprofile FILE]``
-(``--cprofile``: also write a ``pstats`` file of the phase run, CPU-time clock, for digging).
+Usage: ``nice -n 10 python benchmarks/bench_main_job.py [--runs 5] [--phase-runs 3] [--threads 1]
+[--cprofile FILE]`` (``--phase-runs``: the phase table's minimum and median over that many fresh
+processes, since CPU time too grows when other jobs share the cores; ``--cprofile``: also write a
+``pstats`` file of the first phase run, CPU-time clock, for digging; cProfile itself slows imports
+several times, so that run's table is not comparable).
+
+Python's bytecode cache matters: with ``PYTHONDONTWRITEBYTECODE=1`` (set on the development
+machine) every kinesonic module is compiled from source at each start (~0.15 s of the
+``import kinesonic`` row); an installed pack has its ``__pycache__`` files.
 Run from the pack folder with the package importable as ``kinesonic``.
 """
 
@@ -198,26 +205,52 @@ def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     return wall, cpu
 
 
-def phase_table(args: argparse.Namespace, env: dict[str, str]) -> None:
+def _phase_run(args: argparse.Namespace, env: dict[str, str], cprofile: str | None) -> tuple[dict, list[str]]:
     with tempfile.TemporaryDirectory() as out:
         argv = [sys.executable, __file__, "--child", out, "--threads", str(args.threads)]
-        argv += ["--workflow", str(args.workflow)] + (["--cprofile", args.cprofile] if args.cprofile else [])
+        argv += ["--workflow", str(args.workflow)] + (["--cprofile", cprofile] if cprofile else [])
         done = subprocess.run(argv, env=env, cwd=HERE, capture_output=True, text=True)
         if done.returncode != 0:
             raise SystemExit(f"phase run failed:\n{done.stderr[-3000:]}")
-        result = json.loads(done.stdout.strip().splitlines()[-1])
-        sha = _sha(Path(out))
-    phases = result["phases"]
-    total = sum(phases.values())
-    imports = sum(v for k, v in phases.items() if k.startswith("import "))
-    print(f"## CPU seconds per phase (one run, --threads {args.threads}; mp4 sha256 {', '.join(sha)})")
-    print("| phase | CPU s | share |")
-    print("|---|---:|---:|")
-    for name, seconds in sorted(phases.items(), key=lambda kv: -kv[1]):
-        if seconds >= 0.005:
-            print(f"| {name} | {seconds:.2f} | {100 * seconds / total:.0f} % |")
-    print(f"| *of which imports* | {imports:.2f} | {100 * imports / total:.0f} % |")
-    print(f"| **total** (process CPU {result['cpu']:.2f} s) | **{total:.2f}** | 100 % |")
+        return json.loads(done.stdout.strip().splitlines()[-1]), _sha(Path(out))
+
+
+def phase_table(args: argparse.Namespace, env: dict[str, str]) -> None:
+    """Per-phase CPU seconds over ``--phase-runs`` fresh processes: minimum (the least disturbed by
+    other jobs on the machine) and median; the cProfile file, if asked for, is of the first run."""
+    runs, shas = [], set()
+    for index in range(args.phase_runs):
+        result, sha = _phase_run(args, env, args.cprofile if index == 0 else None)
+        runs.append(result)
+        shas.update(sha)
+    names = sorted({name for run in runs for name in run["phases"]})
+    per_phase = {name: [run["phases"].get(name, 0.0) for run in runs] for name in names}
+    minimum = {name: min(values) for name, values in per_phase.items()}
+    median = {name: statistics.median(values) for name, values in per_phase.items()}
+    totals = [sum(run["phases"].values()) for run in runs]
+    imports = [sum(v for k, v in run["phases"].items() if k.startswith("import ")) for run in runs]
+    total = statistics.median(totals)
+    state = "identical" if len(shas) == 1 else "DIFFERENT"
+    print(
+        f"## CPU seconds per phase ({len(runs)} runs, --threads {args.threads}; "
+        f"mp4 sha256 {', '.join(sorted(shas))}, {state})"
+    )
+    print("| phase | CPU s min | CPU s median | share of median total |")
+    print("|---|---:|---:|---:|")
+    for name in sorted(names, key=lambda n: -median[n]):
+        if median[name] >= 0.005:
+            print(
+                f"| {name} | {minimum[name]:.2f} | {median[name]:.2f} | {100 * median[name] / total:.0f} % |"
+            )
+    print(
+        f"| *of which imports* | {min(imports):.2f} | {statistics.median(imports):.2f} | "
+        f"{100 * statistics.median(imports) / total:.0f} % |"
+    )
+    cpu = [run["cpu"] for run in runs]
+    print(
+        f"| **total** (process CPU min {min(cpu):.2f} / median {statistics.median(cpu):.2f} s) | "
+        f"**{min(totals):.2f}** | **{total:.2f}** | 100 % |"
+    )
 
 
 def whole_process(args: argparse.Namespace, env: dict[str, str]) -> None:
@@ -254,7 +287,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="subprocess runs for the wall-time table")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (the job's --threads)")
     parser.add_argument("--workflow", default=str(WORKFLOW), help="workflow file (default: the main job)")
-    parser.add_argument("--cprofile", metavar="FILE", help="also write a pstats file of the phase run")
+    parser.add_argument("--phase-runs", type=int, default=3, help="fresh processes for the phase table")
+    parser.add_argument(
+        "--cprofile", metavar="FILE", help="also write a pstats file of the (first) phase run"
+    )
     parser.add_argument("--phases-only", action="store_true", help="only the phase table")
     parser.add_argument("--child", metavar="DIR", help=argparse.SUPPRESS)
     args = parser.parse_args()

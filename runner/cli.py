@@ -2,7 +2,8 @@
 
 Each subcommand lives in its own module exposing ``add_parser(subparsers)`` (which registers the
 subcommand and sets ``func``) so areas of the pack add commands without editing this file's logic.
-Modules are imported only to build the parser (not when the pack is imported).
+Modules are imported only to build the parser (not when the pack is imported), and a known
+subcommand imports only the module that registers it (see ``COMMANDS``).
 """
 
 from __future__ import annotations
@@ -23,8 +24,39 @@ SUBCOMMAND_MODULES = [
     "evaluation.physics",  # physics eval
 ]
 
+#: the subcommands each module registers (tests check this against what add_parser registers); a
+#: known command imports only its module, so ``kinesonic run`` does not import the metrics, the
+#: perception pipeline or the trainer just to build the parser
+COMMANDS = {
+    "run": "runner.commands",
+    "validate": "runner.commands",
+    "nodes": "runner.commands",
+    "data": "data.cli",
+    "eval": "evaluation.cli",
+    "annotate": "perception.cli",
+    "train": "training.cli",
+    "train-vocoder": "training.cli",
+    "physics": "evaluation.physics",
+}
 
-def build_parser() -> argparse.ArgumentParser:
+#: options of the top-level parser that take a value (skipped when looking for the command)
+_GLOBAL_VALUE_OPTIONS = ("--device", "--precision")
+
+
+def command_of(argv: list[str]) -> str | None:
+    """The subcommand named in ``argv`` (the first word that is not a top-level option), or None."""
+    words = iter(argv)
+    for word in words:
+        if word in _GLOBAL_VALUE_OPTIONS:
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The ``kinesonic`` parser; with a known ``command`` only the module that owns it is imported
+    (its help and errors then list that module's subcommands), otherwise every subcommand module."""
     parser = argparse.ArgumentParser(
         prog="kinesonic",
         description="Kinesonic: trajectory-guided sounding-video generation (ComfyUI node pack, headless).",
@@ -40,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     package = __package__.rsplit(".", 1)[0]
-    for name in SUBCOMMAND_MODULES:
+    modules = [COMMANDS[command]] if command in COMMANDS else SUBCOMMAND_MODULES
+    for name in modules:
         importlib.import_module(f"{package}.{name}").add_parser(subparsers)
     return parser
 
@@ -65,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, _interrupted)  # before the heavy imports below
     try:
-        parser = build_parser()
+        argv = sys.argv[1:] if argv is None else list(argv)
+        parser = build_parser(command_of(argv))
         args = parser.parse_args(argv)
         for flag, env in (("device", "KINESONIC_DEVICE"), ("precision", "KINESONIC_PRECISION")):
             if getattr(args, flag, None):
