@@ -16,12 +16,10 @@ from __future__ import annotations
 import math
 from typing import Protocol, runtime_checkable
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .array_cache import cached_array
 from .config import GeneratorConfig
 from .layers import compute_dtype
 
@@ -151,22 +149,13 @@ class AudioAutoencoder(nn.Module):
 def mel_filterbank(
     sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax: float | None
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """librosa's mel filterbank ``[n_mels, n_fft/2+1]`` and its pseudo-inverse ``[n_fft/2+1, n_mels]``.
+    """librosa's mel filterbank ``[n_mels, n_fft/2+1]`` and its pseudo-inverse ``[n_fft/2+1, n_mels]``."""
+    import librosa  # heavy import kept out of module import
 
-    The filterbank is librosa's output read from the array cache (:mod:`.array_cache`) when it holds
-    the installed librosa version's result, so loading a model need not import librosa (and numba).
-    """
-    arguments = {"sr": sample_rate, "n_fft": n_fft, "n_mels": n_mels, "fmin": fmin, "fmax": fmax}
-
-    def compute() -> np.ndarray:
-        import librosa  # heavy import kept out of module import
-
-        return librosa.filters.mel(**arguments)
-
-    mel = cached_array("librosa", "filters.mel", arguments, compute)
-    if mel.shape != (n_mels, n_fft // 2 + 1) or mel.dtype != np.float32:  # not what librosa gives
-        mel = compute()
-    fb = torch.from_numpy(mel).float()
+    fb = torch.from_numpy(
+        librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
+    )
+    fb = fb.float()
     return fb, torch.linalg.pinv(fb.double()).float()
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
@@ -53,51 +52,3 @@ def test_run_parser_imports_no_other_area():
 def test_every_module_is_imported_for_the_full_help():
     loaded = _modules_after("from kinesonic.runner.cli import build_parser\nbuild_parser()")
     assert {f"kinesonic.{name}" for name in SUBCOMMAND_MODULES} <= loaded
-
-
-# ---------------------------------------------------------------------- the array cache
-
-
-def test_mel_filterbank_from_the_cache_is_librosas_and_skips_the_import(tmp_path, monkeypatch):
-    import librosa
-    import numpy as np
-
-    from kinesonic.media.files import record_writes
-    from kinesonic.models.autoencoders import mel_filterbank
-
-    monkeypatch.setenv("KINESONIC_CACHE", str(tmp_path))
-    with record_writes() as written:
-        fb, pinv = mel_filterbank(16000, 512, 40, 0.0, 8000.0)
-    assert written == []  # the cache file is not an output of the run
-    (cached,) = tmp_path.glob("librosa_*.npy")
-    assert f"_{librosa.__version__}_" in cached.name
-    expected = librosa.filters.mel(sr=16000, n_fft=512, n_mels=40, fmin=0.0, fmax=8000.0)
-    assert np.array_equal(fb.numpy(), expected) and fb.shape == (40, 257) and pinv.shape == (257, 40)
-    code = (
-        "import numpy as np, sys\n"
-        "from kinesonic.models.autoencoders import mel_filterbank\n"
-        "fb, _ = mel_filterbank(16000, 512, 40, 0.0, 8000.0)\n"
-        f"assert np.array_equal(fb.numpy(), np.load({str(cached)!r}))\n"
-        "assert 'librosa' not in sys.modules and 'numba' not in sys.modules"
-    )
-    env = {**os.environ, "KINESONIC_CACHE": str(tmp_path)}
-    subprocess.run([sys.executable, "-c", code], check=True, env=env)
-
-
-def test_a_bad_or_disabled_cache_computes_with_librosa(tmp_path, monkeypatch):
-    import numpy as np
-
-    from kinesonic.models.autoencoders import mel_filterbank
-
-    monkeypatch.setenv("KINESONIC_CACHE", str(tmp_path))
-    reference, _ = mel_filterbank(16000, 256, 20, 0.0, None)
-    (cached,) = tmp_path.glob("*.npy")
-    cached.write_bytes(b"not an array")
-    again, _ = mel_filterbank(16000, 256, 20, 0.0, None)
-    assert np.array_equal(again.numpy(), reference.numpy())
-    np.save(cached, np.zeros((3, 3), np.float32))  # readable, but not a [20, 129] filterbank
-    again, _ = mel_filterbank(16000, 256, 20, 0.0, None)
-    assert np.array_equal(again.numpy(), reference.numpy())
-    monkeypatch.setenv("KINESONIC_CACHE", "off")
-    off, _ = mel_filterbank(16000, 128, 10, 0.0, None)
-    assert off.shape == (10, 65) and len(list(tmp_path.glob("*.npy"))) == 1
