@@ -19,9 +19,10 @@ default.
    with >= 2 contacts).
 2. **Music bed** (``--demix-clips`` clips as ``benchmarks/bench_demix.py --what ete``: seeds
    20_000_000 + i, 32 px, 65 frames, bed seed 30_000 + i at ``--bed-db`` re the clip RMS): ETE
-   (s, tau 0.2, visual events of the tracks) of the clean clip, of the raw mixture, of the effects
-   stem of the oracle ratio mask and of the shipped separator network (and of the network run on
-   the clean clip); the last column is the paired mean difference to the clean clip.
+   (s, tau 0.2; one table vs the visual events of the tracks, as bench_demix, one vs the contact
+   times) of the clean clip, of the raw mixture, of the effects stem of the oracle ratio mask and
+   of the shipped separator network (and of the network run on the clean clip), each cell with
+   onsets per clip and the paired mean difference to the clean clip.
 
 ``--cache DIR`` keeps the generated audio (``.npz``) so that a second run only re-detects onsets.
 """
