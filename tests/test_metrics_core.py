@@ -312,6 +312,63 @@ def test_detect_onsets_finds_bursts_within_10ms(sr: int) -> None:
     np.testing.assert_allclose(detect_onsets(stereo[None], sr), found)
 
 
+def _click_on_floor(seed: int, texture_dbfs: float | None, sr: int = 16000) -> np.ndarray:
+    """4 s: white noise floor at -70 dBFS RMS, a 1 ms-decay noise click peaking at -6 dBFS at 1.0 s,
+    and optionally a band-passed (200-1500 Hz) noise texture at ``texture_dbfs`` RMS (a rolling rumble)."""
+    from scipy.signal import butter, sosfilt
+
+    rng = np.random.default_rng(seed)
+    n = 4 * sr
+    y = rng.standard_normal(n) * 10 ** (-70 / 20)
+    if texture_dbfs is not None:
+        tex = sosfilt(butter(4, [200, 1500], btype="band", fs=sr, output="sos"), rng.standard_normal(n))
+        y += tex * 10 ** (texture_dbfs / 20) / np.sqrt(np.mean(tex**2))
+    length = int(0.02 * sr)
+    click = rng.standard_normal(length) * np.exp(-np.arange(length) / sr / 0.001)
+    y[sr : sr + length] += click * 10 ** (-6 / 20) / np.abs(click).max()
+    return y.astype(np.float32)
+
+
+@pytest.mark.parametrize("texture_dbfs", [None, -40.0])
+def test_click_on_noise_floor_gives_exactly_one_onset(texture_dbfs: float | None) -> None:
+    from kinesonic.metrics import OnsetParams
+
+    old = OnsetParams(top_db=80.0, delta=0.07)  # the parameters before the level floor and delta 0.15
+    old_counts = []
+    for seed in range(4):
+        y = _click_on_floor(seed, texture_dbfs)
+        found = detect_onsets(y, 16000)
+        assert found.size == 1
+        assert abs(found[0] - 1.0) <= 0.01
+        old_counts.append(detect_onsets(y, 16000, old).size)
+    if texture_dbfs is not None:  # the old parameters fire on the texture's level fluctuations
+        assert sum(old_counts) >= 4 + 4
+
+
+def test_onset_envelope_matches_the_documented_formula() -> None:
+    """Independent implementation of steps 2 and 4 of metrics.onsets (mel power by librosa, the
+    rest in numpy) against :func:`onset_envelope` for lags 1 and 3."""
+    import librosa
+
+    from kinesonic.metrics import DEFAULT_ONSET_PARAMS as p
+    from kinesonic.metrics import onset_envelope
+
+    y = _click_on_floor(1, -40.0)
+    mel = librosa.feature.melspectrogram(
+        y=y, sr=16000, n_fft=p.n_fft, hop_length=p.hop_length, n_mels=p.n_mels, pad_mode="reflect"
+    )
+    s_db = 10 * np.log10(np.maximum(mel, 1e-10))
+    s_db = np.maximum(s_db, s_db.max() - p.top_db)
+    for lag in (1, 3):
+        flux = np.maximum(0.0, s_db[:, lag:] - s_db[:, :-lag]).mean(axis=0)
+        # frame k reports the rise into frame k - 1 (librosa's centring shift of n_fft // (2 hop) frames)
+        shift = lag + p.n_fft // (2 * p.hop_length)
+        expected = np.r_[np.zeros(shift), flux][: mel.shape[1]]
+        env, times = onset_envelope(y, 16000, lag=lag)
+        np.testing.assert_allclose(env, expected, atol=1e-4)
+        np.testing.assert_allclose(times, np.arange(env.size) * 0.01)
+
+
 def test_metrics_are_deterministic() -> None:
     y = _bursts([0.4, 0.9, 1.6], 16000, seed=3)
     a1, a2 = detect_onsets(y, 16000), detect_onsets(y.copy(), 16000)
