@@ -89,12 +89,16 @@ import numpy as np
 
 from .features import _require_frames, kinematic_state
 from .flight import (
+    FREE,
+    LAND,
     MAX_WINDOW,
     MIN_WINDOW,
     SCAN_NOISE_PX,
+    SHARED,
     contact_phase,
+    flight_acceleration,
     flight_snr,
-    scan_tracks,
+    scan_models,
     white_noise_px,
 )
 from .tracks import Tracks
@@ -133,7 +137,7 @@ def find_events(
     background_frames: int = 3,
     snr: float = 6.0,
     window_s: float = 0.25,
-    scan_snr: float = 10.0,
+    scan_snr: float = 8.0,
 ) -> list[Event]:
     """Detected events sorted by time (see the module doc for the method and parameters).
 
@@ -217,13 +221,38 @@ def _checked(
     return out
 
 
+def _scan_models(window: int) -> tuple[list[tuple[str, int, int]], list[tuple[str, int, int]]]:
+    """The scan's models at every bracket and its landing models (see :mod:`.flight`).
+
+    ``window`` = ``window_s`` in frames (4 to 15). At every bracket: free flight on 5, ``window`` and
+    ``2 window`` frames a side (isolated contacts), one shared acceleration with a 3-frame side (a
+    contact 3 frames from the next). Right after a contact only: a landing after a hop of 2 to 4
+    frames (the track's own flight acceleration on the hop).
+    """
+    long = min(2 * window, 2 * MAX_WINDOW)
+    everywhere = [
+        (FREE, MIN_WINDOW + 1, MIN_WINDOW + 1),
+        (FREE, window, window),
+        (FREE, long, long),
+        (SHARED, 3, window),
+        (SHARED, window, 3),
+        (SHARED, 3, long),
+        (SHARED, long, 3),
+    ]
+    landings = [(LAND, hop, side) for hop in (2, 3, 4) for side in (window, long)]
+    return everywhere, landings
+
+
 def _scanned(
     tracks: Tracks, events: list[Event], d2: np.ndarray, min_snr: float, window_s: float, base: float
 ) -> list[Event]:
-    """Contacts of noisy tracks (white noise >= ``SCAN_NOISE_PX``) that only the window scan sees.
+    """Contacts of noisy tracks (white noise >= ``SCAN_NOISE_PX``) that only the model scan sees.
 
-    Peaks of the scan's ``snr`` (largest within 2 brackets) at or above ``min_snr`` with ``|Δv| >=
-    base`` (px/frame), more than 2 frames from the track's events, between brackets 2 and ``T - 4``.
+    Per track, greedily: the bracket and model with the largest free-flight ``snr``
+    (:func:`.flight.scan_models`) at or above ``min_snr`` with ``|Δv| >= base`` (px/frame) is an event;
+    then every window holding both frames of an event's bracket, and every bracket within 2 frames of
+    an event (the 2-frame model's included), is out, and the landing models are tried on the hops
+    right after it (not after a landing: the object is then at rest); repeat. Brackets 2 .. ``T - 4``.
     """
     T = tracks.num_frames
     noise = white_noise_px(d2)  # [N]
@@ -231,27 +260,75 @@ def _scanned(
     if not noisy.size:
         return []
     window = int(np.clip(round(window_s * tracks.fps), MIN_WINDOW, MAX_WINDOW))
-    windows = tuple(sorted({MIN_WINDOW + 1, window}))
+    everywhere, landings = _scan_models(window)
+    models = everywhere + landings
     points, visible = tracks.points[:, noisy], tracks.visible[:, noisy]
-    ratio, dv = scan_tracks(points, visible, windows, noise[noisy])
-    score = np.nan_to_num(ratio, nan=0.0)  # [B, M]
-    pad = np.pad(score, ((2, 2), (0, 0)))
-    peak = score >= np.max(np.lib.stride_tricks.sliding_window_view(pad, 5, axis=0), axis=-1)
-    rows, cols = np.nonzero(peak & (score >= min_snr) & (np.nan_to_num(dv) >= base))
+    ratio, dv = scan_models(points, visible, noise[noisy], everywhere, gate=min_snr)  # [C, B, M]
+    B = ratio.shape[1]
+    pad = np.zeros((len(landings), B, noisy.size))
+    score = np.concatenate([np.where(np.nan_to_num(dv) >= base, np.nan_to_num(ratio), 0.0), pad])
+    jump = np.concatenate([np.nan_to_num(dv), pad])
+    brackets = np.arange(1, B + 1)
+    score[:, (brackets < 2) | (brackets > T - 4)] = 0.0
+    lefts = np.array([m[1] for m in models])[:, None]
+    rights = np.array([m[2] for m in models])[:, None]
+    first_landing = len(everywhere)
     out: list[Event] = []
-    for i, m in sorted(zip(rows.tolist(), cols.tolist(), strict=True), key=lambda rc: -score[rc]):
-        n, b = int(noisy[m]), i + 1
-        taken = [e.frame for e in events + out if e.track == n]
-        if b < 2 or b > T - 4 or any(abs(b + 0.5 - f) <= 2.0 for f in taken):
-            continue
-        lo = max([int(f) + 1 for f in taken if f < b], default=0)
-        hi = min([int(f) for f in taken if f > b + 1], default=T - 1)
-        frame = b + contact_phase(points[:, m], visible[:, m], b, lo, hi, window)
-        out.append(
-            Event(
-                frame / tracks.fps, frame, n, float(dv[i, m]) * tracks.fps / tracks.scale, float(score[i, m])
-            )
-        )
+    for m in range(noisy.size):
+        n = int(noisy[m])
+        s, size = score[:, :, m], jump[:, :, m]
+        taken = [e.frame for e in events if e.track == n]
+        track = (points[:, m : m + 1], visible[:, m : m + 1], noise[noisy][m : m + 1])
+        gravity: list[np.ndarray] = []
+
+        def covered(row: int, c: int, taken: list = taken) -> bool:
+            b = row + 1
+            return any(b - lefts[c, 0] + 1 <= int(f) and int(f) + 1 <= b + rights[c, 0] for f in taken)
+
+        def block(
+            frame: float,
+            hop: bool,
+            s: np.ndarray = s,
+            size: np.ndarray = size,
+            taken: list = taken,
+            track: tuple = track,
+            gravity: list = gravity,
+        ) -> None:
+            k = int(np.floor(frame))
+            s[(brackets[None] - lefts + 1 <= k) & (k + 1 <= brackets[None] + rights)] = 0.0
+            s[:, np.abs(brackets + 0.5 - frame) <= 2.0] = 0.0
+            if not hop:
+                return
+            for j, model in enumerate(landings):  # the hop: frames k + 1 .. b, then rest or rolling
+                c, b = first_landing + j, k + model[1]
+                if not 2 <= b <= T - 4 or b + model[2] > T - 1 or covered(b - 1, c):
+                    continue
+                if not gravity:
+                    gravity.append(flight_acceleration(*track, window))
+                lo, hi = b - model[1], min(b + model[2] + 2, T - 1)
+                r, d = scan_models(
+                    track[0][lo : hi + 1], track[1][lo : hi + 1], track[2], [model], gravity[0], min_snr
+                )
+                ok = np.isfinite(r[0, model[1] - 1, 0]) and d[0, model[1] - 1, 0] >= base
+                if ok and all(abs(b + 0.5 - f) > 2.0 for f in taken):
+                    s[c, b - 1] = r[0, model[1] - 1, 0]
+                    size[c, b - 1] = d[0, model[1] - 1, 0]
+
+        for frame in sorted(taken):
+            block(frame, hop=True)
+        while True:
+            c, i = np.unravel_index(int(np.argmax(s)), s.shape)
+            best = float(s[c, i])
+            if best < min_snr:
+                break
+            b = int(i) + 1
+            lo = max([int(f) + 1 for f in taken if f < b], default=0)
+            hi = min([int(f) for f in taken if f > b + 1], default=T - 1)
+            frame = b + contact_phase(points[:, m], visible[:, m], b, lo, hi, window)
+            strength = float(size[c, i]) * tracks.fps / tracks.scale
+            out.append(Event(frame / tracks.fps, frame, n, strength, best))
+            taken.append(frame)
+            block(b + 0.5, hop=c < first_landing)
     return out
 
 
@@ -303,6 +380,15 @@ def _noise_level(d2: np.ndarray) -> float:
 
 def _nanmedian(stack: np.ndarray) -> np.ndarray:
     """Median over axis 0 ignoring NaN (NaN where all are NaN); faster than ``np.nanmedian`` here."""
+    if stack.shape[0] == 3:  # the default: sum minus the extremes, or the mean of two, or the one
+        lo, hi = (
+            np.fmin(np.fmin(stack[0], stack[1]), stack[2]),
+            np.fmax(np.fmax(stack[0], stack[1]), stack[2]),
+        )
+        finite = np.isfinite(stack)
+        count = finite.sum(axis=0)
+        total = np.where(finite, stack, 0.0).sum(axis=0)
+        return np.where(count == 3, total - lo - hi, np.where(count == 2, 0.5 * (lo + hi), hi))
     ordered = np.sort(stack, axis=0)  # NaN last
     count = np.sum(np.isfinite(stack), axis=0)
     lo = np.clip((count - 1) // 2, 0, None)[None]
