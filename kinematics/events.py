@@ -83,23 +83,26 @@ findiff is imported inside the functions (via :func:`kinematic_state`).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
 
 from .features import _require_frames, kinematic_state
 from .flight import (
+    FALL,
     FREE,
     LAND,
     MAX_WINDOW,
     MIN_WINDOW,
     SCAN_NOISE_PX,
     SHARED,
-    contact_phase,
     flight_acceleration,
     flight_snr,
+    locate_contact,
     scan_models,
     white_noise_px,
+    window_fit,
 )
 from .tracks import Tracks
 
@@ -181,7 +184,10 @@ def find_events(
                 for k, phi, dv in _track_contacts(d2[:, n], (jump, phis[:, n], dvs[:, n]), threshold, nb)
                 if np.linalg.norm(dv) >= threshold
             ]
-        candidates += _checked(tracks, n, found, d2[:, n], snr, window_s)
+        checked = _checked(tracks, n, found, d2[:, n], snr, window_s)
+        if snr > 0:
+            checked = _confirmed(tracks, n, checked, d2[:, n], snr, window_s, base)
+        candidates += checked
     if snr > 0 and scan_snr > 0:
         candidates += _scanned(tracks, candidates, d2, scan_snr, window_s, base)
     radius = NMS_FRAMES / tracks.fps if nms_window_s is None else float(nms_window_s)
@@ -221,16 +227,15 @@ def _checked(
     return out
 
 
-def _scan_models(window: int) -> tuple[list[tuple[str, int, int]], list[tuple[str, int, int]]]:
-    """The scan's models at every bracket and its landing models (see :mod:`.flight`).
+def _scan_models(window: int) -> list[tuple[str, int, int]]:
+    """The scan's models at every bracket (see :mod:`.flight`; near events: :class:`_BoundedFits`).
 
-    ``window`` = ``window_s`` in frames (4 to 15). At every bracket: free flight on 5, ``window`` and
-    ``2 window`` frames a side (isolated contacts), one shared acceleration with a 3-frame side (a
-    contact 3 frames from the next). Right after a contact only: a landing after a hop of 2 to 4
-    frames (the track's own flight acceleration on the hop).
+    ``window`` = ``window_s`` in frames (4 to 15): free flight on 5, ``window`` and ``2 window``
+    frames a side (isolated contacts), one shared acceleration with a 3-frame side (a contact 3
+    frames from the next).
     """
     long = min(2 * window, 2 * MAX_WINDOW)
-    everywhere = [
+    return [
         (FREE, MIN_WINDOW + 1, MIN_WINDOW + 1),
         (FREE, window, window),
         (FREE, long, long),
@@ -239,8 +244,33 @@ def _scan_models(window: int) -> tuple[list[tuple[str, int, int]], list[tuple[st
         (SHARED, 3, long),
         (SHARED, long, 3),
     ]
-    landings = [(LAND, hop, side) for hop in (2, 3, 4) for side in (window, long)]
-    return everywhere, landings
+
+
+def _confirmed(
+    tracks: Tracks, n: int, events: list[Event], d2: np.ndarray, min_snr: float, window_s: float, base: float
+) -> list[Event]:
+    """On a noisy track, the events the free-flight check could not test, tested on short windows.
+
+    Strongest first, each untested event (``snr`` NaN: a side too short, mostly another 2-frame
+    contact 2 or 3 frames away) is fitted by :class:`_BoundedFits` between the track's tested events
+    and those already confirmed; it is dropped when some window can be tested and none reaches
+    ``min_snr``. Exact tracks (white noise under ``SCAN_NOISE_PX``) are left as they are.
+    """
+    noise = float(white_noise_px(d2))
+    if noise < SCAN_NOISE_PX or all(np.isfinite(e.snr) for e in events):
+        return events
+    window = int(np.clip(round(window_s * tracks.fps), MIN_WINDOW, MAX_WINDOW))
+    fit = _BoundedFits(tracks.points[:, n], tracks.visible[:, n], noise, window, min_snr, base)
+    taken = {int(np.floor(e.frame)): True for e in events if np.isfinite(e.snr)}
+    out = [e for e in events if np.isfinite(e.snr)]
+    for event in sorted((e for e in events if not np.isfinite(e.snr)), key=lambda e: -e.strength):
+        k = int(np.floor(event.frame))
+        ratio = fit(k, {j: h for j, h in taken.items() if j != k})[0]
+        if fit.tested and ratio < min_snr:
+            continue
+        taken[k] = True
+        out.append(event)
+    return out
 
 
 def _scanned(
@@ -251,8 +281,8 @@ def _scanned(
     Per track, greedily: the bracket and model with the largest free-flight ``snr``
     (:func:`.flight.scan_models`) at or above ``min_snr`` with ``|Δv| >= base`` (px/frame) is an event;
     then every window holding both frames of an event's bracket, and every bracket within 2 frames of
-    an event (the 2-frame model's included), is out, and the landing models are tried on the hops
-    right after it (not after a landing: the object is then at rest); repeat. Brackets 2 .. ``T - 4``.
+    an event (the 2-frame model's included), is out, and the brackets near it are refitted on windows
+    that stop at the track's events (:func:`_bounded`); repeat. Brackets 2 .. ``T - 4``.
     """
     T = tracks.num_frames
     noise = white_noise_px(d2)  # [N]
@@ -260,76 +290,123 @@ def _scanned(
     if not noisy.size:
         return []
     window = int(np.clip(round(window_s * tracks.fps), MIN_WINDOW, MAX_WINDOW))
-    everywhere, landings = _scan_models(window)
-    models = everywhere + landings
+    models = _scan_models(window)
     points, visible = tracks.points[:, noisy], tracks.visible[:, noisy]
-    ratio, dv = scan_models(points, visible, noise[noisy], everywhere, gate=min_snr)  # [C, B, M]
+    ratio, dv = scan_models(points, visible, noise[noisy], models, gate=min_snr)  # [C, B, M]
     B = ratio.shape[1]
-    pad = np.zeros((len(landings), B, noisy.size))
-    score = np.concatenate([np.where(np.nan_to_num(dv) >= base, np.nan_to_num(ratio), 0.0), pad])
-    jump = np.concatenate([np.nan_to_num(dv), pad])
+    extra = np.zeros((1, B, noisy.size))  # row C: the windows bounded by the track's events
+    score = np.concatenate([np.where(np.nan_to_num(dv) >= base, np.nan_to_num(ratio), 0.0), extra])
+    jump = np.concatenate([np.nan_to_num(dv), extra])
     brackets = np.arange(1, B + 1)
     score[:, (brackets < 2) | (brackets > T - 4)] = 0.0
     lefts = np.array([m[1] for m in models])[:, None]
     rights = np.array([m[2] for m in models])[:, None]
-    first_landing = len(everywhere)
+    C = len(models)
     out: list[Event] = []
     for m in range(noisy.size):
         n = int(noisy[m])
+        fit = _BoundedFits(points[:, m], visible[:, m], float(noise[noisy][m]), window, min_snr, base)
         s, size = score[:, :, m], jump[:, :, m]
-        taken = [e.frame for e in events if e.track == n]
-        track = (points[:, m : m + 1], visible[:, m : m + 1], noise[noisy][m : m + 1])
-        gravity: list[np.ndarray] = []
-
-        def covered(row: int, c: int, taken: list = taken) -> bool:
-            b = row + 1
-            return any(b - lefts[c, 0] + 1 <= int(f) and int(f) + 1 <= b + rights[c, 0] for f in taken)
+        taken = {int(np.floor(e.frame)): True for e in events if e.track == n}  # bracket -> hop after
+        frames = [e.frame for e in events if e.track == n]
 
         def block(
-            frame: float,
-            hop: bool,
-            s: np.ndarray = s,
-            size: np.ndarray = size,
-            taken: list = taken,
-            track: tuple = track,
-            gravity: list = gravity,
+            k: int, s: np.ndarray = s, size: np.ndarray = size, taken: dict = taken, fit: _BoundedFits = fit
         ) -> None:
-            k = int(np.floor(frame))
-            s[(brackets[None] - lefts + 1 <= k) & (k + 1 <= brackets[None] + rights)] = 0.0
-            s[:, np.abs(brackets + 0.5 - frame) <= 2.0] = 0.0
-            if not hop:
-                return
-            for j, model in enumerate(landings):  # the hop: frames k + 1 .. b, then rest or rolling
-                c, b = first_landing + j, k + model[1]
-                if not 2 <= b <= T - 4 or b + model[2] > T - 1 or covered(b - 1, c):
+            s[:C][(brackets[None] - lefts + 1 <= k) & (k + 1 <= brackets[None] + rights)] = 0.0
+            for b in range(max(2, k - 2 * window - 1), min(T - 4, k + 2 * window + 1) + 1):
+                if min(abs(b - j) for j in taken) <= 2:
+                    s[:, b - 1] = 0.0
                     continue
-                if not gravity:
-                    gravity.append(flight_acceleration(*track, window))
-                lo, hi = b - model[1], min(b + model[2] + 2, T - 1)
-                r, d = scan_models(
-                    track[0][lo : hi + 1], track[1][lo : hi + 1], track[2], [model], gravity[0], min_snr
-                )
-                ok = np.isfinite(r[0, model[1] - 1, 0]) and d[0, model[1] - 1, 0] >= base
-                if ok and all(abs(b + 0.5 - f) > 2.0 for f in taken):
-                    s[c, b - 1] = r[0, model[1] - 1, 0]
-                    size[c, b - 1] = d[0, model[1] - 1, 0]
+                ratio_b, dv_b, _ = fit(b, taken)
+                s[C, b - 1], size[C, b - 1] = ratio_b, dv_b
 
-        for frame in sorted(taken):
-            block(frame, hop=True)
+        for k in sorted(taken):
+            block(k)
         while True:
             c, i = np.unravel_index(int(np.argmax(s)), s.shape)
             best = float(s[c, i])
             if best < min_snr:
                 break
             b = int(i) + 1
-            lo = max([int(f) + 1 for f in taken if f < b], default=0)
-            hi = min([int(f) for f in taken if f > b + 1], default=T - 1)
-            frame = b + contact_phase(points[:, m], visible[:, m], b, lo, hi, window)
+            model = models[c] if c < C else fit(b, taken)[2]
+            hop = model[0] != LAND
+            lo = max([j + 1 for j in taken if j < b], default=0)
+            hi = min([j for j in taken if j > b], default=T - 1)
+            first, last = max(lo, b - model[1] + 1 - 2), min(hi, b + model[2] + 2)
+            frame = locate_contact(
+                points[:, m], visible[:, m], first, last, model[0], b, fit.gravity, reach=2
+            )
+            if any(abs(int(np.floor(frame)) - j) <= 2 for j in taken):
+                frame = b + 0.5
             strength = float(size[c, i]) * tracks.fps / tracks.scale
             out.append(Event(frame / tracks.fps, frame, n, strength, best))
-            taken.append(frame)
-            block(b + 0.5, hop=c < first_landing)
+            frames.append(frame)
+            taken[b] = hop
+            block(b)
     return out
+
+
+class _BoundedFits:
+    """Free-flight fits of one track at one bracket on windows that stop at the track's events.
+
+    Calling it with a bracket ``b`` and the events ``{bracket: hop after it}`` returns ``(snr, |Δv|,
+    model)``: the best of :data:`.flight.SHARED` (sides of at least 3 frames) and :data:`.flight.FREE`
+    (at least 4) on ``window`` and ``2 window`` frames a side, cut at the neighbouring events, and —
+    right after an event that is not a landing, 2 to 4 frames on — :data:`.flight.LAND` (the hop in
+    free fall with the track's own flight acceleration). ``snr`` is 0 below the gate or ``|Δv|`` below
+    ``base``.
+    """
+
+    def __init__(
+        self, points: np.ndarray, visible: np.ndarray, noise: float, window: int, gate: float, base: float
+    ) -> None:
+        self.points, self.visible, self.noise = points, visible, noise
+        self.window, self.gate, self.base = window, gate, base
+        self.gravity: np.ndarray | None = None
+        self.cache: dict = {}
+        self.tested = False  # whether the last call had a window to test
+
+    def __call__(self, b: int, taken: dict) -> tuple[float, float, tuple[str, int, int]]:
+        T = self.points.shape[0]
+        before = max([j for j in taken if j < b], default=None)
+        after = min([j for j in taken if j > b], default=None)
+        room_l = b - before if before is not None else b + 1
+        room_r = after - b if after is not None else T - 1 - b
+        long = min(2 * self.window, 2 * MAX_WINDOW)
+        # a short hop: an event at most `window` frames before or after (free fall in between)
+        hop = (before is not None and room_l <= self.window) or (after is not None and room_r <= self.window)
+        models = set()
+        for L, R in itertools.product((3, self.window, long), repeat=2):
+            L, R = min(room_l, L), min(room_r, R)
+            if L >= 3 and R >= 3:
+                models.add((SHARED, L, R))
+            if L >= MIN_WINDOW and R >= MIN_WINDOW:
+                models.add((FREE, L, R))
+            if before is not None and taken[before] and 2 <= room_l <= 4 and R >= 3:
+                models.add((LAND, room_l, R))
+            if 2 <= L <= self.window and 2 <= R <= self.window and hop:
+                models.add((FALL, L, R))
+        best: tuple = (0.0, 0.0, (SHARED, 0, 0))
+        self.tested = False
+        for model in sorted(models):
+            key = (b, model)
+            if key not in self.cache:
+                gravity = None
+                if model[0] in (LAND, FALL):
+                    if self.gravity is None:
+                        self.gravity = flight_acceleration(
+                            self.points[:, None], self.visible[:, None], np.array([self.noise]), self.window
+                        )[0]
+                    gravity = self.gravity
+                self.cache[key] = window_fit(
+                    self.points, self.visible, b, model, self.noise, gravity, self.gate
+                )
+            ratio, dv = self.cache[key]
+            self.tested |= bool(np.isfinite(ratio))
+            if np.isfinite(ratio) and dv >= self.base and ratio > best[0]:
+                best = (ratio, dv, model)
+        return best
 
 
 def detect_events(tracks: Tracks, **options: float) -> list[float]:

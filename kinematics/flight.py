@@ -51,14 +51,19 @@ def white_noise_px(d2: np.ndarray) -> np.ndarray:
     """
     d3 = np.diff(d2, axis=0)  # [T-1, ..., 2]
     d3 = np.moveaxis(d3, 0, -2).reshape(*d3.shape[1:-1], -1)  # [..., (T-1) * 2]
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN tracks
-            centre = np.nanmedian(d3, axis=-1, keepdims=True)
-            mad = np.nanmedian(np.abs(d3 - centre), axis=-1)
+    centre = _nanmedian_last(d3)
+    mad = _nanmedian_last(np.abs(d3 - centre[..., None]))
     return np.nan_to_num(1.4826 * mad / np.sqrt(20.0), nan=0.0)
+
+
+def _nanmedian_last(a: np.ndarray) -> np.ndarray:
+    """Median over the last axis ignoring NaN (NaN where all are NaN)."""
+    ordered = np.sort(a, axis=-1)  # NaN last
+    count = np.sum(np.isfinite(a), axis=-1)
+    lo = np.clip((count - 1) // 2, 0, None)[..., None]
+    hi = np.clip(count // 2, 0, a.shape[-1] - 1)[..., None]
+    med = 0.5 * (np.take_along_axis(ordered, lo, -1)[..., 0] + np.take_along_axis(ordered, hi, -1)[..., 0])
+    return np.where(count > 0, med, np.nan)
 
 
 def flight_snr(
@@ -234,8 +239,9 @@ def contact_phase(
 #: and flight -> sliding too); ``"shared"``: one acceleration on both sides (a rebound: gravity before
 #: and after; a collision while rolling), so a side of 3 frames is enough (short hops);
 #: ``"land"``: the left side in free fall with the track's own flight acceleration (measured on its
-#: clean long windows), the right side free: a landing after a short hop.
-FREE, SHARED, LAND = "free", "shared", "land"
+#: clean long windows), the right side free: a landing after a short hop; ``"fall"``: both sides in
+#: free fall with that acceleration (a rebound in the air; fewest parameters, for short hops).
+FREE, SHARED, LAND, FALL = "free", "shared", "land", "fall"
 #: A scan contact must also fit better than one smooth polynomial with as many parameters by this
 #: many noise units (``sqrt(ΔRSS) / σ``): a sudden change, not non-ballistic smooth motion.
 SMOOTH_GAIN = 4.0
@@ -254,6 +260,8 @@ def _columns(kind: str, L: int, R: int, phi: float = 0.5) -> tuple[np.ndarray, i
         return np.stack([one, t * left, t * ~left, half], 1), 1, 2, left
     if kind == LAND:
         return np.stack([one, t * left, t * ~left, half * ~left], 1), 1, 2, left
+    if kind == FALL:
+        return np.stack([one, t * left, t * ~left], 1), 1, 2, left
     raise ValueError(f"unknown model {kind!r}")
 
 
@@ -367,19 +375,22 @@ def scan_models(
             aty = [tot[0], ml[1], 0.5 * ml[2], mr[1], 0.5 * mr[2]]
         elif kind == SHARED:
             aty = [tot[0], ml[1], mr[1], 0.5 * tot[2]]
-        else:
+        elif kind == LAND:
             aty = [tot[0], ml[1], mr[1], 0.5 * mr[2]]
+        else:
+            aty = [tot[0], ml[1], mr[1]]
         aty = np.stack(aty, axis=-1)  # [B, M, 2, k]
         yy = at(Y2, R + 1) - at(Y2, 1 - L)  # [B, M]
         ok = inside[:, None] & ((at(hidden, R + 1) - at(hidden, 1 - L)) == 0)
-        if kind == LAND:
+        if kind in (LAND, FALL):
             if gravity is None:
                 continue
             g = np.asarray(gravity, dtype=np.float64)[None]  # [1, M, 2]
-            t = np.arange(-L + 1, 1) - 0.5
-            off = A[left].T @ (0.5 * t * t)  # [k]: Aᵀ of the left side's free fall per unit g
+            falls = _falling(kind, L, R)
+            t = (np.arange(-L + 1, R + 1) - 0.5)[falls]
+            off = A[falls].T @ (0.5 * t * t)  # [k]: Aᵀ of the free fall per unit g
             aty = aty - g[..., None] * off
-            gm = g * ml[2]
+            gm = g * (ml[2] if kind == LAND else tot[2])
             yy = yy - gm[..., 0] - gm[..., 1] + np.sum(g * g, axis=-1) * float(np.sum(0.25 * t**4))
             ok &= np.isfinite(g[..., 0]) & np.isfinite(g[..., 1])
         k = A.shape[1]
@@ -394,28 +405,40 @@ def scan_models(
         dv = np.hypot(diff[..., 0], diff[..., 1])
         wald = np.where(ok, dv / (sigma * np.sqrt(var)), np.nan)
         # free flight on both sides: the fit's residual is the track's noise, not a misfit
-        wald[sigma > CLEAN_FACTOR * floor] = 0.0
+        wald[ok & (sigma > CLEAN_FACTOR * floor)] = np.nan
         # a sudden change, not a smooth one: where the test passes, the contact must also fit
         # better than one polynomial with as many parameters (non-ballistic motion)
         rows, cols = np.nonzero(wald >= gate)
         if rows.size:
-            fall = gravity[cols] if kind == LAND else None
-            smooth = _smooth_rss(y, rows + 1 - L + 1, cols, L, R, A.shape[1] - 1, fall)
+            fall = gravity[cols] if kind in (LAND, FALL) else None
+            smooth = _smooth_rss(y, rows + 1 - L + 1, cols, L, R, A.shape[1] - 1, fall, _falling(kind, L, R))
             gain = np.sqrt(np.maximum(smooth - rss[rows, cols], 0.0)) / sigma[rows, cols]
-            wald[rows[gain < SMOOTH_GAIN], cols[gain < SMOOTH_GAIN]] = 0.0
+            wald[rows[gain < SMOOTH_GAIN], cols[gain < SMOOTH_GAIN]] = np.nan
         snr_out[index] = wald
         dv_out[index] = np.where(ok, dv, np.nan)
     return snr_out, dv_out
 
 
+def _falling(kind: str, L: int, R: int) -> np.ndarray:
+    """``[L + R]`` bool: the frames a model takes in free fall with the track's flight acceleration."""
+    return np.arange(L + R) < (L if kind == LAND else L + R if kind == FALL else 0)
+
+
 def _smooth_rss(
-    y: np.ndarray, starts: np.ndarray, cols: np.ndarray, L: int, R: int, degree: int, fall: np.ndarray | None
+    y: np.ndarray,
+    starts: np.ndarray,
+    cols: np.ndarray,
+    L: int,
+    R: int,
+    degree: int,
+    fall: np.ndarray | None,
+    falls: np.ndarray,
 ) -> np.ndarray:
     """``[K]`` residual sum of squares of one polynomial of ``degree`` over ``L + R`` frames from ``starts``.
 
     ``y`` ``[T, M, 2]`` (centred), ``starts`` / ``cols`` ``[K]`` first frames and tracks; with
-    ``fall`` ``[K, 2]`` (px/frame²) the first ``L`` frames are taken in free fall first (as the
-    :data:`LAND` model sees them).
+    ``fall`` ``[K, 2]`` (px/frame²) the frames ``falls`` ``[L + R]`` are taken in free fall first (as
+    the :data:`LAND` / :data:`FALL` models see them).
     """
     n = L + R
     t = np.arange(n) - (L - 0.5)
@@ -423,6 +446,88 @@ def _smooth_rss(
     Pm = np.eye(n) - V @ np.linalg.pinv(V)  # residual projector (symmetric)
     win = y[starts[:, None] + np.arange(n), cols[:, None]]  # [K, n, 2]
     if fall is not None:
-        win = win - np.where(np.arange(n) < L, 0.5 * t * t, 0.0)[None, :, None] * fall[:, None, :]
+        win = win - np.where(falls, 0.5 * t * t, 0.0)[None, :, None] * fall[:, None, :]
     resid = Pm @ win
     return np.sum(resid * resid, axis=(-1, -2))
+
+
+def window_fit(
+    points: np.ndarray,
+    visible: np.ndarray,
+    bracket: int,
+    model: tuple[str, int, int],
+    noise_px: float,
+    gravity: np.ndarray | None = None,
+    gate: float = 0.0,
+) -> tuple[float, float]:
+    """``(snr, |Δv| px/frame)`` of one model at one bracket of one track, as :func:`scan_models` sees it.
+
+    ``points`` ``[T, 2]``, ``visible`` ``[T]``, ``gravity`` ``[2]`` (for :data:`LAND`). NaN when the
+    window leaves the clip or holds an invisible frame.
+    """
+    T = points.shape[0]
+    _, L, R = model
+    lo, hi = bracket - L, min(bracket + R + 2, T - 1)
+    if lo < 0 or bracket + R > T - 1:
+        return float("nan"), float("nan")
+    g = None if gravity is None else np.asarray(gravity, dtype=np.float64)[None]
+    r, d = scan_models(
+        points[lo : hi + 1, None], visible[lo : hi + 1, None], np.array([noise_px]), [model], g, gate
+    )
+    return float(r[0, L - 1, 0]), float(d[0, L - 1, 0])
+
+
+#: Fewest frames on a side when a contact is placed (:func:`locate_contact`), per model.
+_LOCATE_SIDE = {FREE: 3, SHARED: 2, LAND: 1, FALL: 1}
+
+
+def locate_contact(
+    points: np.ndarray,
+    visible: np.ndarray,
+    first: int,
+    last: int,
+    kind: str,
+    near: int,
+    gravity: np.ndarray | None = None,
+    reach: int = 2,
+) -> float:
+    """Contact time (frames) of one model on the fixed frames ``first .. last``: least residual.
+
+    ``points`` ``[T, 2]``, ``visible`` ``[T]``. Every contact ``j + φ`` with ``j`` within ``reach``
+    brackets of ``near`` and ``φ`` in 0.05, 0.15, .., 0.95 splits the visible frames into the two
+    sides of ``kind`` (:data:`FREE` / :data:`SHARED` / :data:`LAND`; ``gravity`` ``[2]`` for the
+    landing's left side); the contact with the least squared residual wins (a change-point estimate
+    on the same data, unlike the scan, whose windows move with the bracket). ``near + 0.5`` when no
+    split leaves enough frames on both sides.
+    """
+    frames = np.arange(max(first, 0), min(last, points.shape[0] - 1) + 1)
+    frames = frames[visible[frames]]
+    best, where = np.inf, near + 0.5
+    minimum = _LOCATE_SIDE[kind]
+    for j in range(near - reach, near + reach + 1):
+        nl = int(np.sum(frames <= j))
+        if nl < minimum or frames.size - nl < max(minimum, 2):
+            continue
+        for phi in np.arange(0.05, 1.0, 0.1):
+            t = frames - (j + phi)
+            left = np.arange(frames.size) < nl
+            y = points[frames].astype(np.float64)
+            half = 0.5 * t * t
+            if kind == FREE:
+                cols = [np.ones_like(t), t * left, half * left, t * ~left, half * ~left]
+            elif kind == SHARED:
+                cols = [np.ones_like(t), t * left, t * ~left, half]
+            elif kind == LAND:
+                cols = [np.ones_like(t), t * left, t * ~left, half * ~left]
+                if gravity is not None:
+                    y = y - (half * left)[:, None] * np.asarray(gravity, dtype=np.float64)
+            else:
+                cols = [np.ones_like(t), t * left, t * ~left]
+                if gravity is not None:
+                    y = y - half[:, None] * np.asarray(gravity, dtype=np.float64)
+            A = np.stack(cols, 1)
+            coef, *_ = np.linalg.lstsq(A, y, rcond=None)
+            rss = float(np.sum((y - A @ coef) ** 2))
+            if rss < best:
+                best, where = rss, j + float(phi)
+    return where
