@@ -241,7 +241,9 @@ def contact_phase(
 #: ``"land"``: the left side in free fall with the track's own flight acceleration (measured on its
 #: clean long windows), the right side free: a landing after a short hop; ``"fall"``: both sides in
 #: free fall with that acceleration (a rebound in the air; fewest parameters, for short hops).
-FREE, SHARED, LAND, FALL = "free", "shared", "land", "fall"
+#: ``"roll"``: no acceleration on either side (rolling, sliding without friction, at rest: a
+#: collision on the floor).
+FREE, SHARED, LAND, FALL, ROLL = "free", "shared", "land", "fall", "roll"
 #: A scan contact must also fit better than one smooth polynomial with as many parameters by this
 #: many noise units (``sqrt(ΔRSS) / σ``): a sudden change, not non-ballistic smooth motion.
 SMOOTH_GAIN = 4.0
@@ -260,7 +262,7 @@ def _columns(kind: str, L: int, R: int, phi: float = 0.5) -> tuple[np.ndarray, i
         return np.stack([one, t * left, t * ~left, half], 1), 1, 2, left
     if kind == LAND:
         return np.stack([one, t * left, t * ~left, half * ~left], 1), 1, 2, left
-    if kind == FALL:
+    if kind in (FALL, ROLL):
         return np.stack([one, t * left, t * ~left], 1), 1, 2, left
     raise ValueError(f"unknown model {kind!r}")
 
@@ -478,7 +480,7 @@ def window_fit(
 
 
 #: Fewest frames on a side when a contact is placed (:func:`locate_contact`), per model.
-_LOCATE_SIDE = {FREE: 3, SHARED: 2, LAND: 1, FALL: 1}
+_LOCATE_SIDE = {FREE: 3, SHARED: 2, LAND: 1, FALL: 1, ROLL: 1}
 
 
 def locate_contact(
@@ -523,7 +525,7 @@ def locate_contact(
                     y = y - (half * left)[:, None] * np.asarray(gravity, dtype=np.float64)
             else:
                 cols = [np.ones_like(t), t * left, t * ~left]
-                if gravity is not None:
+                if gravity is not None and kind == FALL:
                     y = y - half[:, None] * np.asarray(gravity, dtype=np.float64)
             A = np.stack(cols, 1)
             coef, *_ = np.linalg.lstsq(A, y, rcond=None)
