@@ -98,6 +98,7 @@ from .flight import (
     ROLL,
     SCAN_NOISE_PX,
     SHARED,
+    _nanmedian_last,
     flight_acceleration,
     flight_snr,
     locate_contact,
@@ -173,16 +174,24 @@ def find_events(
     clip_level = float(np.percentile(jumps, percentile)) if jumps.size else 0.0
     base = max(float(percentile_fraction) * clip_level, float(min_jump_px))
     candidates: list[Event] = []
+    levels = _noise_levels(d2) if noise_factor > 0 else np.zeros(N)  # [N]
+    thresholds = np.maximum(base, float(noise_factor) * levels)
+    sharp = _sharpness(d2, jumps.shape[0])  # [B, N]
+    # a track needs a bracket at the threshold and one standing off its neighbours (step 4)
+    busy = (
+        np.any(jumps >= thresholds, axis=0) & np.any(sharp >= SHARPNESS * thresholds, axis=0)
+        if jumps.size
+        else np.zeros(N, bool)
+    )
     for n in range(N):
         jump = jumps[:, n]
-        threshold = base
-        if noise_factor > 0:
-            threshold = max(threshold, float(noise_factor) * _noise_level(d2[:, n]))
+        threshold = float(thresholds[n])
         found = []
-        if jump.size and jump.max() >= threshold:
+        if busy[n]:
+            screen = (jump, phis[:, n], dvs[:, n])
             found = [
                 (k, phi, dv)
-                for k, phi, dv in _track_contacts(d2[:, n], (jump, phis[:, n], dvs[:, n]), threshold, nb)
+                for k, phi, dv in _track_contacts(d2[:, n], screen, sharp[:, n], threshold, nb)
                 if np.linalg.norm(dv) >= threshold
             ]
         checked = _checked(tracks, n, found, d2[:, n], snr, window_s)
@@ -297,18 +306,25 @@ def _scanned(
     ratio, dv = scan_models(points, visible, noise[noisy], models, gate=min_snr)  # [C, B, M]
     B = ratio.shape[1]
     extra = np.zeros((1, B, noisy.size))  # row C: the windows bounded by the track's events
-    score = np.concatenate([np.where(np.nan_to_num(dv) >= base, np.nan_to_num(ratio), 0.0), extra])
-    jump = np.concatenate([np.nan_to_num(dv), extra])
     brackets = np.arange(1, B + 1)
-    score[:, (brackets < 2) | (brackets > T - 4)] = 0.0
+    ratio[:, (brackets < 2) | (brackets > T - 4)] = 0.0
+    dv = np.nan_to_num(dv)
+    # [M, C + 1, B], contiguous per track
+    score = np.ascontiguousarray(
+        np.concatenate([np.where(dv >= base, np.nan_to_num(ratio), 0.0), extra]).transpose(2, 0, 1)
+    )
+    jump = np.ascontiguousarray(np.concatenate([dv, extra]).transpose(2, 0, 1))
+    quiet = score.max(axis=(1, 2)) < min_snr  # [M]: nothing in the scan, nothing near an event
     lefts = np.array([m[1] for m in models])[:, None]
     rights = np.array([m[2] for m in models])[:, None]
     C = len(models)
     out: list[Event] = []
     for m in range(noisy.size):
         n = int(noisy[m])
+        if quiet[m] and not any(e.track == n for e in events):
+            continue
         fit = _BoundedFits(points[:, m], visible[:, m], float(noise[noisy][m]), window, min_snr, base)
-        s, size = score[:, :, m], jump[:, :, m]
+        s, size = score[m], jump[m]
         taken = {int(np.floor(e.frame)): True for e in events if e.track == n}  # bracket -> hop after
         frames = [e.frame for e in events if e.track == n]
 
@@ -446,6 +462,13 @@ def _second_differences(tracks: Tracks) -> np.ndarray:
     return d2
 
 
+def _noise_levels(d2: np.ndarray) -> np.ndarray:
+    """:func:`_noise_level` of every track of ``d2`` ``[T, N, 2]``: ``[N]``."""
+    d3 = np.diff(d2, axis=0)
+    norm = np.sqrt(d3[..., 0] ** 2 + d3[..., 1] ** 2)  # [T - 1, N], NaN where undefined
+    return np.nan_to_num(_nanmedian_last(norm.T), nan=0.0) / 1.1774
+
+
 def _noise_level(d2: np.ndarray) -> float:
     """Robust scale of third differences ``D3[j] = D2[j+1] - D2[j]`` (px/frame²), ~0 on ballistic tracks.
 
@@ -570,7 +593,11 @@ MAX_RUN = 16
 
 
 def _track_contacts(
-    d2: np.ndarray, screen: tuple[np.ndarray, np.ndarray, np.ndarray], threshold: float, nb: int
+    d2: np.ndarray,
+    screen: tuple[np.ndarray, np.ndarray, np.ndarray],
+    sharp: np.ndarray,
+    threshold: float,
+    nb: int,
 ) -> list[tuple[int, float, np.ndarray]]:
     """Contacts ``(bracket, phi, dv)`` of one track (module doc, steps 3-4)."""
     T = d2.shape[0]
@@ -585,7 +612,6 @@ def _track_contacts(
     if not index.size:
         return []
     cut = np.flatnonzero(np.diff(index) > 1) + 1
-    sharp = _sharpness(d2, n_br)
     # a run is a region when some bracket reaches the threshold and one stands off its neighbours
     heads = np.concatenate([[0], cut])
     tall = np.maximum.reduceat(jump[index], heads) >= threshold
@@ -611,12 +637,13 @@ def _track_contacts(
 
 
 def _sharpness(d2: np.ndarray, n_br: int) -> np.ndarray:
-    """Per bracket ``k``: largest distance of ``D2[k]``, ``D2[k+1]`` from the line ``D2[k-1]`` -> ``D2[k+2]``.
+    """Per bracket ``k`` (``d2`` ``[T, ..., 2]``, result ``[n_br, ...]``): largest distance of ``D2[k]``,
+    ``D2[k+1]`` from the line ``D2[k-1]`` -> ``D2[k+2]``.
 
     A contact's 2-frame spike stands off that line by about ``|Δv| / 2`` or more; a smoothly varying
     acceleration (non-ballistic motion, e.g. fast oscillations) stays close to it.
     """
-    pad = np.concatenate([np.full((1, 2), np.nan), d2, np.full((2, 2), np.nan)])
+    pad = np.concatenate([np.full((1, *d2.shape[1:]), np.nan), d2, np.full((2, *d2.shape[1:]), np.nan)])
     k = np.arange(1, n_br + 1) + 1  # index into pad
     before, a, b, after = pad[k - 1], pad[k], pad[k + 1], pad[k + 2]
     dev_a = np.linalg.norm(a - (2.0 * before + after) / 3.0, axis=-1)
