@@ -110,6 +110,8 @@ from .tracks import Tracks
 
 #: Speeds / accelerations below this (normalised units per s / s²) count as zero in motion_strength.
 ZERO_TOL = 1e-9
+#: A frame-to-frame move under this (px, both coordinates) is standing still (:func:`_standing`).
+STANDING_PX = 0.01
 #: Default temporal suppression radius in frames (contacts 2 frames apart both survive).
 NMS_FRAMES = 1.5
 
@@ -219,7 +221,7 @@ def _checked(
     if not found:
         return []
     window = int(np.clip(round(window_s * tracks.fps), MIN_WINDOW, MAX_WINDOW))
-    noise = float(white_noise_px(d2))
+    noise = float(white_noise_px(np.where(_standing(tracks)[:, n, None], np.nan, d2)))
     points, visible = tracks.points[:, n], tracks.visible[:, n]
     T = tracks.num_frames
     kept: list[int] = []  # brackets
@@ -267,7 +269,7 @@ def _confirmed(
     and those already confirmed; it is dropped when some window can be tested and none reaches
     ``min_snr``. Exact tracks (white noise under ``SCAN_NOISE_PX``) are left as they are.
     """
-    noise = float(white_noise_px(d2))
+    noise = float(white_noise_px(np.where(_standing(tracks)[:, n, None], np.nan, d2)))
     if noise < SCAN_NOISE_PX or all(np.isfinite(e.snr) for e in events):
         return events
     window = int(np.clip(round(window_s * tracks.fps), MIN_WINDOW, MAX_WINDOW))
@@ -296,7 +298,7 @@ def _scanned(
     that stop at the track's events (:func:`_bounded`); repeat. Brackets 2 .. ``T - 4``.
     """
     T = tracks.num_frames
-    noise = white_noise_px(d2)  # [N]
+    noise = white_noise_px(np.where(_standing(tracks)[..., None], np.nan, d2))  # [N]
     noisy = np.flatnonzero(noise >= SCAN_NOISE_PX)
     if not noisy.size:
         return []
@@ -448,6 +450,22 @@ def motion_strength(tracks: Tracks) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- internals
+
+
+def _standing(tracks: Tracks) -> np.ndarray:
+    """``[T, N]`` bool: frames whose position repeats the previous one (within :data:`STANDING_PX`: an
+    object at rest in a static image, a tracker stuck on an occluder), and the frame before.
+
+    Their second differences are left out of the white-noise estimate (:func:`.flight.white_noise_px`):
+    a track that stands still for most of the clip would otherwise look noise-free however it moves
+    when it moves. Exact tracks in flight or rolling do not stand still.
+    """
+    p = tracks.interpolated()
+    same = np.all(np.abs(p[1:] - p[:-1]) < STANDING_PX, axis=-1)  # [T - 1, N]
+    out = np.zeros(p.shape[:2], dtype=bool)
+    out[1:] |= same
+    out[:-1] |= same
+    return out
 
 
 def _second_differences(tracks: Tracks) -> np.ndarray:
