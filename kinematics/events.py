@@ -60,11 +60,21 @@ Steps (all per track, for every **bracket** ``(k, k + 1)`` of frames):
    in free flight, a tracking artefact. A contact with a side of fewer than 4 clean frames cannot
    be tested and is kept. On exact tracks (the physics world) the noise is ~0 and every testable
    contact passes.
-   **Window scan** (:func:`.flight.scan_tracks`), noisy tracks only (white noise >= 0.02 px): the
-   same fit at every bracket (contact at mid-bracket, 5 and ``window_s`` frames a side); a peak
-   (largest within 2 brackets) with ``snr >= scan_snr`` (10) and ``|Δv| >= percentile_fraction *
-   P95, min_jump_px`` more than 2 frames from the track's events is an event too, its sub-frame
-   time the best of 10 phases. This finds contacts whose 2-frame spike drowns in tracker noise.
+   On noisy tracks (white noise >= 0.02 px, estimated where the track moves) a contact the check
+   could not test (a side too short: mostly another 2-frame contact 2-3 frames away) is tested on
+   windows cut at the track's tested contacts (:class:`_BoundedFits`) and dropped when a clean
+   window tests below ``snr``.
+   **Model scan** (:func:`.flight.scan_models`), noisy tracks only: at every bracket (contact at
+   mid-bracket) free-flight models on windows in seconds — one acceleration on both sides with a
+   3-frame side, no acceleration (rolling, at rest) on ``window_s`` and twice that a side — give
+   ``snr = |Δv| / SE``; a window counts only if its fit is clean (residual under 2 noises) and beats
+   one smooth polynomial with as many parameters by 4 noises (not smooth non-ballistic motion).
+   Greedily per track, the largest ``snr >= scan_snr`` (8) with ``|Δv| >= percentile_fraction * P95,
+   min_jump_px`` is an event; windows holding an event are out, and the brackets near it are refitted
+   on windows that stop at the track's events (an acceleration per side, shared, none, free fall
+   with the track's own flight acceleration on a hop of up to ``window_s``, a landing after a hop of
+   2-4 frames); the contact is placed by least residual on fixed frames. This finds contacts whose
+   2-frame spike drowns in tracker noise, and close hops.
 7. Temporal non-maximum suppression over all tracks: strongest ``|Δv|`` first, events closer than
    ``nms_window_s`` (default 1.5 frames) to a kept one are dropped, so contacts 2 frames apart
    both survive.
@@ -162,8 +172,8 @@ def find_events(
         snr: a contact whose free-flight check (:mod:`.flight`) gives ``|Δv| / SE`` below this is
             dropped (0 = off: the 2-frame model alone at ``noise_factor``).
         window_s: frames per side of that check, in seconds.
-        scan_snr: on noisy tracks, a bracket whose free-flight ``snr`` at every bracket
-            (:func:`.flight.scan_track`) peaks at or above this is an event too (0 = off).
+        scan_snr: on noisy tracks, a bracket whose free-flight ``snr`` (the model scan,
+            :func:`.flight.scan_models`) reaches this is an event too (0 = off).
     """
     _require_frames(tracks, "detect_events")
     nb = int(background_frames)
@@ -177,6 +187,8 @@ def find_events(
     base = max(float(percentile_fraction) * clip_level, float(min_jump_px))
     candidates: list[Event] = []
     levels = _noise_levels(d2) if noise_factor > 0 else np.zeros(N)  # [N]
+    # white noise (px) of each track where it moves (module doc, step 6)
+    noises = white_noise_px(np.where(_standing(tracks)[..., None], np.nan, d2))  # [N]
     thresholds = np.maximum(base, float(noise_factor) * levels)
     sharp = _sharpness(d2, jumps.shape[0])  # [B, N]
     # a track needs a bracket at the threshold and one standing off its neighbours (step 4)
@@ -196,12 +208,12 @@ def find_events(
                 for k, phi, dv in _track_contacts(d2[:, n], screen, sharp[:, n], threshold, nb)
                 if np.linalg.norm(dv) >= threshold
             ]
-        checked = _checked(tracks, n, found, d2[:, n], snr, window_s)
+        checked = _checked(tracks, n, found, float(noises[n]), snr, window_s)
         if snr > 0:
-            checked = _confirmed(tracks, n, checked, d2[:, n], snr, window_s, base)
+            checked = _confirmed(tracks, n, checked, float(noises[n]), snr, window_s, base)
         candidates += checked
     if snr > 0 and scan_snr > 0:
-        candidates += _scanned(tracks, candidates, d2, scan_snr, window_s, base)
+        candidates += _scanned(tracks, candidates, noises, scan_snr, window_s, base)
     radius = NMS_FRAMES / tracks.fps if nms_window_s is None else float(nms_window_s)
     kept: list[Event] = []
     for event in sorted(candidates, key=lambda e: -e.strength):
@@ -211,7 +223,7 @@ def find_events(
 
 
 def _checked(
-    tracks: Tracks, n: int, found: list, d2: np.ndarray, min_snr: float, window_s: float
+    tracks: Tracks, n: int, found: list, noise: float, min_snr: float, window_s: float
 ) -> list[Event]:
     """Events of track ``n`` from its contacts ``(k, φ, Δv)`` that pass the free-flight check.
 
@@ -221,7 +233,6 @@ def _checked(
     if not found:
         return []
     window = int(np.clip(round(window_s * tracks.fps), MIN_WINDOW, MAX_WINDOW))
-    noise = float(white_noise_px(np.where(_standing(tracks)[:, n, None], np.nan, d2)))
     points, visible = tracks.points[:, n], tracks.visible[:, n]
     T = tracks.num_frames
     kept: list[int] = []  # brackets
@@ -260,7 +271,7 @@ def _scan_models(window: int) -> list[tuple[str, int, int]]:
 
 
 def _confirmed(
-    tracks: Tracks, n: int, events: list[Event], d2: np.ndarray, min_snr: float, window_s: float, base: float
+    tracks: Tracks, n: int, events: list[Event], noise: float, min_snr: float, window_s: float, base: float
 ) -> list[Event]:
     """On a noisy track, the events the free-flight check could not test, tested on short windows.
 
@@ -269,7 +280,6 @@ def _confirmed(
     and those already confirmed; it is dropped when some window can be tested and none reaches
     ``min_snr``. Exact tracks (white noise under ``SCAN_NOISE_PX``) are left as they are.
     """
-    noise = float(white_noise_px(np.where(_standing(tracks)[:, n, None], np.nan, d2)))
     if noise < SCAN_NOISE_PX or all(np.isfinite(e.snr) for e in events):
         return events
     window = int(np.clip(round(window_s * tracks.fps), MIN_WINDOW, MAX_WINDOW))
@@ -287,7 +297,7 @@ def _confirmed(
 
 
 def _scanned(
-    tracks: Tracks, events: list[Event], d2: np.ndarray, min_snr: float, window_s: float, base: float
+    tracks: Tracks, events: list[Event], noise: np.ndarray, min_snr: float, window_s: float, base: float
 ) -> list[Event]:
     """Contacts of noisy tracks (white noise >= ``SCAN_NOISE_PX``) that only the model scan sees.
 
@@ -298,7 +308,6 @@ def _scanned(
     that stop at the track's events (:func:`_bounded`); repeat. Brackets 2 .. ``T - 4``.
     """
     T = tracks.num_frames
-    noise = white_noise_px(np.where(_standing(tracks)[..., None], np.nan, d2))  # [N]
     noisy = np.flatnonzero(noise >= SCAN_NOISE_PX)
     if not noisy.size:
         return []

@@ -1,7 +1,10 @@
 """Free-flight fits around contacts: is a velocity change large against the track's own noise?
 
-:func:`flight_snr` checks one contact found by the 2-frame model; :func:`scan_tracks` runs the same
-fit at every bracket of noisy tracks (the window scan of :mod:`.events`, step 6).
+:func:`flight_snr` checks one contact found by the 2-frame model; :func:`scan_models` fits several
+free-flight models at every bracket of noisy tracks (the model scan of :mod:`.events`, step 6:
+an acceleration per side, one shared, none, free fall with the track's own flight acceleration
+from :func:`flight_acceleration`, a landing); :func:`scan_tracks` is the earlier window scan (one
+model, kept for the figure script).
 
 A contact found by the 2-frame / knot model (:mod:`.events`) at ``c = k + φ`` frames (between frames
 ``k`` and ``k + 1``) is tested on the positions around it: the visible frames of up to ``W`` frames
