@@ -44,15 +44,15 @@ class GeneratorConfig:
     centre time of the frames or samples it summarises (:mod:`.token_times`); ``"start"`` is the
     layout of checkpoints made before that field existed (latent frame k at ``k``, audio token j at
     ``j * audio_rope_scale``), kept so that they sample as they were trained.
-    Temporal RoPE unit (``rope_time_unit``): ``"audio_token"`` turns the temporal rotation pairs by
-    one position per audio token (1/64 s in the tiny layout), so that the fastest pair turns 1 rad
-    between neighbouring audio tokens and attention can tell instants apart at the audio's own
-    resolution; ``"latent_frame"`` (one position per video latent frame, 0.25 s in the tiny layout:
-    0.0625 rad between neighbouring audio tokens) is the layout of checkpoints made before that field
-    existed.
-    Physics (``physics_conditioning``): ``"pavas"`` modulates the audio tower with separate mass and
-    per-audio-token speed terms (:mod:`.physics_cond`); ``"pooled"`` (one per-clip vector) is the
-    layout of checkpoints made before that field existed.
+    Temporal RoPE unit (``rope_time_unit``): ``"latent_frame"`` (the default and the shipped
+    model's layout) counts temporal positions in video latent frames (0.25 s in the tiny layout, so
+    the fastest pair turns 0.0625 rad between neighbouring audio tokens); ``"audio_token"`` counts
+    them in audio tokens (1/64 s: 1 rad between neighbouring audio tokens).
+    Physics (``physics_conditioning``): ``"pooled"`` (the default and the shipped model's layout: one
+    (mass, clip-mean speed) vector per object) or ``"pavas"`` (separate mass and per-audio-token
+    speed modulations, :mod:`.physics_cond`). A model trained with both alternatives (6,500 steps,
+    the default recipe) was worse than the shipped one on MAIC, onset AP and level error
+    (docs/model_card.md, *Tried*), so they are options, not defaults.
     """
 
     # video
@@ -87,7 +87,7 @@ class GeneratorConfig:
     rope_split: tuple[int, int, int] = (16, 8, 8)
     rope_theta: float = 10000.0
     token_times: str = "centre"
-    rope_time_unit: str = "audio_token"
+    rope_time_unit: str = "latent_frame"
     # conditions
     text_vocab: int = 2048
     text_dim: int = 128
@@ -97,7 +97,7 @@ class GeneratorConfig:
     kin_hidden: int = 128
     kin_gate_init: float = -4.0
     physics_dim: int = 2
-    physics_conditioning: str = "pavas"
+    physics_conditioning: str = "pooled"
     physics_fourier: int = 8
     physics_hidden: int = 64
     extra: dict[str, Any] = field(default_factory=dict)
@@ -234,11 +234,10 @@ class GeneratorConfig:
         unknown = sorted(set(d) - known)
         if unknown:
             raise ValueError(f"unknown generator config fields: {unknown}")
-        # a stored config without token_times predates time-aligned RoPE: it was trained on "start";
-        # one without rope_time_unit turned its temporal pairs once per latent frame; one without
-        # physics_conditioning had the pooled per-clip physics vector
-        old = {"token_times": "start", "rope_time_unit": "latent_frame", "physics_conditioning": "pooled"}
-        return cls(**{**old, **d})
+        # a stored config without token_times predates time-aligned RoPE: it was trained on "start"
+        # (one without rope_time_unit / physics_conditioning gets their defaults, which are the
+        # layouts of the checkpoints made before those fields existed)
+        return cls(**{"token_times": "start", **d})
 
     @classmethod
     def from_json(cls, text: str) -> GeneratorConfig:

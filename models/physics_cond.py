@@ -1,10 +1,10 @@
-"""Physics conditioning of the audio tower (PAVAS-style): mass and per-frame speed → adaLN terms.
+"""Physics conditioning of the audio tower: mass and speed → Δ of its adaLN parameters.
 
 The input is :class:`~.conditioning.Conditioning`'s ``physics [B, T, N, 2]`` (mass kg, speed m/s at
 each of the clip's T video frames) with its validity mask of the same shape. Two layouts
 (``GeneratorConfig.physics_conditioning``):
 
-- ``"pavas"`` (default): mass and velocity are separate terms. Mass: per object
+- ``"pavas"`` (an option, PAVAS's design): mass and velocity are separate terms. Mass: per object
   ``signed_log(m)`` → Fourier features → MLP → ``[N, H]``. Speed: interpolated from the video
   frames to every audio token's centre time (:mod:`.token_times`), then the same kind of MLP →
   ``[La, N, H]``. Each is pooled over the objects with a learned, masked softmax weighting (a
@@ -13,8 +13,8 @@ each of the clip's T video frames) with its validity mask of the same shape. Two
   learnable scale per term: ``Δ = g_m · P_m(mass) + g_v · P_v(speed)`` of shape ``[B, La, 6d]``
   (the speed term varies over time, the mass term does not). Projections start at 0, so physics
   changes nothing until training finds a use for it.
-- ``"pooled"``: the layout of checkpoints made before (one (mass, clip-mean speed) vector per
-  object → MLP → masked mean → ``[B, 1, 6d]``), kept so that they sample as they were trained.
+- ``"pooled"`` (the default and the shipped model's layout): one (mass, mean speed over the known
+  frames) vector per object → MLP → masked mean → ``[B, 1, 6d]``.
 """
 
 from __future__ import annotations

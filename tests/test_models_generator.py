@@ -286,10 +286,10 @@ def test_rope_same_instant_same_rotation() -> None:
 
 def test_rope_time_unit_resolves_neighbouring_audio_tokens() -> None:
     """The fastest temporal pair turns 1 rad between neighbouring audio tokens of the tiny layout
-    (1/64 s apart); the older latent-frame unit turns it 1/16 rad, and a stored config without the
-    field keeps that older unit."""
+    (1/64 s apart) in the audio-token unit; the latent-frame unit (the default, the shipped model's)
+    turns it 1/16 rad, and a stored config without the field keeps that unit."""
     cfg = tiny_config(depth=1)
-    assert cfg.rope_time_scale == 16.0
+    assert cfg.rope_time_scale == 1.0 and replace(cfg, rope_time_unit="audio_token").rope_time_scale == 16.0
     ang = {}
     for unit in ("audio_token", "latent_frame"):
         dit = KinesonicModel(replace(cfg, rope_time_unit=unit)).dit
@@ -305,7 +305,7 @@ def test_rope_time_unit_resolves_neighbouring_audio_tokens() -> None:
 
 
 def test_initialisation_gate_and_identities() -> None:
-    cfg = micro_config()
+    cfg = micro_config(physics_conditioning="pavas")
     torch.manual_seed(0)
     m = KinesonicModel(cfg).eval()
     for blk in m.dit.blocks:
@@ -559,7 +559,7 @@ def test_prepared_conditions_give_the_same_velocity() -> None:
             )
         # the kinematic keys and the physics modulation are really in the prepared state
         assert len(prep.kin_kv) == cfg.depth and prep.kin_kv[0][0].shape[2] == 1 + cond.kin.shape[1] * 2
-        assert prep.phys_mod[0].shape == (1, cfg.audio_tokens(), 6 * cfg.hidden)  # per audio token
+        assert prep.phys_mod[0].shape == (1, 1, 6 * cfg.hidden)  # the pooled layout: one per clip
         with pytest.raises(ValueError, match="do not fit the prepared conditions"):
             m.predict(v[:, :, :-1], a, tt, tt, prep)
 

@@ -77,7 +77,7 @@ def test_speed_modulates_the_audio_tower_where_it_changes() -> None:
     leaves earlier tokens' exactly as they were; no physics and all-unknown physics are one input."""
     from kinesonic.models.token_times import audio_token_positions, positions_to_seconds
 
-    cfg = micro_config()
+    cfg = micro_config(physics_conditioning="pavas")
     m = _trained(KinesonicModel(cfg))
     frame = torch.rand(3, cfg.height, cfg.width, generator=torch.Generator().manual_seed(1))
 
@@ -106,7 +106,7 @@ def test_speed_modulates_the_audio_tower_where_it_changes() -> None:
 
 
 def test_batched_physics_pads_objects_and_legacy_layout_loads() -> None:
-    cfg = micro_config()
+    cfg = micro_config(physics_conditioning="pavas")
     m = KinesonicModel(cfg)
     one = m.build_conditioning(None, "", None, physics=_phys(cfg, lambda t: t))
     none = m.build_conditioning(None, "", None)
