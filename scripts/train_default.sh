@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Retrain the shipped default generator checkpoints/kinesonic/kinesonic_tiny.safetensors exactly
+# Retrain the shipped default generator checkpoints/kinesonic/kinesonic_tiny.safetensors with its recipe
 # (see docs/model_card.md). Run from the repository root; re-running resumes.
 # The video autoencoder is not retrained: it is copied from AE_FROM (default: the shipped model, whose
 # autoencoder is the one trained by the first recipe, 3000 steps; `--ae-steps 3000` without
