@@ -1,7 +1,9 @@
 """Demixing: SI-SDR improvement per stem on held-out mixtures, speed, and onset metrics with a music bed.
 
-Usage: ``python benchmarks/bench_demix.py [--n 24] [--checkpoint FILE] [--clips 16] [--what all]``
-(needs the espeak-ng program for the held-out speech).
+Usage: ``python benchmarks/bench_demix.py [--n 24] [--checkpoint FILE ...] [--clips 16] [--what all]``
+(needs the espeak-ng program for the held-out speech). ``--checkpoint`` may be given several times to
+compare separator files on the same mixtures (one row each, named by the file; speed and ETE use the
+first).
 
 1. **Separation** (``--what sep``): ``--n`` held-out mixtures of ``--duration`` s
    (``make_mixture(seed, split="heldout")``: espeak voices and music material the training never
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -46,10 +49,8 @@ def oracle_irm(stems: np.ndarray, power: float = 1.0) -> np.ndarray:
     return istft(masks * mix[None], stems.shape[-1]).numpy()
 
 
-def bench_separation(args: argparse.Namespace, network: NetworkSeparator | None) -> None:
-    methods = (
-        ["mixture", "dsp"] + (["network"] if network is not None else []) + ["oracle IRM", "oracle Wiener"]
-    )
+def bench_separation(args: argparse.Namespace, networks: dict[str, NetworkSeparator]) -> None:
+    methods = ["mixture", "dsp"] + list(networks) + ["oracle IRM", "oracle Wiener"]
     gains: dict[str, list[list[float]]] = {m: [[], [], []] for m in methods}
     t0 = time.perf_counter()
     for i in range(args.n):
@@ -59,8 +60,8 @@ def bench_separation(args: argparse.Namespace, network: NetworkSeparator | None)
             "mixture": np.repeat(x[None], 3, 0),
             "dsp": separate(x[None], SAMPLE_RATE, DspSeparator())[:, 0],
         }
-        if network is not None:
-            estimates["network"] = separate(x[None], SAMPLE_RATE, network)[:, 0]
+        for name, network in networks.items():
+            estimates[name] = separate(x[None], SAMPLE_RATE, network)[:, 0]
         estimates["oracle IRM"] = oracle_irm(stems)
         estimates["oracle Wiener"] = oracle_irm(stems, 2.0)
         for k in range(3):
@@ -153,7 +154,10 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=24, help="held-out mixtures (default 24)")
     parser.add_argument("--duration", type=float, default=4.0, help="seconds per mixture (default 4)")
     parser.add_argument("--seed", type=int, default=777, help="base seed of the held-out mixtures")
-    parser.add_argument("--checkpoint", default=None, help="separator file (default: the shipped one)")
+    parser.add_argument(
+        "--checkpoint", action="append", default=None,
+        help="separator file (default: the shipped one); repeat to compare several",
+    )  # fmt: skip
     parser.add_argument("--clips", type=int, default=16, help="world clips for the ETE table (default 16)")
     parser.add_argument(
         "--bed-db", type=float, default=0.0, help="music bed RMS re the clip RMS (default 0 dB)"
@@ -161,17 +165,22 @@ def main() -> None:
     parser.add_argument("--what", choices=["all", "sep", "speed", "ete"], default="all")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    path = args.checkpoint or shipped_checkpoint_path()
-    network = None
-    try:
-        from kinesonic.separation.network import load_separator
+    from kinesonic.separation.network import load_separator
 
-        network = NetworkSeparator(load_separator(path))
-        print(f"network: {path}")
-    except FileNotFoundError:
-        print(f"no separator checkpoint at {path}: network rows left out")
+    paths = args.checkpoint or [shipped_checkpoint_path()]
+    networks: dict[str, NetworkSeparator] = {}
+    for path in paths:
+        name = "network" if len(paths) == 1 else f"network {Path(path).name}"
+        if name in networks:  # two files of the same name: tell them apart by their path
+            name = f"network {path}"
+        try:
+            networks[name] = NetworkSeparator(load_separator(path))
+            print(f"{name}: {path}")
+        except FileNotFoundError:
+            print(f"no separator checkpoint at {path}: its rows are left out")
+    network = next(iter(networks.values()), None)
     if args.what in ("all", "sep"):
-        bench_separation(args, network)
+        bench_separation(args, networks)
     if args.what in ("all", "speed"):
         bench_speed(network)
     if args.what in ("all", "ete"):

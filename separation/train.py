@@ -10,7 +10,13 @@ start while ``kinesonic data mix`` is still writing shards).
 
 Loss, per stem and item (masked mixture STFT → iSTFT ``ŝ``, target ``s``, mixture ``x``):
 ``10 log10(‖s - ŝ‖² + τ‖x‖²) - 10 log10(‖s‖² + τ‖x‖²)`` with ``τ = 1e-3`` — the negative SNR, soft-capped
-at 30 dB above the mixture so silent targets are handled (they ask for ``ŝ = 0``).
+at 30 dB above the mixture so silent targets are handled (they ask for ``ŝ = 0``). The stems' losses
+are averaged with ``stem_weights`` (speech, effects, music; default equal).
+
+``init`` starts a new run from the weights of a separator file (e.g. the shipped one) instead of
+random ones: fresh optimizer, step 0, a new warm-up and cosine decay; its own training summary is kept
+in the new file's metadata (``init``), so the lineage of a fine-tuned separator stays readable. A run
+that already has a ``separator_state.pt`` resumes from it and ignores ``init``.
 
 Files in ``out_dir`` (pack conventions, see docs/training.md): ``separator_state.pt`` (net, AdamW,
 step, wall time, configs; temp file + ``os.replace`` every ``checkpoint_every`` steps, at the end and
@@ -75,6 +81,8 @@ class SeparatorTrainConfig:
     drop: float = 0.05
     seed: int = 0
     threads: int = 1
+    init: str = ""
+    stem_weights: tuple[float, float, float] = (1.0, 1.0, 1.0)
     checkpoint_every: int = 100
     log_every: int = 10
     rescan_every: int = 200
@@ -103,9 +111,13 @@ def make_batch(pool: np.ndarray, cfg: SeparatorTrainConfig, step: int) -> tuple[
 
 
 def separation_loss(
-    net: SeparatorNet, mix: torch.Tensor, stems: torch.Tensor
+    net: SeparatorNet,
+    mix: torch.Tensor,
+    stems: torch.Tensor,
+    weights: tuple[float, ...] = (1.0, 1.0, 1.0),
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(scalar loss, per-stem mean SNR-style loss [3]) — see the module docstring."""
+    """(scalar loss, per-stem mean SNR-style loss [3] in dB) for mixtures ``[B, L]`` and stems
+    ``[B, 3, L]``; the scalar is the ``weights``-weighted mean over the stems (see the module docstring)."""
     scale = mix.pow(2).mean(-1, keepdim=True).sqrt().clamp_min(1e-6)
     x = mix / scale
     s = stems / scale[:, None]
@@ -116,7 +128,10 @@ def separation_loss(
     err = (s - est).pow(2).sum(-1) + TAU * energy_x + 1e-8
     ref = s.pow(2).sum(-1) + TAU * energy_x + 1e-8
     per = 10 * torch.log10(err) - 10 * torch.log10(ref)  # [B, 3]
-    return per.mean(), per.mean(0).detach()
+    w = torch.as_tensor(weights, dtype=per.dtype)
+    if w.shape != (per.shape[1],) or not bool(torch.all(w >= 0)) or float(w.sum()) <= 0:
+        raise ValueError(f"separation_loss: need {per.shape[1]} non-negative stem weights, got {weights}")
+    return (per.mean(0) * w).sum() / w.sum(), per.mean(0).detach()
 
 
 def _lr(step: int, progress: float, base: float, warmup: int) -> float:
@@ -144,15 +159,24 @@ def train_separator(
     torch.manual_seed(cfg.seed)
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    net = SeparatorNet(SeparatorConfig.from_dict(cfg.model) if cfg.model else SeparatorConfig())
+    state_path = out / STATE_FILE
+    init_summary: dict[str, Any] | None = None
+    state = torch.load(state_path, map_location="cpu", weights_only=True) if state_path.exists() else None
+    if state is not None and "net_config" in state:  # the size the run was started with
+        net = SeparatorNet(SeparatorConfig.from_dict(json.loads(state["net_config"])))
+    elif cfg.init and state is None:
+        net, init_summary = _load_init(cfg)
+        say(f"starting from the weights of {cfg.init}")
+    else:
+        net = SeparatorNet(SeparatorConfig.from_dict(cfg.model) if cfg.model else SeparatorConfig())
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     step, wall_before = 0, 0.0
-    state_path = out / STATE_FILE
-    if state_path.exists():
-        state = torch.load(state_path, map_location="cpu", weights_only=True)
+    if state is not None:
         net.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         step, wall_before = int(state["step"]), float(state["wall_s"])
+        if "init" in state:
+            init_summary = json.loads(state["init"])
         say(f"resumed at step {step} ({wall_before / 60:.1f} min done)")
     pool = load_stems(cfg.data)
     say(
@@ -167,7 +191,8 @@ def train_separator(
     def save() -> None:
         _atomic_torch_save(
             {"model": net.state_dict(), "optimizer": opt.state_dict(), "step": step, "wall_s": wall(),
-             "config": cfg.to_json()},
+             "config": cfg.to_json(), "net_config": net.cfg.to_json(),
+             **({"init": json.dumps(init_summary)} if init_summary is not None else {})},
             state_path,
         )  # fmt: skip
         summary = {
@@ -176,6 +201,8 @@ def train_separator(
             "pool": len(pool),
             "config": dataclasses.asdict(cfg),
         }
+        if init_summary is not None:
+            summary["init"] = init_summary
         save_separator(net, out / MODEL_FILE, {"kinesonic_training": json.dumps(summary)})
 
     net.train()
@@ -188,7 +215,7 @@ def train_separator(
             for group in opt.param_groups:
                 group["lr"] = lr
             mix, stems = make_batch(pool, cfg, step)
-            loss, per = separation_loss(net, mix, stems)
+            loss, per = separation_loss(net, mix, stems, cfg.stem_weights)
             loss_value = float(loss.detach())
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -219,6 +246,22 @@ def train_separator(
     return out / MODEL_FILE
 
 
+def _load_init(cfg: SeparatorTrainConfig) -> tuple[SeparatorNet, dict[str, Any]]:
+    """The net of ``cfg.init`` (its own size; ``cfg.model``, if given, must agree) and its summary."""
+    from ..models.checkpoint import read_metadata
+    from .network import load_separator
+
+    net = load_separator(cfg.init)
+    if cfg.model and SeparatorConfig.from_dict(cfg.model) != net.cfg:
+        raise ValueError(f"--model {cfg.model} does not match the size of --init {cfg.init}: {net.cfg}")
+    meta = read_metadata(cfg.init) if str(cfg.init).endswith(".safetensors") else {}
+    try:
+        before = json.loads(meta.get("kinesonic_training", "null"))
+    except ValueError:
+        before = None
+    return net, {"file": Path(cfg.init).name, "training": before}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m kinesonic.separation.train", description=__doc__.split("\n")[0]
@@ -232,18 +275,24 @@ def main(argv: list[str] | None = None) -> int:
         "--segment", type=float, default=SeparatorTrainConfig.segment_s, help="seconds per item"
     )
     parser.add_argument("--lr", type=float, default=SeparatorTrainConfig.lr)
+    parser.add_argument("--warmup", type=int, default=SeparatorTrainConfig.warmup_steps, help="warm-up steps")
+    parser.add_argument("--init", default="", help="start from this separator file's weights (fine-tuning)")
+    parser.add_argument(
+        "--stem-weights", default="1,1,1", help="loss weights of speech,effects,music (default 1,1,1)"
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--model", default="{}", help="JSON of SeparatorConfig overrides")
     args = parser.parse_args(argv)
     cfg = SeparatorTrainConfig(
         data=args.data, out_dir=args.out, steps=args.steps, minutes=args.minutes,
-        batch_size=args.batch_size, segment_s=args.segment, lr=args.lr, threads=args.threads, seed=args.seed,
-        model=json.loads(args.model),
+        batch_size=args.batch_size, segment_s=args.segment, lr=args.lr, warmup_steps=args.warmup,
+        threads=args.threads, seed=args.seed, model=json.loads(args.model), init=args.init,
+        stem_weights=tuple(float(w) for w in args.stem_weights.split(",")),
     )  # fmt: skip
     try:
         train_separator(cfg, say=lambda m: print(m, flush=True))
-    except FileNotFoundError as error:
+    except (FileNotFoundError, ValueError) as error:
         print(f"separator training: {error}", file=sys.stderr)
         return 2
     return 0
