@@ -114,6 +114,24 @@ class Conditioning:
         )
 
 
+def read_physics(physics: Any) -> tuple[np.ndarray, np.ndarray, float | None]:
+    """Check a PHYSICS value and return ``(masses_kg [N], velocity_mps [T, N, 2], fps or None)``
+    (float64; NaN allowed). Raises ValueError saying what was expected."""
+    if not isinstance(physics, dict) or "masses_kg" not in physics or "velocity_mps" not in physics:
+        raise ValueError('a PHYSICS dict with "masses_kg" [N] and "velocity_mps" [T, N, 2] was expected')
+    mass = np.asarray(physics["masses_kg"], dtype=np.float64).reshape(-1)
+    vel = np.asarray(physics["velocity_mps"], dtype=np.float64)
+    n = mass.shape[0]
+    if vel.ndim != 3 or vel.shape[1:] != (n, 2) or vel.shape[0] < 1:
+        raise ValueError(f"velocity_mps of shape [T, {n}, 2] for {n} masses was expected, got {vel.shape}")
+    fps = physics.get("fps")
+    if fps is not None and (
+        isinstance(fps, bool) or not isinstance(fps, (int, float)) or not np.isfinite(fps) or fps <= 0
+    ):
+        raise ValueError(f"a positive fps was expected, got {fps!r}")
+    return mass, vel, None if fps is None else float(fps)
+
+
 def physics_tensors(physics: dict[str, Any], frames: int, fps: float) -> tuple[torch.Tensor, torch.Tensor]:
     """The generator's physics input from a PHYSICS value (the simulator's or an estimate).
 
@@ -129,16 +147,8 @@ def physics_tensors(physics: dict[str, Any], frames: int, fps: float) -> tuple[t
     Raises:
         ValueError: when the keys are missing or the shapes disagree.
     """
-    if not isinstance(physics, dict) or "masses_kg" not in physics or "velocity_mps" not in physics:
-        raise ValueError('physics must be a PHYSICS dict with "masses_kg" [N] and "velocity_mps" [T, N, 2]')
-    mass = np.asarray(physics["masses_kg"], dtype=np.float64).reshape(-1)
-    vel = np.asarray(physics["velocity_mps"], dtype=np.float64)
-    n = mass.shape[0]
-    if vel.ndim != 3 or vel.shape[1:] != (n, 2) or vel.shape[0] < 1:
-        raise ValueError(f"physics velocity_mps must have shape [T, {n}, 2] for {n} masses, got {vel.shape}")
-    src_fps = float(physics.get("fps") or fps)
-    if not np.isfinite(src_fps) or src_fps <= 0:
-        raise ValueError(f"physics fps must be a positive number, got {physics.get('fps')!r}")
+    mass, vel, src_fps = read_physics(physics)
+    src_fps, n = src_fps or float(fps), mass.shape[0]
     speed = np.linalg.norm(vel, axis=-1)  # [T0, N]; NaN where not estimated
     pos = np.arange(frames, dtype=np.float64) / float(fps) * src_fps  # clip frame -> PHYSICS frame
     i0 = np.clip(np.floor(pos).astype(np.int64), 0, speed.shape[0] - 1)

@@ -150,19 +150,14 @@ def _kinematics(node: str, kinematics: Any) -> tuple[np.ndarray, np.ndarray | No
 
 def _physics(node: str, physics: Any) -> dict[str, Any]:
     """PHYSICS dict → the part the generator reads: ``masses_kg [N]`` (kg), ``velocity_mps [T, N, 2]``
-    (m/s; NaN = not estimated) and ``fps``."""
-    if not isinstance(physics, dict) or "masses_kg" not in physics or "velocity_mps" not in physics:
-        raise NodeInputError(
-            node, "physics", 'a PHYSICS dict with "masses_kg" [N] and "velocity_mps" [T,N,2]', physics
-        )
-    mass = np.asarray(physics["masses_kg"], dtype=np.float64).reshape(-1)
-    vel = np.asarray(physics["velocity_mps"], dtype=np.float64)
-    if vel.ndim != 3 or vel.shape[1:] != (mass.shape[0], 2) or vel.shape[0] < 1:
-        raise NodeInputError(node, "physics", f"velocity_mps of shape [T, {mass.shape[0]}, 2]", vel)
-    fps = physics.get("fps")
-    if fps is not None and not (isinstance(fps, (int, float)) and np.isfinite(fps) and fps > 0):
-        raise NodeInputError(node, "physics", "a positive fps", fps)
-    return {"masses_kg": mass, "velocity_mps": vel, "fps": None if fps is None else float(fps)}
+    (m/s; NaN = not estimated) and ``fps`` (checked by :func:`kinesonic.models.conditioning.read_physics`)."""
+    from ..models.conditioning import read_physics
+
+    try:
+        mass, vel, fps = read_physics(physics)
+    except ValueError as error:
+        raise NodeInputError.because(node, "physics", error) from None
+    return {"masses_kg": mass, "velocity_mps": vel, "fps": fps}
 
 
 def build_conditioning(
