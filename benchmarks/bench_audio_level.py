@@ -61,11 +61,12 @@ def main() -> None:
         "|---|---|---|---|---|---|---|---|"
     )
     diffs = []
-    for (label, clip), prompt in zip(clips, prompts, strict=True):
+    for i, ((label, clip), prompt) in enumerate(zip(clips, prompts, strict=True)):
         first = torch.from_numpy(clip.frames[0]).float().permute(2, 0, 1) / 255.0
         with torch.no_grad():
             cond = model.build_conditioning(first, prompt, clip.tracks, seed=0)
-            lat = model.sample(cond, "joint", 25, "euler", 1.0, 3.0, 3.0, "cfg", 0)["audio"]
+            # noise seed i for clip i (the main job's scene, first, keeps its seed 0)
+            lat = model.sample(cond, "joint", 25, "euler", 1.0, 3.0, 3.0, "cfg", i)["audio"]
             n = lat.shape[-1] * model.cfg.hop_length
             sim = torch.from_numpy(clip.audio[:n].copy())[None]
             sim_lat = codec.encode(sim)

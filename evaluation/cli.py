@@ -88,7 +88,9 @@ def add_parser(subparsers: Any) -> None:
         "--train-clips", type=int, default=20000, help="training clips to keep out (default 20000)"
     )
     w.add_argument("--steps", type=int, default=25, help="sampling steps (default 25)")
-    w.add_argument("--sample-seed", type=int, default=0, help="sampling noise seed (default 0)")
+    w.add_argument(
+        "--sample-seed", type=int, default=0, help="noise seed of clip 0; clip i uses it + i (default 0)"
+    )
     w.add_argument("--work", default="kinesonic_eval", help="folder for the scored clips (one per row)")
     w.add_argument("--figures", metavar="DIR", help="also write the pictures to DIR")
     w.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")

@@ -12,7 +12,8 @@ and scores it with the same code as ``kinesonic eval FOLDER``
 
 - row "simulator ground truth": the clip's own frames and sound;
 - one row per model: generated from the clip's first frame, caption, ground-truth tracks and physics
-  (Euler, 25 steps, video CFG 3 and no audio guidance, as 'Generate Sounding Video'); an ablation samples
+  (Euler, 25 steps, video CFG 3 and no audio guidance, as 'Generate Sounding Video'; clip i from noise
+  seed ``sample_seed + i``, the same in every row, :func:`clip_sample_seed`); an ablation samples
   with the conditioning it was trained with (``model.ablations`` from its checkpoint metadata; a
   ``no_physics`` model without physics). The physics (``physics``, :func:`.world_rows.clip_physics`)
   is by default ESTIMATED from the clip's rendered frames and the tracks the extraction pipeline
@@ -70,7 +71,7 @@ __all__ = [
     "centroid_tracks",
     "evaluate_world",
     "format_table",
-    "generate",
+    "clip_sample_seed",
     "held_out_seeds",
     "measure_tracks",
     "paired_table",
@@ -145,11 +146,15 @@ def measure_tracks(frames: np.ndarray, cond: Any) -> tuple[Any, str]:
 
 
 # ------------------------------------------------------------------------------------------ generation
-def generate(model: Any, clip: Any, steps: int, seed: int) -> tuple[np.ndarray, np.ndarray, float]:
-    """``(frames uint8 [T,H,W,3], audio float32 [S], sampling seconds)`` for one world clip (the model
-    row: :func:`.world_rows.row_media` kind ``"model"``)."""
-    frames, audio, seconds = row_media("model", model, clip, steps, seed)
-    return frames, audio, float(seconds or 0.0)
+def clip_sample_seed(sample_seed: int, index: int) -> int:
+    """The sampling noise seed of held-out clip ``index`` (0-based): ``sample_seed + index``.
+
+    Every clip gets its own noise draw, so a table row averages over noise as well as over scenes
+    (with one seed for all clips, every clip started from the same noise, and whatever that one draw
+    does, e.g. a loud start, showed up in every clip). All rows of one table use the same seed for
+    the same clip, so the per-clip differences between rows stay paired.
+    """
+    return int(sample_seed) + int(index)
 
 
 # ------------------------------------------------------------------------------------------ files
@@ -227,6 +232,8 @@ def _stamp(
     """What a row's clip files depend on (``--reuse`` keeps them only when it is unchanged)."""
     stamp: dict[str, Any] = {"model": os.fspath(row.entry[1]) if row.entry else None}
     stamp.update(steps=steps, seed=sample_seed)
+    if row.kind in SAMPLED_KINDS:  # the rows that sample: one noise seed per clip
+        stamp["seeds"] = "sample_seed + clip index"
     if row.entry:
         st = row.entry[1].stat()
         stamp.update(size=st.st_size, mtime=st.st_mtime)
@@ -275,7 +282,8 @@ def _fill_row(
         if kept and (folder / f"{name}.measured.tracks.json").is_file():
             continue
         phys = (physics or {}).get(name)
-        frames, audio, sec = row_media(row.kind, model, clip, steps, sample_seed, cond_time, options, phys)
+        seed = clip_sample_seed(sample_seed, k)
+        frames, audio, sec = row_media(row.kind, model, clip, steps, seed, cond_time, options, phys)
         if sec is not None:
             times.append(sec)
         if row.kind == "model":
