@@ -228,10 +228,11 @@ def _stamp(
     cond_time: float,
     options: dict[str, Any] | None = None,
     physics: str | None = None,
+    held_out_seed: int = 1000,
 ) -> dict[str, Any]:
     """What a row's clip files depend on (``--reuse`` keeps them only when it is unchanged)."""
     stamp: dict[str, Any] = {"model": os.fspath(row.entry[1]) if row.entry else None}
-    stamp.update(steps=steps, seed=sample_seed)
+    stamp.update(steps=steps, seed=sample_seed, held_out_seed=held_out_seed)
     if row.kind in SAMPLED_KINDS:  # the rows that sample: one noise seed per clip
         stamp["seeds"] = "sample_seed + clip index"
     if row.entry:
@@ -270,9 +271,12 @@ def _fill_row(
     folder.mkdir(parents=True, exist_ok=True)
     stamp_file, times_file = folder / "source.json", folder / "sampling_times.json"
     kept = reuse and stamp_file.is_file() and json.loads(stamp_file.read_text()) == stamp
-    if not kept:  # files of another model, settings or version of the file must not be scored
-        for old in folder.glob("clip*"):
+    for old in folder.glob("clip*"):
+        # files of another model, settings or version of the file must not be scored, nor clips
+        # beyond this run's (a kept folder of 100 clips scored with --clips 50)
+        if not kept or old.name.split(".", 1)[0] not in world:
             old.unlink()
+    if not kept:
         stamp_file.unlink(missing_ok=True)
     times = json.loads(times_file.read_text()) if kept and times_file.is_file() else []
     backends: dict[str, int] = {}
@@ -425,7 +429,7 @@ def evaluate_world(
     gt_scored: tuple[list[str], list[Any]] = ([], [])
     for row in table_rows:
         folder = work / row.folder
-        stamp = _stamp(row, steps, sample_seed, cond_time, sample_options, sources[row.label])
+        stamp = _stamp(row, steps, sample_seed, cond_time, sample_options, sources[row.label], seed)
         backends, times, figs = _fill_row(
             folder, world, row, stamp, reuse, steps, sample_seed, cond_time, log, sample_options, physics_of
         )

@@ -408,3 +408,25 @@ def test_each_clip_is_sampled_from_its_own_noise_and_rows_stay_paired(tmp_path, 
     stamp = json.loads((work / "default_model" / "source.json").read_text())
     assert stamp["seed"] == 7 and stamp["seeds"] == "sample_seed + clip index"
     assert [world.clip_sample_seed(3, i) for i in range(3)] == [3, 4, 5]
+
+
+def test_reuse_keeps_only_the_clips_asked_for(tmp_path) -> None:
+    model = _micro_world_model(tmp_path / "m.safetensors")
+    work = tmp_path / "work"
+
+    def run(clips: int, seed: int = 1000):
+        return world.evaluate_world(
+            [("default model", model)], work, clips=clips, seed=seed, train_clips=50, steps=1, reuse=True,
+            log=lambda line: None,
+        )  # fmt: skip
+
+    run(2)
+    tracks = (work / "default_model" / "clip0000.tracks.json").read_text()
+    result = run(1)  # a folder of 2 clips reused for 1: the second clip is not scored (it was a KeyError)
+    for folder in ("simulator_ground_truth", "default_model"):
+        assert sorted(p.name.split(".")[0] for p in (work / folder).glob("clip*")) == ["clip0000"] * 5
+    assert "| default model | " in result.table and "(1) |" in result.table.split("| default model |")[1]
+    assert (work / "default_model" / "clip0000.tracks.json").read_text() == tracks  # kept
+    run(1, seed=2000)  # other held-out clips under the same names: made again, not reused
+    assert (work / "default_model" / "clip0000.tracks.json").read_text() != tracks
+    assert json.loads((work / "default_model" / "source.json").read_text())["held_out_seed"] == 2000
