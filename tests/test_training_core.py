@@ -219,3 +219,29 @@ def test_init_autoencoder_copies_the_video_autoencoder(tmp_path) -> None:
     )  # fmt: skip
     with pytest.raises(ValueError, match="video config differs"):
         train(other, log=None)
+
+
+def test_init_generator_continues_a_trained_model(tmp_path) -> None:
+    first = TrainConfig(**FAST, out_dir=str(tmp_path / "a"), ae_steps=1, dit_steps=2)
+    train(first, log=None)
+    trained = load_checkpoint(tmp_path / "a" / "model.safetensors")
+    # learning rate ~0: the continued run changes nothing, so its export is the model it started from
+    nxt = TrainConfig(
+        **{**FAST, "lr": 1e-12, "weight_decay": 0.0}, out_dir=str(tmp_path / "b"), ae_steps=0, dit_steps=1,
+        seed=9, data_seed=3, init_generator=str(tmp_path / "a" / "model.safetensors"),
+    )  # fmt: skip
+    train(nxt, log=None)
+    got = load_checkpoint(tmp_path / "b" / "model.safetensors")
+    for key, value in trained.state_dict().items():
+        assert torch.allclose(got.state_dict()[key], value, rtol=0, atol=1e-9), key
+    # the statistics the DiT was trained with, not new ones from other clips (data_seed 3)
+    assert got.kinematic_stats.to_json() == trained.kinematic_stats.to_json()
+    fresh = KinesonicModel(micro_config())
+    assert any(not torch.equal(fresh.dit.state_dict()[k], v) for k, v in trained.dit.state_dict().items())
+    other = TrainConfig(
+        **{**FAST, "model": '{"height": 32, "width": 32, "num_frames": 17, "video_channels": 8}'},
+        out_dir=str(tmp_path / "bad"), ae_steps=0, dit_steps=1,
+        init_generator=str(tmp_path / "a" / "model.safetensors"),
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="config differs from this run's in"):
+        train(other, log=None)

@@ -58,6 +58,12 @@ _FLAGS: list[tuple[str, str, Any, str]] = [
         str,
         "generator checkpoint whose video autoencoder starts the run",
     ),
+    (
+        "--init-generator",
+        "init_generator",
+        str,
+        "generator checkpoint whose whole model starts the run (continue training it)",
+    ),
 ]
 _SWITCHES = [
     ("--no-kinematics", "no_kinematics", "ablation: no kinematic tokens"),

@@ -36,6 +36,9 @@ class TrainConfig:
     ``init_autoencoder``: a generator checkpoint whose video autoencoder starts a fresh run (its video
     fields must equal this run's); with ``ae_steps = 0`` it is used as it is (the DiT stage of a
     model with a new audio path reuses a trained video autoencoder).
+    ``init_generator``: a generator checkpoint whose whole model (video autoencoder, twin DiT, text
+    encoder, kinematic statistics) starts a fresh run, e.g. to continue training a shipped model
+    with a new optimizer and learning-rate schedule (its config must equal this run's).
     """
 
     data: str = "synth:64"
@@ -71,6 +74,7 @@ class TrainConfig:
     threads: int = 0
     grad_checkpointing: bool = False
     init_autoencoder: str = ""
+    init_generator: str = ""
     no_kinematics: bool = False
     no_hybrid_flow: bool = False
     no_trajectory: bool = False

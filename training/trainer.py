@@ -247,6 +247,9 @@ def train(
         if "rng" in state:
             torch.set_rng_state(state["rng"])
         say(f"resuming {state_path} at stage {state['stage']} step {state['step']}")
+    elif cfg.init_generator:
+        _init_generator(model, cfg.init_generator)
+        say(f"model from {cfg.init_generator}")
     elif cfg.init_autoencoder:
         _init_video_autoencoder(model, cfg.init_autoencoder)
         say(f"video autoencoder from {cfg.init_autoencoder}")
@@ -349,7 +352,10 @@ def train(
     done_before = cfg.ae_steps
 
     # ------------------------------------------------------------ stage 2: twin DiT
-    if state is None or not state.get("kin_stats") or model.kinematic_stats.count == 0:
+    fresh = (
+        state is None and not cfg.init_generator
+    )  # an initial model keeps the statistics it was trained with
+    if fresh or (state is not None and not state.get("kin_stats")) or model.kinematic_stats.count == 0:
         model.kinematic_stats = kinematic_stats_from(source, cfg.kin_stats_clips, gcfg.temporal_stride)
     for p in model.parameters():
         p.requires_grad_(False)
@@ -414,6 +420,23 @@ def _init_video_autoencoder(model: Any, path: str) -> None:
             f"({', '.join(f'{f}={getattr(src.cfg, f)!r}' for f in diff)})"
         )
     model.video_ae.load_state_dict(src.video_ae.state_dict())
+
+
+def _init_generator(model: Any, path: str) -> None:
+    """Copy every weight and the kinematic statistics of the generator checkpoint ``path`` into
+    ``model`` (ValueError naming the differing fields when the configs differ)."""
+    from ..models import load_checkpoint
+
+    src = load_checkpoint(path)
+    mine, theirs = model.cfg.to_dict(), src.cfg.to_dict()
+    diff = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
+    if diff:
+        raise ValueError(
+            f"init_generator {path}: its config differs from this run's in {diff} "
+            f"({', '.join(f'{k}={theirs.get(k)!r}' for k in diff)})"
+        )
+    model.load_state_dict(src.state_dict())
+    model.kinematic_stats = src.kinematic_stats
 
 
 def _wrap(module: torch.nn.Module, world: int) -> torch.nn.Module:
