@@ -231,7 +231,8 @@ def _stamp(
     held_out_seed: int = 1000,
 ) -> dict[str, Any]:
     """What a row's clip files depend on (``--reuse`` keeps them only when it is unchanged)."""
-    stamp: dict[str, Any] = {"model": os.fspath(row.entry[1]) if row.entry else None}
+    # the resolved path: the same file named relatively or absolutely is the same model
+    stamp: dict[str, Any] = {"model": os.fspath(row.entry[1].resolve()) if row.entry else None}
     stamp.update(steps=steps, seed=sample_seed, held_out_seed=held_out_seed)
     if row.kind in SAMPLED_KINDS:  # the rows that sample: one noise seed per clip
         stamp["seeds"] = "sample_seed + clip index"

@@ -410,7 +410,7 @@ def test_each_clip_is_sampled_from_its_own_noise_and_rows_stay_paired(tmp_path, 
     assert [world.clip_sample_seed(3, i) for i in range(3)] == [3, 4, 5]
 
 
-def test_reuse_keeps_only_the_clips_asked_for(tmp_path) -> None:
+def test_reuse_keeps_only_the_clips_asked_for(tmp_path, monkeypatch) -> None:
     model = _micro_world_model(tmp_path / "m.safetensors")
     work = tmp_path / "work"
 
@@ -422,11 +422,20 @@ def test_reuse_keeps_only_the_clips_asked_for(tmp_path) -> None:
 
     run(2)
     tracks = (work / "default_model" / "clip0000.tracks.json").read_text()
+    mp4 = work / "default_model" / "clip0000.mp4"
+    made = mp4.stat().st_mtime_ns
     result = run(1)  # a folder of 2 clips reused for 1: the second clip is not scored (it was a KeyError)
     for folder in ("simulator_ground_truth", "default_model"):
         assert sorted(p.name.split(".")[0] for p in (work / folder).glob("clip*")) == ["clip0000"] * 5
     assert "| default model | " in result.table and "(1) |" in result.table.split("| default model |")[1]
-    assert (work / "default_model" / "clip0000.tracks.json").read_text() == tracks  # kept
+    assert mp4.stat().st_mtime_ns == made  # kept, not made again
+    monkeypatch.chdir(tmp_path)  # the same model file named by a relative path: still reused
+    model = Path("m.safetensors")
+    run(1)
+    assert mp4.stat().st_mtime_ns == made
+    assert json.loads((work / "default_model" / "source.json").read_text())["model"] == str(
+        (tmp_path / "m.safetensors").resolve()
+    )
     run(1, seed=2000)  # other held-out clips under the same names: made again, not reused
     assert (work / "default_model" / "clip0000.tracks.json").read_text() != tracks
     assert json.loads((work / "default_model" / "source.json").read_text())["held_out_seed"] == 2000
