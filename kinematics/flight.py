@@ -250,6 +250,9 @@ FREE, SHARED, LAND, FALL, ROLL = "free", "shared", "land", "fall", "roll"
 #: A scan contact must also fit better than one smooth polynomial with as many parameters by this
 #: many noise units (``sqrt(ΔRSS) / σ``): a sudden change, not non-ballistic smooth motion.
 SMOOTH_GAIN = 4.0
+#: A free-fall model (:data:`LAND`, :data:`FALL`) must also beat one smooth polynomial on the positions
+#: as they are (without the free fall: at rest, rolling) by this many noise units.
+REST_GAIN = 2.0
 
 
 def _columns(kind: str, L: int, R: int, phi: float = 0.5) -> tuple[np.ndarray, int, int, np.ndarray]:
@@ -416,9 +419,14 @@ def scan_models(
         rows, cols = np.nonzero(wald >= gate)
         if rows.size:
             fall = gravity[cols] if kind in (LAND, FALL) else None
-            smooth = _smooth_rss(y, rows + 1 - L + 1, cols, L, R, A.shape[1] - 1, fall, _falling(kind, L, R))
+            starts = rows + 1 - L + 1
+            smooth = _smooth_rss(y, starts, cols, L, R, A.shape[1] - 1, fall, _falling(kind, L, R))
             gain = np.sqrt(np.maximum(smooth - rss[rows, cols], 0.0)) / sigma[rows, cols]
-            wald[rows[gain < SMOOTH_GAIN], cols[gain < SMOOTH_GAIN]] = np.nan
+            weak = gain < SMOOTH_GAIN
+            if fall is not None:  # nor smooth motion without that free fall (at rest, rolling)
+                still = _smooth_rss(y, starts, cols, L, R, A.shape[1] - 1, None, None)
+                weak |= np.sqrt(np.maximum(still - rss[rows, cols], 0.0)) / sigma[rows, cols] < REST_GAIN
+            wald[rows[weak], cols[weak]] = np.nan
         snr_out[index] = wald
         dv_out[index] = np.where(ok, dv, np.nan)
     return snr_out, dv_out
@@ -437,7 +445,7 @@ def _smooth_rss(
     R: int,
     degree: int,
     fall: np.ndarray | None,
-    falls: np.ndarray,
+    falls: np.ndarray | None,
 ) -> np.ndarray:
     """``[K]`` residual sum of squares of one polynomial of ``degree`` over ``L + R`` frames from ``starts``.
 
@@ -536,3 +544,102 @@ def locate_contact(
             if rss < best:
                 best, where = rss, j + float(phi)
     return where
+
+
+# ----------------------------------------------------------------------------- landing into rest
+
+#: A landing into rest must fit better than every model without it by this many noise units
+#: (``sqrt(ΔRSS) / σ``; see :func:`landing_fit`).
+LANDING_GAIN = 3.5
+#: Fewest frames of the hop before a landing (so the hop is tested as free flight: 3 positions for
+#: 2 unknowns per coordinate).
+MIN_HOP = 3
+#: A landing's velocity change points against gravity within 45° (the floor stops the fall).
+LANDING_COS = float(np.cos(np.pi / 4))
+
+
+def landing_fit(
+    points: np.ndarray,
+    visible: np.ndarray,
+    first: int,
+    last: int,
+    gravity: np.ndarray,
+    noise_px: float,
+    max_hop: int,
+) -> tuple[float, np.ndarray, float, float]:
+    """The best landing into rest on frames ``first .. last`` right after a contact: ``(c, dv, gain, snr)``.
+
+    ``points`` ``[T, 2]`` px, ``visible`` ``[T]``; ``first`` is the first frame after a contact (a
+    rebound), ``gravity`` ``[2]`` px/frame² the track's flight acceleration
+    (:func:`flight_acceleration`). The model: free fall with that acceleration from ``first`` to the
+    landing at ``c = j + φ`` (a hop of 2 to ``max_hop`` frames: ``j`` in ``first + 1 ..
+    first + max_hop - 1``, ``φ`` in 0.05 .. 0.95), then no acceleration (at rest, or rolling on the
+    floor) on at least 3 frames; per coordinate one position at ``c``, a velocity per side::
+
+        p(t) = p_c + v_L (t - c) + g (t - c)² / 2   (t <= j),     p(t) = p_c + v_R (t - c)   (t > j)
+
+    ``c`` is the least-squares change point. Against the models without a landing on the same frames
+    — no acceleration throughout (it landed at the contact), free fall throughout (still in the air),
+    one parabola — ``gain = sqrt(RSS_null - RSS) / σ`` with ``RSS_null`` the least of theirs and ``σ``
+    the larger of ``noise_px`` and the landing fit's residual RMS; ``snr = |Δv| / SE`` of
+    ``Δv = v_R - v_L`` (px/frame). Gain 0 (and NaN ``c``) when there are too few frames, the fit is
+    not clean (residual RMS over :data:`CLEAN_FACTOR` noises) or the object does not move along
+    ``gravity`` before the landing.
+    """
+    from scipy.optimize import minimize_scalar
+
+    none = (float("nan"), np.full(2, np.nan), 0.0, 0.0)
+    frames = np.arange(max(first, 0), min(last, points.shape[0] - 1) + 1)
+    if frames.size < 5 or not np.all(np.isfinite(gravity)) or not visible[frames].all():
+        return none
+    g = np.asarray(gravity, dtype=np.float64)
+    y = points[frames].astype(np.float64)
+    floor = max(float(noise_px), NOISE_FLOOR_PX)
+    n = frames.size
+    t0 = frames - frames.mean()
+
+    def rss(A: np.ndarray, target: np.ndarray) -> float:
+        coef, *_ = np.linalg.lstsq(A, target, rcond=None)
+        r = target - A @ coef
+        return float(np.sum(r * r))
+
+    one = np.ones(n)
+    null = min(
+        rss(np.stack([one, t0], 1), y),
+        rss(np.stack([one, t0], 1), y - 0.5 * (t0 * t0)[:, None] * g),
+        rss(np.stack([one, t0, t0 * t0], 1), y),
+    )
+
+    def fit(c: float) -> tuple[float, np.ndarray, np.ndarray]:
+        """``(RSS, coef [3, 2], A)`` of the landing at ``c`` (frames ``<= floor(c)`` in the hop)."""
+        t = frames - c
+        left = frames <= np.floor(c)
+        A = np.stack([one, t * left, t * ~left], 1)
+        target = y - (0.5 * t * t * left)[:, None] * g
+        coef, *_ = np.linalg.lstsq(A, target, rcond=None)
+        r = target - A @ coef
+        return float(np.sum(r * r)), coef, A
+
+    grid = [
+        j + float(phi)
+        for j in range(first + MIN_HOP - 1, min(first + max_hop - 1, frames[-1] - 3) + 1)
+        for phi in np.arange(0.05, 1.0, 0.1)
+    ]
+    if not grid:
+        return none
+    c = min(grid, key=lambda x: fit(x)[0])
+    j = np.floor(c)  # refine within the bracket: the phase grid alone leaves a misfit on exact tracks
+    c = float(minimize_scalar(lambda x: fit(x)[0], bounds=(j + 1e-6, j + 1 - 1e-6), method="bounded").x)
+    value, coef, A = fit(c)
+    rms = np.sqrt(value / (2 * (n - 3)))
+    dv = coef[2] - coef[1]
+    down = g / max(float(np.linalg.norm(g)), 1e-12)
+    if rms > CLEAN_FACTOR * floor or float(np.dot(coef[1], down)) <= 0.0:
+        return none
+    if -float(np.dot(dv, down)) < LANDING_COS * float(np.linalg.norm(dv)):  # not stopped by the floor
+        return none
+    sigma = max(floor, float(rms))
+    inv = np.linalg.inv(A.T @ A)
+    se = sigma * float(np.sqrt(inv[1, 1] + inv[2, 2] - 2.0 * inv[1, 2]))
+    gain = float(np.sqrt(max(null - value, 0.0))) / sigma
+    return c, dv, gain, float(np.linalg.norm(dv)) / se
