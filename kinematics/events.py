@@ -399,7 +399,6 @@ def _landed(
     units, with ``snr >= min_snr`` and ``|Δv| >= base`` (px/frame), re-times the next event when
     within 2 frames of it (its place came from a model that is not a landing) and is added otherwise.
     """
-    T = tracks.num_frames
     window = int(np.clip(round(window_s * tracks.fps), MIN_WINDOW, MAX_WINDOW))
     long = min(2 * window, 2 * MAX_WINDOW)
     out = [e for e in events if noise[e.track] < SCAN_NOISE_PX]
@@ -459,7 +458,7 @@ def _track_landings(
 
 
 def _half(window: int) -> int:
-    """Frames a side of the windows that measure a track's flight acceleration (:func:`.flight.flight_acceleration`).
+    """Frames a side of the windows measuring a track's flight acceleration (:func:`.flight_acceleration`).
 
     Half of ``window`` (the check's ``window_s`` in frames), at least :data:`.flight.MIN_WINDOW`: a
     bouncing ball's later flights are shorter than ``2 window + 1`` frames, and shorter windows still
