@@ -74,7 +74,21 @@ Steps (all per track, for every **bracket** ``(k, k + 1)`` of frames):
    on windows that stop at the track's events (an acceleration per side, shared, none, free fall
    with the track's own flight acceleration on a hop of up to ``window_s``, a landing after a hop of
    2-4 frames); the contact is placed by least residual on fixed frames. This finds contacts whose
-   2-frame spike drowns in tracker noise, and close hops.
+   2-frame spike drowns in tracker noise, and close hops. The track's flight acceleration is the
+   median over its clean parabola windows of ``window_s / 2`` (at least 4 frames) a side: a
+   bouncing ball's later flights are short. Free-fall models must also beat a smooth polynomial on
+   the positions without the free fall by 2 noises (an object at rest is not a hop).
+   **Landings into rest** (:func:`.flight.landing_fit`), noisy tracks only: after each event, a hop
+   of 3 frames to ``window_s`` in free fall with the track's flight acceleration, then no
+   acceleration (at rest on the floor, or rolling): the landing is the least-squares change point;
+   it counts when it beats every model without it on the same frames (no acceleration throughout,
+   free fall throughout, one parabola) by ``landing_gain`` (3.5) noise units, its ``snr >= snr``,
+   ``|Δv| >= percentile_fraction * P95, min_jump_px``, and its velocity change points against
+   the flight acceleration within 45° (the floor stops the fall). It re-times the next event when
+   within 2 frames of it (placed by a model that is not a landing), else it is added; not where
+   another event lies within 1.5 frames (a last bounce and the landing). This finds the ends of
+   hop sequences (a rebound, 3-4 frames of flight, a landing at 0.5-0.8 m/s) whose velocity change
+   the scan's symmetric windows measure at ``snr`` 3-4.
 7. Temporal non-maximum suppression over all tracks: strongest ``|Δv|`` first, events closer than
    ``nms_window_s`` (default 1.5 frames) to a kept one are dropped, so contacts 2 frames apart
    both survive.
@@ -177,6 +191,9 @@ def find_events(
         window_s: frames per side of that check, in seconds.
         scan_snr: on noisy tracks, a bracket whose free-flight ``snr`` (the model scan,
             :func:`.flight.scan_models`) reaches this is an event too (0 = off).
+        landing_gain: on noisy tracks, a landing into rest after a hop (:func:`.flight.landing_fit`)
+            that fits better than every model without it by this many noise units is an event
+            (0 = off).
     """
     _require_frames(tracks, "detect_events")
     nb = int(background_frames)

@@ -3,8 +3,9 @@
 :func:`flight_snr` checks one contact found by the 2-frame model; :func:`scan_models` fits several
 free-flight models at every bracket of noisy tracks (the model scan of :mod:`.events`, step 6:
 an acceleration per side, one shared, none, free fall with the track's own flight acceleration
-from :func:`flight_acceleration`, a landing); :func:`scan_tracks` is the earlier window scan (one
-model, kept for the figure script).
+from :func:`flight_acceleration`, a landing); :func:`landing_fit` tests, after a contact, a hop in
+free fall that ends in a landing into rest (the object at rest or rolling after it: no acceleration),
+against the same frames without a landing.
 
 A contact found by the 2-frame / knot model (:mod:`.events`) at ``c = k + φ`` frames (between frames
 ``k`` and ``k + 1``) is tested on the positions around it: the visible frames of up to ``W`` frames
@@ -146,93 +147,10 @@ def _side(points: np.ndarray, visible: np.ndarray, frames: np.ndarray, noise_px:
     return frames[:0]
 
 
-#: Tracks whose white noise is at least this (px) also get the window scan (:func:`scan_tracks`);
-#: exact tracks (the physics world, ~1e-5 px) are left to the exact 2-frame model.
+#: Tracks whose white noise is at least this (px) also get the model scan (:func:`scan_models`) and the
+#: landing fit (:func:`landing_fit`); exact tracks (the physics world, ~1e-5 px) are left to the exact
+#: 2-frame model.
 SCAN_NOISE_PX = 0.02
-
-
-def scan_tracks(
-    points: np.ndarray, visible: np.ndarray, windows: tuple[int, ...], noise_px: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Free-flight ``snr`` and ``|Δv|`` (px/frame) at every bracket: ``([B, M], [B, M])``.
-
-    ``points`` ``[T, M, 2]`` px, ``visible`` ``[T, M]``, ``noise_px`` ``[M]`` (:func:`white_noise_px`).
-    Bracket ``b`` (row ``b - 1``, contact between frames ``b`` and ``b + 1``) is fitted as in
-    :func:`flight_snr` with the contact at ``b + 0.5`` on ``W`` frames a side for each ``W`` in
-    ``windows`` (the best ``snr`` wins; windows with an invisible frame are skipped, NaN). One
-    matrix product per ``W``: the design matrix is the same at every bracket.
-    """
-    T, M = points.shape[:2]
-    n_br = max(T - 3, 0)
-    best_snr = np.full((n_br, M), np.nan)
-    best_dv = np.full((n_br, M), np.nan)
-    floor = np.maximum(np.asarray(noise_px, dtype=np.float64), NOISE_FLOOR_PX)  # [M]
-    filled = np.where(visible[..., None], points, 0.0)
-    mean = filled.sum(axis=0) / np.maximum(visible.sum(axis=0), 1)[:, None]
-    centred = points - mean  # positions near 0: |y|² - coefᵀ G coef keeps its precision
-    series = np.ascontiguousarray(
-        np.transpose(np.where(visible[..., None], centred, 0.0), (1, 2, 0))
-    )  # [M, 2, T]
-    seen = np.ascontiguousarray(visible.T)  # [M, T]
-    for W in windows:
-        if 2 * W > T or n_br == 0:
-            continue
-        t = np.concatenate([np.arange(-W + 1, 1), np.arange(1, W + 1)]) - 0.5
-        A = np.zeros((2 * W, 5))
-        A[:, 0] = 1.0
-        A[:W, 1], A[:W, 2] = t[:W], 0.5 * t[:W] ** 2
-        A[W:, 3], A[W:, 4] = t[W:], 0.5 * t[W:] ** 2
-        gram = A.T @ A
-        inv = np.linalg.inv(gram)
-        var = inv[1, 1] + inv[3, 3] - 2.0 * inv[1, 3]
-        S = T - 2 * W + 1
-        win = np.lib.stride_tricks.sliding_window_view(series, 2 * W, axis=-1)  # [M, 2, S, 2W]
-        ok = np.lib.stride_tricks.sliding_window_view(seen, 2 * W, axis=-1).all(axis=-1).T  # [S, M]
-        coef = win @ (inv @ A.T).T  # [M, 2, S, 5]
-        # residual sum of squares of a least-squares fit: |y|² - coefᵀ G coef (|y|² by running sums)
-        power = np.concatenate(
-            [np.zeros((M, 1)), np.cumsum(np.sum(series * series, axis=1), axis=-1)], axis=-1
-        )
-        total = (power[:, 2 * W :] - power[:, :S]).T  # [S, M]
-        rss = total - np.sum(np.sum((coef @ gram) * coef, axis=-1), axis=1).T
-        sigma = np.maximum(np.sqrt(np.maximum(rss, 0.0) / (2 * (2 * W - 5))), floor)
-        diff = coef[..., 3] - coef[..., 1]  # [M, 2, S]
-        dv = np.sqrt(np.sum(diff * diff, axis=1)).T  # [S, M]
-        snr = np.where(ok, dv / (sigma * np.sqrt(var)), np.nan)
-        # window s starts at frame s: its bracket is s + W - 1 (row s + W - 2)
-        rows = np.arange(snr.shape[0]) + W - 2
-        keep = (rows >= 0) & (rows < n_br)
-        rows = rows[keep]
-        snr, dv = snr[keep], dv[keep]
-        better = np.isfinite(snr) & ~(snr <= np.nan_to_num(best_snr[rows], nan=-np.inf))
-        best_snr[rows] = np.where(better, snr, best_snr[rows])
-        best_dv[rows] = np.where(better, dv, best_dv[rows])
-    return best_snr, best_dv
-
-
-def contact_phase(
-    points: np.ndarray, visible: np.ndarray, bracket: int, lo: int, hi: int, window: int
-) -> float:
-    """Sub-frame phase ``φ`` in [0, 1) of a contact in ``bracket``: of 10 steps, the least misfit."""
-    best, phase = np.inf, 0.5
-    for phi in np.arange(0.05, 1.0, 0.1):
-        k = bracket
-        left = np.arange(max(lo, k - window + 1), k + 1)
-        right = np.arange(k + 1, min(hi, k + window) + 1)
-        frames = np.concatenate([left[visible[left]], right[visible[right]]])
-        nl = int(np.sum(visible[left]))
-        if nl < MIN_WINDOW - 1 or frames.size - nl < MIN_WINDOW - 1:
-            return 0.5
-        t = frames - (k + phi)
-        A = np.zeros((frames.size, 5))
-        A[:, 0] = 1.0
-        A[:nl, 1], A[:nl, 2] = t[:nl], 0.5 * t[:nl] ** 2
-        A[nl:, 3], A[nl:, 4] = t[nl:], 0.5 * t[nl:] ** 2
-        coef, *_ = np.linalg.lstsq(A, points[frames], rcond=None)
-        rss = float(np.sum((points[frames] - A @ coef) ** 2))
-        if rss < best:
-            best, phase = rss, float(phi)
-    return phase
 
 
 # ----------------------------------------------------------------------------- model scan
