@@ -3,8 +3,9 @@
 :func:`flight_snr` checks one contact found by the 2-frame model; :func:`scan_models` fits several
 free-flight models at every bracket of noisy tracks (the model scan of :mod:`.events`, step 6:
 an acceleration per side, one shared, none, free fall with the track's own flight acceleration
-from :func:`flight_acceleration`, a landing); :func:`scan_tracks` is the earlier window scan (one
-model, kept for the figure script).
+from :func:`flight_acceleration`, a landing); :func:`landing_fit` tests, after a contact, a hop in
+free fall that ends in a landing into rest (the object at rest or rolling after it: no acceleration),
+against the same frames without a landing.
 
 A contact found by the 2-frame / knot model (:mod:`.events`) at ``c = k + φ`` frames (between frames
 ``k`` and ``k + 1``) is tested on the positions around it: the visible frames of up to ``W`` frames
@@ -146,93 +147,10 @@ def _side(points: np.ndarray, visible: np.ndarray, frames: np.ndarray, noise_px:
     return frames[:0]
 
 
-#: Tracks whose white noise is at least this (px) also get the window scan (:func:`scan_tracks`);
-#: exact tracks (the physics world, ~1e-5 px) are left to the exact 2-frame model.
+#: Tracks whose white noise is at least this (px) also get the model scan (:func:`scan_models`) and the
+#: landing fit (:func:`landing_fit`); exact tracks (the physics world, ~1e-5 px) are left to the exact
+#: 2-frame model.
 SCAN_NOISE_PX = 0.02
-
-
-def scan_tracks(
-    points: np.ndarray, visible: np.ndarray, windows: tuple[int, ...], noise_px: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Free-flight ``snr`` and ``|Δv|`` (px/frame) at every bracket: ``([B, M], [B, M])``.
-
-    ``points`` ``[T, M, 2]`` px, ``visible`` ``[T, M]``, ``noise_px`` ``[M]`` (:func:`white_noise_px`).
-    Bracket ``b`` (row ``b - 1``, contact between frames ``b`` and ``b + 1``) is fitted as in
-    :func:`flight_snr` with the contact at ``b + 0.5`` on ``W`` frames a side for each ``W`` in
-    ``windows`` (the best ``snr`` wins; windows with an invisible frame are skipped, NaN). One
-    matrix product per ``W``: the design matrix is the same at every bracket.
-    """
-    T, M = points.shape[:2]
-    n_br = max(T - 3, 0)
-    best_snr = np.full((n_br, M), np.nan)
-    best_dv = np.full((n_br, M), np.nan)
-    floor = np.maximum(np.asarray(noise_px, dtype=np.float64), NOISE_FLOOR_PX)  # [M]
-    filled = np.where(visible[..., None], points, 0.0)
-    mean = filled.sum(axis=0) / np.maximum(visible.sum(axis=0), 1)[:, None]
-    centred = points - mean  # positions near 0: |y|² - coefᵀ G coef keeps its precision
-    series = np.ascontiguousarray(
-        np.transpose(np.where(visible[..., None], centred, 0.0), (1, 2, 0))
-    )  # [M, 2, T]
-    seen = np.ascontiguousarray(visible.T)  # [M, T]
-    for W in windows:
-        if 2 * W > T or n_br == 0:
-            continue
-        t = np.concatenate([np.arange(-W + 1, 1), np.arange(1, W + 1)]) - 0.5
-        A = np.zeros((2 * W, 5))
-        A[:, 0] = 1.0
-        A[:W, 1], A[:W, 2] = t[:W], 0.5 * t[:W] ** 2
-        A[W:, 3], A[W:, 4] = t[W:], 0.5 * t[W:] ** 2
-        gram = A.T @ A
-        inv = np.linalg.inv(gram)
-        var = inv[1, 1] + inv[3, 3] - 2.0 * inv[1, 3]
-        S = T - 2 * W + 1
-        win = np.lib.stride_tricks.sliding_window_view(series, 2 * W, axis=-1)  # [M, 2, S, 2W]
-        ok = np.lib.stride_tricks.sliding_window_view(seen, 2 * W, axis=-1).all(axis=-1).T  # [S, M]
-        coef = win @ (inv @ A.T).T  # [M, 2, S, 5]
-        # residual sum of squares of a least-squares fit: |y|² - coefᵀ G coef (|y|² by running sums)
-        power = np.concatenate(
-            [np.zeros((M, 1)), np.cumsum(np.sum(series * series, axis=1), axis=-1)], axis=-1
-        )
-        total = (power[:, 2 * W :] - power[:, :S]).T  # [S, M]
-        rss = total - np.sum(np.sum((coef @ gram) * coef, axis=-1), axis=1).T
-        sigma = np.maximum(np.sqrt(np.maximum(rss, 0.0) / (2 * (2 * W - 5))), floor)
-        diff = coef[..., 3] - coef[..., 1]  # [M, 2, S]
-        dv = np.sqrt(np.sum(diff * diff, axis=1)).T  # [S, M]
-        snr = np.where(ok, dv / (sigma * np.sqrt(var)), np.nan)
-        # window s starts at frame s: its bracket is s + W - 1 (row s + W - 2)
-        rows = np.arange(snr.shape[0]) + W - 2
-        keep = (rows >= 0) & (rows < n_br)
-        rows = rows[keep]
-        snr, dv = snr[keep], dv[keep]
-        better = np.isfinite(snr) & ~(snr <= np.nan_to_num(best_snr[rows], nan=-np.inf))
-        best_snr[rows] = np.where(better, snr, best_snr[rows])
-        best_dv[rows] = np.where(better, dv, best_dv[rows])
-    return best_snr, best_dv
-
-
-def contact_phase(
-    points: np.ndarray, visible: np.ndarray, bracket: int, lo: int, hi: int, window: int
-) -> float:
-    """Sub-frame phase ``φ`` in [0, 1) of a contact in ``bracket``: of 10 steps, the least misfit."""
-    best, phase = np.inf, 0.5
-    for phi in np.arange(0.05, 1.0, 0.1):
-        k = bracket
-        left = np.arange(max(lo, k - window + 1), k + 1)
-        right = np.arange(k + 1, min(hi, k + window) + 1)
-        frames = np.concatenate([left[visible[left]], right[visible[right]]])
-        nl = int(np.sum(visible[left]))
-        if nl < MIN_WINDOW - 1 or frames.size - nl < MIN_WINDOW - 1:
-            return 0.5
-        t = frames - (k + phi)
-        A = np.zeros((frames.size, 5))
-        A[:, 0] = 1.0
-        A[:nl, 1], A[:nl, 2] = t[:nl], 0.5 * t[:nl] ** 2
-        A[nl:, 3], A[nl:, 4] = t[nl:], 0.5 * t[nl:] ** 2
-        coef, *_ = np.linalg.lstsq(A, points[frames], rcond=None)
-        rss = float(np.sum((points[frames] - A @ coef) ** 2))
-        if rss < best:
-            best, phase = rss, float(phi)
-    return phase
 
 
 # ----------------------------------------------------------------------------- model scan
@@ -250,6 +168,9 @@ FREE, SHARED, LAND, FALL, ROLL = "free", "shared", "land", "fall", "roll"
 #: A scan contact must also fit better than one smooth polynomial with as many parameters by this
 #: many noise units (``sqrt(ΔRSS) / σ``): a sudden change, not non-ballistic smooth motion.
 SMOOTH_GAIN = 4.0
+#: A free-fall model (:data:`LAND`, :data:`FALL`) must also beat one smooth polynomial on the positions
+#: as they are (without the free fall: at rest, rolling) by this many noise units.
+REST_GAIN = 2.0
 
 
 def _columns(kind: str, L: int, R: int, phi: float = 0.5) -> tuple[np.ndarray, int, int, np.ndarray]:
@@ -416,9 +337,14 @@ def scan_models(
         rows, cols = np.nonzero(wald >= gate)
         if rows.size:
             fall = gravity[cols] if kind in (LAND, FALL) else None
-            smooth = _smooth_rss(y, rows + 1 - L + 1, cols, L, R, A.shape[1] - 1, fall, _falling(kind, L, R))
+            starts = rows + 1 - L + 1
+            smooth = _smooth_rss(y, starts, cols, L, R, A.shape[1] - 1, fall, _falling(kind, L, R))
             gain = np.sqrt(np.maximum(smooth - rss[rows, cols], 0.0)) / sigma[rows, cols]
-            wald[rows[gain < SMOOTH_GAIN], cols[gain < SMOOTH_GAIN]] = np.nan
+            weak = gain < SMOOTH_GAIN
+            if fall is not None:  # nor smooth motion without that free fall (at rest, rolling)
+                still = _smooth_rss(y, starts, cols, L, R, A.shape[1] - 1, None, None)
+                weak |= np.sqrt(np.maximum(still - rss[rows, cols], 0.0)) / sigma[rows, cols] < REST_GAIN
+            wald[rows[weak], cols[weak]] = np.nan
         snr_out[index] = wald
         dv_out[index] = np.where(ok, dv, np.nan)
     return snr_out, dv_out
@@ -437,7 +363,7 @@ def _smooth_rss(
     R: int,
     degree: int,
     fall: np.ndarray | None,
-    falls: np.ndarray,
+    falls: np.ndarray | None,
 ) -> np.ndarray:
     """``[K]`` residual sum of squares of one polynomial of ``degree`` over ``L + R`` frames from ``starts``.
 
@@ -536,3 +462,102 @@ def locate_contact(
             if rss < best:
                 best, where = rss, j + float(phi)
     return where
+
+
+# ----------------------------------------------------------------------------- landing into rest
+
+#: A landing into rest must fit better than every model without it by this many noise units
+#: (``sqrt(ΔRSS) / σ``; see :func:`landing_fit`).
+LANDING_GAIN = 3.5
+#: Fewest frames of the hop before a landing (so the hop is tested as free flight: 3 positions for
+#: 2 unknowns per coordinate).
+MIN_HOP = 3
+#: A landing's velocity change points against gravity within 45° (the floor stops the fall).
+LANDING_COS = float(np.cos(np.pi / 4))
+
+
+def landing_fit(
+    points: np.ndarray,
+    visible: np.ndarray,
+    first: int,
+    last: int,
+    gravity: np.ndarray,
+    noise_px: float,
+    max_hop: int,
+) -> tuple[float, np.ndarray, float, float]:
+    """The best landing into rest on frames ``first .. last`` right after a contact: ``(c, dv, gain, snr)``.
+
+    ``points`` ``[T, 2]`` px, ``visible`` ``[T]``; ``first`` is the first frame after a contact (a
+    rebound), ``gravity`` ``[2]`` px/frame² the track's flight acceleration
+    (:func:`flight_acceleration`). The model: free fall with that acceleration from ``first`` to the
+    landing at ``c = j + φ`` (a hop of 2 to ``max_hop`` frames: ``j`` in ``first + 1 ..
+    first + max_hop - 1``, ``φ`` in 0.05 .. 0.95), then no acceleration (at rest, or rolling on the
+    floor) on at least 3 frames; per coordinate one position at ``c``, a velocity per side::
+
+        p(t) = p_c + v_L (t - c) + g (t - c)² / 2   (t <= j),     p(t) = p_c + v_R (t - c)   (t > j)
+
+    ``c`` is the least-squares change point. Against the models without a landing on the same frames
+    — no acceleration throughout (it landed at the contact), free fall throughout (still in the air),
+    one parabola — ``gain = sqrt(RSS_null - RSS) / σ`` with ``RSS_null`` the least of theirs and ``σ``
+    the larger of ``noise_px`` and the landing fit's residual RMS; ``snr = |Δv| / SE`` of
+    ``Δv = v_R - v_L`` (px/frame). Gain 0 (and NaN ``c``) when there are too few frames, the fit is
+    not clean (residual RMS over :data:`CLEAN_FACTOR` noises) or the object does not move along
+    ``gravity`` before the landing.
+    """
+    from scipy.optimize import minimize_scalar
+
+    none = (float("nan"), np.full(2, np.nan), 0.0, 0.0)
+    frames = np.arange(max(first, 0), min(last, points.shape[0] - 1) + 1)
+    if frames.size < 5 or not np.all(np.isfinite(gravity)) or not visible[frames].all():
+        return none
+    g = np.asarray(gravity, dtype=np.float64)
+    y = points[frames].astype(np.float64)
+    floor = max(float(noise_px), NOISE_FLOOR_PX)
+    n = frames.size
+    t0 = frames - frames.mean()
+
+    def rss(A: np.ndarray, target: np.ndarray) -> float:
+        coef, *_ = np.linalg.lstsq(A, target, rcond=None)
+        r = target - A @ coef
+        return float(np.sum(r * r))
+
+    one = np.ones(n)
+    null = min(
+        rss(np.stack([one, t0], 1), y),
+        rss(np.stack([one, t0], 1), y - 0.5 * (t0 * t0)[:, None] * g),
+        rss(np.stack([one, t0, t0 * t0], 1), y),
+    )
+
+    def fit(c: float) -> tuple[float, np.ndarray, np.ndarray]:
+        """``(RSS, coef [3, 2], A)`` of the landing at ``c`` (frames ``<= floor(c)`` in the hop)."""
+        t = frames - c
+        left = frames <= np.floor(c)
+        A = np.stack([one, t * left, t * ~left], 1)
+        target = y - (0.5 * t * t * left)[:, None] * g
+        coef, *_ = np.linalg.lstsq(A, target, rcond=None)
+        r = target - A @ coef
+        return float(np.sum(r * r)), coef, A
+
+    grid = [
+        j + float(phi)
+        for j in range(first + MIN_HOP - 1, min(first + max_hop - 1, frames[-1] - 3) + 1)
+        for phi in np.arange(0.05, 1.0, 0.1)
+    ]
+    if not grid:
+        return none
+    c = min(grid, key=lambda x: fit(x)[0])
+    j = np.floor(c)  # refine within the bracket: the phase grid alone leaves a misfit on exact tracks
+    c = float(minimize_scalar(lambda x: fit(x)[0], bounds=(j + 1e-6, j + 1 - 1e-6), method="bounded").x)
+    value, coef, A = fit(c)
+    rms = np.sqrt(value / (2 * (n - 3)))
+    dv = coef[2] - coef[1]
+    down = g / max(float(np.linalg.norm(g)), 1e-12)
+    if rms > CLEAN_FACTOR * floor or float(np.dot(coef[1], down)) <= 0.0:
+        return none
+    if -float(np.dot(dv, down)) < LANDING_COS * float(np.linalg.norm(dv)):  # not stopped by the floor
+        return none
+    sigma = max(floor, float(rms))
+    inv = np.linalg.inv(A.T @ A)
+    se = sigma * float(np.sqrt(inv[1, 1] + inv[2, 2] - 2.0 * inv[1, 2]))
+    gain = float(np.sqrt(max(null - value, 0.0))) / sigma
+    return c, dv, gain, float(np.linalg.norm(dv)) / se

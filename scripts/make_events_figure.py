@@ -1,13 +1,15 @@
 """Figure for docs/kinematics.md: a test-bed track, its acceleration and the detected events.
 
-Usage: ``python scripts/make_events_figure.py [--out docs/images/events_detector.png] [--seed 2]``
+Usage: ``python scripts/make_events_figure.py [--out docs/images/events_detector.png] [--seed 0]``
 
 One ``bounce`` clip of :mod:`kinesonic.data.footage` (128x96, ``--fps`` 60, H.264 crf 23), tracked with
 ``perception.extract_tracks`` (classic + lk). Top: the tracked height (px, y down) with the true
-impacts (grey) and the events of the detector before the free-flight check (``--baseline``, git
-revision, red) and of ``kinematics.events`` (blue). Middle: the acceleration ``|D2|`` (image sizes
-per second²) the 2-frame model reads, with each event's free-flight ``snr`` ("-": not testable).
-Bottom: the free-flight ``snr`` of the window scan at every bracket and its threshold.
+impacts (grey), the events of the detector of ``--baseline`` (git revision, red) and of
+``kinematics.events`` now (blue). Middle: the acceleration ``|D2|`` (image sizes per second²) the
+2-frame model reads, with each event's free-flight ``snr`` ("-": not testable). Bottom: the model
+scan's free-flight ``snr`` at every bracket (the best of its models, :func:`.flight.scan_models`; a
+window that is not clean free flight or not a sudden change is left out) and its threshold
+``scan_snr``.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--fps", type=float, default=60.0)
     parser.add_argument(
-        "--baseline", default="e05c6c9", help="git revision of the previous detector ('' = none)"
+        "--baseline", default="a641e94", help="git revision of the previous detector ('' = none)"
     )
     args = parser.parse_args()
 
@@ -37,7 +39,7 @@ def main() -> None:
 
     from kinesonic.data.footage import make_clip
     from kinesonic.kinematics import events
-    from kinesonic.kinematics.flight import MAX_WINDOW, MIN_WINDOW, scan_tracks, white_noise_px
+    from kinesonic.kinematics.flight import MAX_WINDOW, MIN_WINDOW, scan_models, white_noise_px
     from kinesonic.media.files import atomic_output
     from kinesonic.perception import extract_tracks
 
@@ -55,7 +57,11 @@ def main() -> None:
     d2xy = np.full(p.shape, np.nan)
     d2xy[1:-1] = p[2:] - 2 * p[1:-1] + p[:-2]
     noise = np.array([white_noise_px(d2xy)])
-    scan, _ = scan_tracks(p[:, None], tracks.visible[:, :1], (MIN_WINDOW + 1, window), noise)
+    threshold = 8.0  # find_events' scan_snr
+    ratio, _ = scan_models(
+        p[:, None], tracks.visible[:, :1], noise, events._scan_models(window), gate=threshold
+    )
+    scan = np.fmax.reduce(ratio[:, :, 0], axis=0)  # the best model per bracket (NaN: none tested)
     scan_t = (np.arange(scan.shape[0]) + 1.5) / tracks.fps
 
     fig = Figure(figsize=(9, 6.6), dpi=100)
@@ -72,7 +78,11 @@ def main() -> None:
             )
     for e in default:
         ax1.axvline(
-            e.time_s, color="tab:red", lw=1, ls="--", label="before the check" if e is default[0] else None
+            e.time_s,
+            color="tab:red",
+            lw=1,
+            ls="--",
+            label=f"before ({args.baseline})" if e is default[0] else None,
         )
     for e in free:
         ax1.axvline(e.time_s, color="tab:blue", lw=1.5, ls=":", label="now" if e is free[0] else None)
@@ -89,8 +99,10 @@ def main() -> None:
     )
     ax2.plot(t, d2, ".-", color="tab:green", lw=1, ms=3)
     ax2.set_ylabel("|D2| (image sizes / s²)")
-    ax3.plot(scan_t, scan[:, 0], ".-", color="tab:purple", lw=1, ms=3, label="window scan snr")
-    ax3.axhline(10.0, color="tab:purple", lw=1, ls="--", label="scan threshold (10)")
+    ax3.plot(scan_t, scan, ".-", color="tab:purple", lw=1, ms=3, label="model scan snr (best model)")
+    ax3.axhline(threshold, color="tab:purple", lw=1, ls="--", label=f"scan threshold ({threshold:g})")
+    for e in free:
+        ax3.axvline(e.time_s, color="tab:blue", lw=1, ls=":")
     ax3.set_yscale("log")
     ax3.set_ylabel("free-flight snr")
     ax3.legend(fontsize=7, loc="upper right")

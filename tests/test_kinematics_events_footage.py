@@ -1,4 +1,4 @@
-"""Visual events on noisy tracks (issue 21): the free-flight check and the window scan, known answers.
+"""Visual events on noisy tracks (issue 21): the free-flight check, the model scan, landings; known answers.
 
 Analytic bounces from the footage test bed (``data/footage.py``, exact impact times) with Gaussian
 tracker noise added; free flight with noise; exact tracks, where the check must change nothing.
@@ -14,8 +14,8 @@ from kinesonic.kinematics import Tracks, find_events
 from kinesonic.kinematics.flight import (
     flight_acceleration,
     flight_snr,
+    landing_fit,
     scan_models,
-    scan_tracks,
     white_noise_px,
 )
 
@@ -40,9 +40,6 @@ def test_flight_fit_measures_the_velocity_change_exactly() -> None:
     snr, noise, dv = flight_snr(points, np.ones(24, bool), c, 0, 23, 8, 0.0)
     np.testing.assert_allclose(dv, after - before, atol=1e-9)
     assert snr > 1e3 and noise == pytest.approx(1e-3)
-    # the scan (contact at mid-bracket) peaks at the contact's bracket 10
-    ratio, jump = scan_tracks(points[:, None], np.ones((24, 1), bool), (5, 8), np.array([0.0]))
-    assert int(np.nanargmax(ratio[:, 0])) + 1 == 10
     # a side shorter than the minimum window cannot be tested
     assert np.isnan(flight_snr(points, np.ones(24, bool), c, 9, 23, 8, 0.0)[0])
 
@@ -194,3 +191,90 @@ def test_standing_still_does_not_hide_the_noise_of_motion() -> None:
     moving = white_noise_px(np.where(_standing(tracks)[..., None], np.nan, d2))[0]
     assert plain < 0.1
     assert moving == pytest.approx(0.5, rel=0.3)
+
+
+# ----------------------------------------------------------------------------- landing into rest (issue 21)
+
+
+def _hop_then_rest(
+    fps: float, noise_px: float, seed: int, phase: float, px_per_m: float = 100.0
+) -> tuple[Tracks, list[float]]:
+    """A ball (image y down, 256 x 256 px, ``px_per_m``) falling onto the floor at 2.5 m/s at
+    ``0.4 s + phase / fps``, rebounding with restitution 0.5 while the approach is at least 0.8 m/s:
+    1.25 m/s, then a hop of 0.13 s (3 frames at 24 fps) and a landing into rest at 0.625 m/s; it
+    rolls on at 0.4 m/s. Gaussian tracker noise ``noise_px``; 2 s.
+
+    Returns the tracks and the impact times in frames (the last one is the landing).
+    """
+    g, e = 9.81, 0.5
+    speeds, times = [2.5], [0.4 + phase / fps]
+    while speeds[-1] >= 0.8:  # rebound, fly, land again at the rebound speed
+        speeds.append(e * speeds[-1])
+        times.append(times[-1] + 2.0 * speeds[-1] / g)
+    t = np.arange(int(2.0 * fps)) / fps
+    height = np.zeros_like(t)
+    before = t <= times[0]
+    s = times[0] - t[before]
+    height[before] = speeds[0] * s - 0.5 * g * s * s
+    for start, end, v in zip(times[:-1], times[1:], speeds[1:], strict=True):
+        hop = (t > start) & (t <= end)
+        s = t[hop] - start
+        height[hop] = v * s - 0.5 * g * s * s
+    points = np.stack([30.0 + 0.4 * px_per_m * t, 200.0 - px_per_m * height], -1)[:, None]
+    points = points + np.random.default_rng(seed).normal(0.0, noise_px, points.shape)
+    return Tracks(points, np.ones((t.size, 1), bool), fps, 256, 256), [c * fps for c in times]
+
+
+def test_landing_fit_is_exact_on_a_clean_hop() -> None:
+    """Exact positions: the landing after the last rebound to 0.01 frame, Δv = the landing velocity."""
+    fps, px_per_m = 24.0, 100.0
+    tracks, contacts = _hop_then_rest(fps, 0.0, 0, 0.3, px_per_m)
+    points, visible = tracks.points[:, 0], tracks.visible[:, 0]
+    gravity = np.array([0.0, 9.81 * px_per_m / fps**2])
+    first = int(np.floor(contacts[-2])) + 1
+    c, dv, gain, snr = landing_fit(points, visible, first, first + 18, gravity, 0.0, 6)
+    assert c == pytest.approx(contacts[-1], abs=0.06)  # the phase grid is 0.1 frame
+    np.testing.assert_allclose(dv, [0.0, -0.625 * px_per_m / fps], atol=0.02)
+    assert gain > 100 and snr > 100
+    # right after the landing (nothing but rest and rolling) there is none
+    c, dv, gain, snr = landing_fit(points, visible, first + 5, first + 23, gravity, 0.0, 6)
+    assert gain < 1.0 or np.isnan(c)
+
+
+@pytest.mark.parametrize(("fps", "noise_px"), [(24.0, 0.2), (30.0, 0.3), (60.0, 0.3)])
+def test_landing_into_rest_after_a_short_hop_found_through_noise(fps: float, noise_px: float) -> None:
+    """A rebound, a hop of 3-8 frames, a landing into rest at 0.625 m/s (the ends of hop sequences
+    that the detector missed before, found there 1 time in 18 at 24 fps and 0.3 px): the landing
+    within one frame for every seed and phase, and no event while the ball rests and rolls."""
+    for phase in (0.1, 0.5, 0.9):
+        for seed in range(6):
+            tracks, contacts = _hop_then_rest(fps, noise_px, seed, phase)
+            found = [e.frame for e in find_events(tracks)]
+            landing = contacts[-1]
+            assert min(abs(f - landing) for f in found) <= 1.0, (phase, seed, found, contacts)
+            assert all(f <= landing + 1.0 for f in found), (phase, seed, found, contacts)
+
+
+@pytest.mark.parametrize("fps", [12.0, 24.0, 60.0])
+@pytest.mark.parametrize("noise_px", [0.1, 0.3, 1.0])
+def test_stationary_or_rolling_noisy_track_gives_no_event(fps: float, noise_px: float) -> None:
+    """An object at rest, and one rolling at constant velocity, with white tracker noise: no event
+    (the landing model must not read rest as a hop that ends in rest)."""
+    T = int(3 * fps)
+    for seed in range(6):
+        still = np.full((T, 1, 2), 100.0) + np.random.default_rng(seed).normal(0.0, noise_px, (T, 1, 2))
+        rolling = still + np.stack([np.arange(T) * 80.0 / fps, np.zeros(T)], -1)[:, None]
+        for points in (still, rolling):
+            assert find_events(Tracks(points, np.ones((T, 1), bool), fps, 512, 256)) == [], seed
+
+
+def test_flight_acceleration_found_on_short_flights() -> None:
+    """A bouncing ball whose flights are all shorter than 13 frames (24 fps, 0.3 px): measured from
+    windows of half the check's window a side (as the detector calls it), to 5 %."""
+    from kinesonic.kinematics.events import _half
+
+    tracks, contacts = _hop_then_rest(24.0, 0.3, 1, 0.5)
+    assert max(np.diff(contacts)) < 13
+    gravity = flight_acceleration(tracks.points, tracks.visible, np.array([0.3]), _half(6))[0]
+    assert gravity[1] == pytest.approx(9.81 * 100.0 / 24.0**2, rel=0.05)
+    assert abs(gravity[0]) < 0.05 * gravity[1]
