@@ -448,15 +448,9 @@ def _track_landings(
     while i < len(own):
         k = int(np.floor(own[i].frame))
         near = i + 1 < len(own) and own[i + 1].frame - k <= window + 1
-        bound = (
-            own[i + 2]
-            if near and i + 2 < len(own)
-            else None
-            if near
-            else own[i + 1]
-            if i + 1 < len(own)
-            else None
-        )
+        # the search stops at the event after next when the next one lies within the hop's reach
+        j = i + 2 if near else i + 1
+        bound = own[j] if j < len(own) else None
         after = int(np.floor(bound.frame)) if bound is not None else T - 1
         first, last = k + 1, min(after, k + 1 + window + long, T - 1)
         c, dv, gain, ratio = landing_fit(points, visible, first, last, gravity, noise, window)
