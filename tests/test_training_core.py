@@ -236,6 +236,12 @@ def test_init_generator_continues_a_trained_model(tmp_path) -> None:
         assert torch.allclose(got.state_dict()[key], value, rtol=0, atol=1e-9), key
     # the statistics the DiT was trained with, not new ones from other clips (data_seed 3)
     assert got.kinematic_stats.to_json() == trained.kinematic_stats.to_json()
+    # the lineage: the continued model's record holds the record of the model it started from
+    first_record = json.loads(read_metadata(tmp_path / "a" / "model.safetensors")["kinesonic_training"])
+    record = json.loads(read_metadata(tmp_path / "b" / "model.safetensors")["kinesonic_training"])
+    assert record["init_training"] == first_record
+    assert record["train_config"]["init_generator"] == str(tmp_path / "a" / "model.safetensors")
+    assert "init_training" not in first_record
     fresh = KinesonicModel(micro_config())
     assert any(not torch.equal(fresh.dit.state_dict()[k], v) for k, v in trained.dit.state_dict().items())
     other = TrainConfig(

@@ -272,11 +272,16 @@ def train(
     def wall() -> float:
         return elapsed_before + time.perf_counter() - start_wall
 
+    # a run started from a generator records that generator's own training record (its lineage)
+    init_record = _training_record(cfg.init_generator) if cfg.init_generator else None
+
     def meta(stage: str, step: int, ema: dict[str, torch.Tensor] | None) -> dict[str, str]:
+        lineage = {"init_training": init_record} if init_record is not None else {}
         return {
             KEY_TRAINING: json.dumps(
                 {
                     "train_config": cfg.to_dict(),
+                    **lineage,
                     "ablations": cfg.ablations,
                     "stage": stage,
                     "step": step,
@@ -420,6 +425,18 @@ def _init_video_autoencoder(model: Any, path: str) -> None:
             f"({', '.join(f'{f}={getattr(src.cfg, f)!r}' for f in diff)})"
         )
     model.video_ae.load_state_dict(src.video_ae.state_dict())
+
+
+def _training_record(path: str) -> dict | None:
+    """The ``kinesonic_training`` record of the generator checkpoint ``path`` (None when the file
+    or the record is missing)."""
+    from ..models import read_metadata
+
+    try:
+        text = read_metadata(path).get(KEY_TRAINING)
+    except (OSError, ValueError):
+        return None
+    return json.loads(text) if text else None
 
 
 def _init_generator(model: Any, path: str) -> None:
