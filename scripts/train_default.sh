@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Retrain the shipped default generator checkpoints/kinesonic/kinesonic_tiny.safetensors with its recipe
-# (see docs/model_card.md). Run from the repository root; re-running resumes.
+# (see docs/model_card.md): stage 1, 6500 twin-DiT steps from a fresh DiT (lr 4e-4); stage 2, 6000
+# more steps from stage 1's model (--init-generator: a new optimiser, lr 2e-4, warm-up 100, cosine,
+# seed 1 for new batches and noise). Run from the repository root; re-running resumes.
 # The video autoencoder is not retrained: it is copied from AE_FROM (default: the shipped model, whose
 # autoencoder is the one trained by the first recipe, 3000 steps; `--ae-steps 3000` without
 # --init-autoencoder retrains it from scratch, ~20 min on 2 cores).
-# The shipped model was trained by this script with NPROC=2 (torchrun, 2 CPU processes, gloo).
+# The shipped model was trained with these two commands with NPROC=2 (torchrun, 2 CPU processes,
+# gloo): stage 1 in one session, stage 2 in a later one (from a copy of stage 1's model).
 # NPROC=1 runs one process: the same weights up to float rounding (DDP with per-sample seeded
-# randomness; tests/test_training_ddp.py). The same recipe as a graph:
+# randomness; tests/test_training_ddp.py). Stage 1 as a graph:
 #   kinesonic run workflows/train_default.json
 # Extra arguments are passed to kinesonic train, e.g. an ablation of the same budget:
 #   OUT=runs/no-kinematics EXPORT=checkpoints/ablations/no-kinematics.safetensors \
@@ -23,10 +26,18 @@ for ((r = 0; r < SYNTH_PROCS; r++)); do
 done
 wait
 
-torchrun --nproc-per-node "${NPROC:-2}" -m kinesonic.runner.cli train --data "$DATA" --out "$OUT" --model tiny --seed 0 --threads 1 \
-    --ae-steps 0 --init-autoencoder "${AE_FROM:-checkpoints/kinesonic/kinesonic_tiny.safetensors}" \
-    --dit-steps 6500 --lr 4e-4 --warmup-steps 50 --batch-size 8 \
-    --grad-clip 1.0 --ema-decay 0.999 --time-mean 0 --time-std 1 \
-    --cond-drop 0.1 --trajectory-drop 0.1 --p-v2a 0.1 --p-a2v 0.1 \
-    --checkpoint-every 100 --log-every 20 \
+COMMON=(--data "$DATA" --model tiny --threads 1 --ae-steps 0 --batch-size 8
+        --grad-clip 1.0 --ema-decay 0.999 --time-mean 0 --time-std 1
+        --cond-drop 0.1 --trajectory-drop 0.1 --p-v2a 0.1 --p-a2v 0.1
+        --checkpoint-every 100 --log-every 20)
+
+# stage 1 (the workflow workflows/train_default.json is this stage)
+torchrun --nproc-per-node "${NPROC:-2}" -m kinesonic.runner.cli train "${COMMON[@]}" --out "$OUT/stage1" --seed 0 \
+    --init-autoencoder "${AE_FROM:-checkpoints/kinesonic/kinesonic_tiny.safetensors}" \
+    --dit-steps 6500 --lr 4e-4 --warmup-steps 50 "$@"
+
+# stage 2: continue stage 1's model (its whole record is kept in the export's metadata, init_training)
+torchrun --nproc-per-node "${NPROC:-2}" -m kinesonic.runner.cli train "${COMMON[@]}" --out "$OUT/stage2" --seed 1 \
+    --init-generator "$OUT/stage1/model.safetensors" \
+    --dit-steps 6000 --lr 2e-4 --warmup-steps 100 \
     --export "${EXPORT:-checkpoints/kinesonic/kinesonic_tiny.safetensors}" "$@"

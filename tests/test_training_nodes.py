@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -180,7 +181,10 @@ def test_train_default_workflow_is_the_shipped_models_recipe() -> None:
     )
     if not SHIPPED.is_file():
         pytest.skip("no shipped model")
-    shipped = json.loads(read_metadata(SHIPPED)["kinesonic_training"])["train_config"]
+    record = json.loads(read_metadata(SHIPPED)["kinesonic_training"])
+    # a model continued from another (scripts/train_default.sh's stage 2) keeps the record of the
+    # model it started from: the workflow is stage 1
+    shipped = record.get("init_training", record)["train_config"]
     ours = cfg.to_dict()
     ignore = {
         "data",
@@ -196,6 +200,24 @@ def test_train_default_workflow_is_the_shipped_models_recipe() -> None:
         k: v for k, v in shipped.items() if k not in ignore
     }
     assert (data["num_clips"], data["size"], data["num_frames"]) == (20000, 64, 33)
+    if "init_training" in record:  # stage 2's settings are the ones in the script's second command
+        stage2 = record["train_config"]
+        script = (ROOT / "scripts" / "train_default.sh").read_text()
+        found = re.search(
+            r'stage2" --seed (\d+).*?--dit-steps (\d+) --lr (\S+) --warmup-steps (\d+)', script, re.S
+        )
+        assert found, "scripts/train_default.sh has no stage-2 command"
+        seed, steps, lr, warmup = found.groups()
+        assert (int(seed), int(steps), float(lr), int(warmup)) == (
+            stage2["seed"],
+            stage2["dit_steps"],
+            stage2["lr"],
+            stage2["warmup_steps"],
+        )
+        same = ignore | {"seed", "dit_steps", "lr", "warmup_steps"}  # all else as in stage 1
+        assert {k: v for k, v in stage2.items() if k not in same} == {
+            k: v for k, v in shipped.items() if k not in same
+        }
 
 
 @pytest.mark.skipif(not SHIPPED.is_file(), reason="no shipped model")
