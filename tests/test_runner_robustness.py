@@ -297,3 +297,28 @@ def test_malformed_object_info(body, match, capsys):
             fetch_object_info(server.url)
         assert main(["run", str(HELLO), "--server", server.url, "--quiet"]) == 1
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_ctrl_c_wrapped_by_class_creation_while_starting_exits_quietly():
+    # a KeyboardInterrupt that lands inside a dataclass's creation reaches __main__ as a RuntimeError
+    # ("Error calling __set_name__ ...") caused by it: still Ctrl-C, exit 130 without a traceback
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    launcher = (
+        "import builtins, runpy, sys\n"
+        "real = builtins.__import__\n"
+        "def fake(name, globals=None, locals=None, fromlist=(), level=0):\n"
+        "    if name == 'runner.cli' and level == 1:\n"
+        "        try:\n"
+        "            raise KeyboardInterrupt\n"
+        "        except KeyboardInterrupt as error:\n"
+        "            raise RuntimeError('Error calling __set_name__') from error\n"
+        "    return real(name, globals, locals, fromlist, level)\n"
+        "builtins.__import__ = fake\n"
+        f"sys.argv = ['kinesonic', 'validate', {str(HELLO)!r}]\n"
+        "runpy.run_module('kinesonic', run_name='__main__', alter_sys=True)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", launcher], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 130, done.stderr[-500:]
+    assert "Traceback" not in done.stderr and "interrupted" in done.stderr
