@@ -357,9 +357,8 @@ def train(
     done_before = cfg.ae_steps
 
     # ------------------------------------------------------------ stage 2: twin DiT
-    fresh = (
-        state is None and not cfg.init_generator
-    )  # an initial model keeps the statistics it was trained with
+    # a run started from a generator keeps the kinematic statistics its DiT was trained with
+    fresh = state is None and not cfg.init_generator
     if fresh or (state is not None and not state.get("kin_stats")) or model.kinematic_stats.count == 0:
         model.kinematic_stats = kinematic_stats_from(source, cfg.kin_stats_clips, gcfg.temporal_stride)
     for p in model.parameters():
