@@ -23,7 +23,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -411,18 +411,27 @@ VIDEO_FIELDS = (
 )  # fmt: skip
 
 
-def _init_video_autoencoder(model: Any, path: str) -> None:
-    """Copy the video autoencoder of the generator checkpoint ``path`` into ``model`` (ValueError
-    naming the differing fields when the video configs differ)."""
+def _matching_checkpoint(path: str, model: Any, option: str, fields: Sequence[str] | None, what: str) -> Any:
+    """The generator checkpoint ``path`` loaded, when its config equals ``model``'s in ``fields``
+    (None = every field); else ValueError naming ``option`` and the differing fields with their values."""
     from ..models import load_checkpoint
 
     src = load_checkpoint(path)
-    diff = [f for f in VIDEO_FIELDS if getattr(src.cfg, f) != getattr(model.cfg, f)]
+    theirs, mine = src.cfg.to_dict(), model.cfg.to_dict()
+    names = sorted(set(mine) | set(theirs)) if fields is None else list(fields)
+    diff = [k for k in names if mine.get(k) != theirs.get(k)]
     if diff:
         raise ValueError(
-            f"init_autoencoder {path}: its video config differs from this run's in {diff} "
-            f"({', '.join(f'{f}={getattr(src.cfg, f)!r}' for f in diff)})"
+            f"{option} {path}: its {what} differs from this run's in {diff} "
+            f"({', '.join(f'{k}={theirs.get(k)!r}' for k in diff)})"
         )
+    return src
+
+
+def _init_video_autoencoder(model: Any, path: str) -> None:
+    """Copy the video autoencoder of the generator checkpoint ``path`` into ``model`` (ValueError
+    naming the differing fields when the video configs differ)."""
+    src = _matching_checkpoint(path, model, "init_autoencoder", VIDEO_FIELDS, "video config")
     model.video_ae.load_state_dict(src.video_ae.state_dict())
 
 
@@ -441,16 +450,7 @@ def _training_record(path: str) -> dict | None:
 def _init_generator(model: Any, path: str) -> None:
     """Copy every weight and the kinematic statistics of the generator checkpoint ``path`` into
     ``model`` (ValueError naming the differing fields when the configs differ)."""
-    from ..models import load_checkpoint
-
-    src = load_checkpoint(path)
-    mine, theirs = model.cfg.to_dict(), src.cfg.to_dict()
-    diff = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
-    if diff:
-        raise ValueError(
-            f"init_generator {path}: its config differs from this run's in {diff} "
-            f"({', '.join(f'{k}={theirs.get(k)!r}' for k in diff)})"
-        )
+    src = _matching_checkpoint(path, model, "init_generator", None, "config")
     model.load_state_dict(src.state_dict())
     model.kinematic_stats = src.kinematic_stats
 
