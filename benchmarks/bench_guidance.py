@@ -6,7 +6,8 @@
 Each setting is ``REGION[,key=value...]``: REGION is the sampler's ``video_guidance_region``
 (``outside``: video guidance only outside the trajectory mask, the default; ``all``: everywhere, the
 behaviour before issue 16), followed by ``model.sample`` overrides (``video_cfg``, ``audio_cfg``,
-``guidance``). Every setting runs ``kinesonic.evaluation.world.evaluate_world`` on the same
+``guidance``, ``solver``, ``shift``, ``audio_noise``) or ``steps``. Every setting runs
+``kinesonic.evaluation.world.evaluate_world`` on the same
 ``--clips`` held-out clips (the table's seeds), scored like ``kinesonic eval --world``; the
 simulator row is made once. Printed: TE, ETE at tau 0.2 / 0.5 s, onset AP, onsets per impact clip,
 MAIC and the level error, one line per setting.
@@ -34,17 +35,21 @@ COLUMNS = (
 )
 
 
+KEYS = ("video_cfg", "audio_cfg", "guidance", "solver", "shift", "steps", "audio_noise")
+
+
 def parse_setting(text: str) -> dict[str, object]:
     """``"outside,audio_cfg=2"`` → ``{"video_guidance_region": "outside", "audio_cfg": 2.0}``."""
     region, *pairs = [p.strip() for p in text.split(",") if p.strip()]
     out: dict[str, object] = {"video_guidance_region": region}
     for pair in pairs:
         key, _, value = pair.partition("=")
-        if key not in ("video_cfg", "audio_cfg", "guidance") or not value:
-            raise ValueError(
-                f"setting {text!r}: expected key=value with key video_cfg, audio_cfg or guidance"
-            )
-        out[key] = value if key == "guidance" else float(value)
+        if key not in KEYS or not value:
+            raise ValueError(f"setting {text!r}: expected key=value with key in {KEYS}")
+        if key in ("guidance", "solver"):
+            out[key] = value
+        else:
+            out[key] = int(value) if key == "steps" else float(value)
     return out
 
 
@@ -66,14 +71,19 @@ def main() -> int:
         base = Path(args.work or tmp)
         for text, options in settings:
             label = "setting " + text
+            options = dict(options)
+            steps = int(options.pop("steps", args.steps))
             result = evaluate_world(
-                [(label, args.model)], base, clips=args.clips, steps=args.steps, reuse=True,
+                [(label, args.model)], base, clips=args.clips, steps=steps, reuse=True,
                 log=lambda line: None, sample_options=options,
             )  # fmt: skip
             truth = truth or result.cells[GROUND_TRUTH]
             lines.append(f"| {text} | {_cells(result.cells[label])} |")
             print(f"# {text} done, {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
-    print(f"\n{args.clips} held-out clips, {args.steps} Euler steps, model {args.model}\n")
+    print(
+        f"\n{args.clips} held-out clips, {args.steps} steps (Euler, shift 1) unless a setting says"
+        f" otherwise, model {args.model}\n"
+    )
     print("| setting | " + " | ".join(h for _, h, _ in COLUMNS) + " |")
     print("|---|" + "---|" * len(COLUMNS))
     print(f"| simulator | {_cells(truth)} |")

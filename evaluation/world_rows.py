@@ -259,7 +259,8 @@ def row_media(
     # options: other sampler settings (benchmarks/bench_guidance.py), e.g. audio_cfg or
     # video_guidance_region; the table itself uses none
     kwargs = {"video_cfg": VIDEO_CFG, "audio_cfg": AUDIO_CFG, **(options or {}), **given}
-    lat = model.sample(cond, mode, steps, "euler", 1.0, guidance=guidance, seed=seed, **kwargs)
+    solver, shift = kwargs.pop("solver", "euler"), float(kwargs.pop("shift", 1.0))
+    lat = model.sample(cond, mode, steps, solver, shift, guidance=guidance, seed=seed, **kwargs)
     seconds = time.perf_counter() - start
     count = clip.frames.shape[0]
     frames = clip.frames if mode == "v2a" else _to_frames(model, lat["video"], count)

@@ -82,6 +82,8 @@ def sample_ode(
     hold_audio: float | None = None,
     project_video: Callable[[torch.Tensor], torch.Tensor] | None = None,
     callback: Callable[[int, int], None] | None = None,
+    audio_noise: float = 0.0,
+    generator: torch.Generator | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Integrate dx/dt = v from ``times[0]`` (=1) to ``times[-1]`` (=0) for both modalities.
 
@@ -94,11 +96,25 @@ def sample_ode(
             given and the model sees this constant flow time (V2A / A2V).
         project_video: applied after every update (re-imposes the first-frame latent).
         callback: ``callback(step, total)`` after each step (may raise to interrupt).
+        audio_noise: eta in [0, 1] of a stochastic audio update (Euler only; 0 = the ODE), DDIM's
+            eta on the flow's path ``x_t = (1 - t) x0 + t eps``: a step from t to t' splits the state
+            into its predicted data ``x0 = x - t v`` and noise ``eps = x + (1 - t) v`` and re-mixes
+            them as ``(1 - t') x0 + sqrt(t'^2 - c^2) eps + c z`` with fresh noise ``z`` of scale
+            ``c = eta * t'/t * sqrt(t^2 - ((1 - t) t' / (1 - t'))^2)`` (eta = 1: the posterior of
+            the forward process, i.e. ancestral sampling; eta = 0: exactly the Euler step). With
+            exact predictions every eta keeps the flow's marginals; the fresh noise lets later
+            steps correct what earlier ones averaged away.
+        generator: CPU generator of the fresh noise (needed when ``audio_noise > 0``).
     Returns:
         final ``(video, audio)`` states.
     """
     if solver not in ("euler", "heun"):
         raise ValueError(f"solver must be 'euler' or 'heun', got {solver!r}")
+    if not 0.0 <= audio_noise <= 1.0:
+        raise ValueError(f"audio_noise must be in [0, 1], got {audio_noise}")
+    stochastic = audio_noise > 0 and hold_audio is None
+    if stochastic and (solver != "euler" or generator is None):
+        raise ValueError("audio_noise > 0 needs the Euler solver and a generator")
     b = video.shape[0]
     total = len(times) - 1
     proj = project_video or (lambda x: x)
@@ -115,6 +131,11 @@ def sample_ode(
         vv, va = velocity(video, audio, tvec(t, hold_video), tvec(t, hold_audio))
         nv = video if hold_video is not None else proj(video + dt * vv)
         na = audio if hold_audio is not None else audio + dt * va
+        if stochastic and tn > 0:  # re-mix predicted data and noise with some fresh noise
+            x0, eps = audio - t * va, audio + (1.0 - t) * va
+            z = torch.randn(audio.shape, generator=generator, device="cpu").to(audio)
+            c = audio_noise * tn / t * max(t**2 - ((1.0 - t) * tn / (1.0 - tn)) ** 2, 0.0) ** 0.5
+            na = (1.0 - tn) * x0 + max(tn**2 - c**2, 0.0) ** 0.5 * eps + c * z
         if solver == "heun" and tn > 0:
             vv2, va2 = velocity(nv, na, tvec(tn, hold_video), tvec(tn, hold_audio))
             if hold_video is None:

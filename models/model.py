@@ -183,11 +183,12 @@ class KinesonicModel(nn.Module):
         cond_time: float = 0.0,
         callback: Callable[[int, int], None] | None = None,
         video_guidance_region: str = "outside",
+        audio_noise: float = 0.0,
     ) -> dict[str, torch.Tensor]:
         """Generate latents by integrating the flow ODE from t = 1 to 0: :func:`.sampling.sample`."""
         return _sampling.sample(
             self, cond, mode, steps, solver, shift, video_cfg, audio_cfg, guidance, seed, video, audio,
-            cond_time, callback, video_guidance_region,
+            cond_time, callback, video_guidance_region, audio_noise,
         )  # fmt: skip
 
 

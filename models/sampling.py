@@ -83,6 +83,7 @@ def sample(
     cond_time: float = 0.0,
     callback: Callable[[int, int], None] | None = None,
     video_guidance_region: str = "outside",
+    audio_noise: float = 0.0,
 ) -> dict[str, torch.Tensor]:
     """Generate latents by integrating the flow ODE from t = 1 to 0.
 
@@ -100,6 +101,8 @@ def sample(
         callback: ``callback(step, total)``.
         video_guidance_region: ``"outside"`` (default) guides the video only outside the trajectory
             mask, where the source is noise; ``"all"`` guides it everywhere.
+        audio_noise: eta of the stochastic audio update (:func:`.flow.sample_ode`; 0 = the ODE).
+            Needs a model whose audio head reaches every number of an audio token.
     Returns:
         ``{"video": [B, C, L, h, w], "audio": [B, C_a, F]}``. A generated audio latent has the
         start noise removed from the directions the audio head cannot reach
@@ -112,6 +115,11 @@ def sample(
         raise ValueError(f"guidance must be one of {GUIDANCE}, got {guidance!r}")
     if video_guidance_region not in ("outside", "all"):
         raise ValueError(f"video_guidance_region must be 'outside' or 'all', got {video_guidance_region!r}")
+    if audio_noise > 0 and not model.dit.audio_reaches_all():
+        raise ValueError(
+            "audio_noise > 0 needs a model whose audio head reaches every number of an audio token"
+            " (the fresh noise would stay in the directions it cannot reach)"
+        )
     cond = cond.ablated("no_kinematics" in model.ablations, "no_trajectory" in model.ablations)
     if "no_physics" in model.ablations and cond.physics is not None:  # trained without: sampled without
         cond = replace(cond, physics=None, physics_mask=None)
@@ -170,6 +178,8 @@ def sample(
         hold_audio=hold_a,
         project_video=project,
         callback=callback,
+        audio_noise=audio_noise,
+        generator=gen,
     )
     if mode == "v2a":
         xv = video

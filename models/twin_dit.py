@@ -171,6 +171,19 @@ class TwinDiT(nn.Module):
         kin = torch.cat([time[:1], time[:kin_frames].repeat_interleave(kin_objects, dim=0)])
         return {"video": video, "audio": audio, "kin": kin}
 
+    def _audio_basis(self) -> torch.Tensor:
+        """Orthonormal basis ``[C_a * audio_patch, rank]`` (float64, CPU) of the audio head's column space."""
+        w = self.audio_out.linear.weight.detach().cpu().double()  # [C_a * ap, hidden]
+        u, sv, _ = torch.linalg.svd(w, full_matrices=False)
+        return u[:, sv > sv.max() * max(w.shape) * 1e-7]  # none when W = 0 (an untrained head)
+
+    def audio_reaches_all(self) -> bool:
+        """True when the audio velocity can move every number of an audio token (full row rank)."""
+        if self.audio_out.linear.weight.device.type == "meta":
+            return self.audio_out.linear.weight.shape[0] <= self.audio_out.linear.weight.shape[1]
+        basis = self._audio_basis()
+        return basis.shape[1] == basis.shape[0]
+
     def audio_unreachable(self, audio: torch.Tensor) -> torch.Tensor:
         """The part of an audio latent ``[B, C_a, F]`` that the audio velocity can never change.
 
@@ -183,10 +196,8 @@ class TwinDiT(nn.Module):
         """
         if audio.device.type == "meta":  # shape-only runs
             return torch.zeros_like(audio)
-        w = self.audio_out.linear.weight.detach().cpu().double()  # [C_a * ap, hidden]
-        u, sv, _ = torch.linalg.svd(w, full_matrices=False)
-        basis = u[:, sv > sv.max() * max(w.shape) * 1e-7]  # none when W = 0 (an untrained head)
-        if basis.shape[1] == w.shape[0]:
+        basis = self._audio_basis()
+        if basis.shape[1] == basis.shape[0]:
             return torch.zeros_like(audio)
         ap = self.cfg.audio_patch
         # float64 on the CPU (small): float32 sums would depend on the thread count, and so would

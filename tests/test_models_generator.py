@@ -422,6 +422,58 @@ def test_solvers_on_known_ode() -> None:
     assert steps[-1] == (10, 10) and len(steps) == 10
 
 
+def test_stochastic_audio_update_keeps_the_flow_marginals() -> None:
+    # Gaussian data N(0, s^2) has the exact velocity v(x, t) = (t - (1 - t) s^2) / V_t * x with
+    # V_t = (1 - t)^2 s^2 + t^2: fine steps must end at std s for every eta (eta = 0 is the ODE)
+    s = 0.5
+
+    def vel(v, a, tv, ta):
+        t = float(ta[0])
+        return v, (t - (1 - t) * s * s) / ((1 - t) ** 2 * s * s + t * t) * a
+
+    x1 = torch.randn(20000, 1, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    none = x1[:, :0]
+    ts = schedule(200)
+    ends = {}
+    for eta in (0.0, 0.5, 1.0):
+        gen = torch.Generator().manual_seed(1)
+        _, ends[eta] = sample_ode(vel, none, x1.clone(), ts, "euler", audio_noise=eta, generator=gen)
+        assert float(ends[eta].std()) == pytest.approx(s, rel=0.03), eta
+    assert not torch.allclose(ends[0.0], ends[1.0])
+    # eta = 0 is exactly the Euler step, and point data (x0 = 2) ends at the point for any eta
+    _, euler = sample_ode(vel, none, x1.clone(), ts, "euler")
+    assert torch.equal(euler, ends[0.0])
+
+    def to_point(v, a, tv, ta):
+        return v, (a - 2.0) / ta[:, None]
+
+    gen = torch.Generator().manual_seed(2)
+    _, end = sample_ode(
+        to_point, none[:50], x1[:50].clone(), schedule(7), "euler", audio_noise=0.8, generator=gen
+    )
+    assert torch.allclose(end, torch.full_like(end, 2.0), atol=1e-12)
+    with pytest.raises(ValueError, match="Euler solver and a generator"):
+        sample_ode(vel, none, x1.clone(), ts, "heun", audio_noise=0.5, generator=gen)
+    with pytest.raises(ValueError, match=r"in \[0, 1\]"):
+        sample_ode(vel, none, x1.clone(), ts, "euler", audio_noise=1.5, generator=gen)
+
+
+def test_sampler_audio_noise_is_seeded_and_needs_a_full_audio_head(model: KinesonicModel) -> None:
+    cfg = model.cfg
+    m = randomize(KinesonicModel(cfg)).eval()
+    cond = m.build_conditioning(torch.rand(3, cfg.height, cfg.width), "rain", line_tracks(cfg))
+    a = m.sample(cond, steps=3, seed=7, audio_noise=0.5)
+    b = m.sample(cond, steps=3, seed=7, audio_noise=0.5)
+    ode = m.sample(cond, steps=3, seed=7)
+    assert torch.equal(a["audio"], b["audio"]) and not torch.equal(a["audio"], ode["audio"])
+    assert m.dit.audio_reaches_all()
+    with torch.no_grad():
+        m.dit.audio_out.linear.weight[1:] = m.dit.audio_out.linear.weight[0]  # rank 1
+    assert not m.dit.audio_reaches_all()
+    with pytest.raises(ValueError, match="reaches every number"):
+        m.sample(cond, steps=3, seed=7, audio_noise=0.5)
+
+
 def test_shift_spends_steps_near_noise() -> None:
     ts = schedule(4, shift=3.0)
     assert ts[0] == 1 and ts[-1] == 0
