@@ -210,6 +210,12 @@ def find_events(
     # white noise (px) of each track where it moves (module doc, step 6)
     noises = white_noise_px(np.where(_standing(tracks)[..., None], np.nan, d2))  # [N]
     thresholds = np.maximum(base, float(noise_factor) * levels)
+    window = int(np.clip(round(window_s * tracks.fps), MIN_WINDOW, MAX_WINDOW))
+    # each track's flight acceleration: computed when first needed, shared by the steps below
+    flights = [
+        _FlightAcceleration(tracks.points[:, n], tracks.visible[:, n], float(noises[n]), window)
+        for n in range(N)
+    ]
     sharp = _sharpness(d2, jumps.shape[0])  # [B, N]
     # a track needs a bracket at the threshold and one standing off its neighbours (step 4)
     busy = (
@@ -230,12 +236,12 @@ def find_events(
             ]
         checked = _checked(tracks, n, found, float(noises[n]), snr, window_s)
         if snr > 0:
-            checked = _confirmed(tracks, n, checked, float(noises[n]), snr, window_s, base)
+            checked = _confirmed(tracks, n, checked, float(noises[n]), snr, window_s, base, flights[n])
         candidates += checked
     if snr > 0 and scan_snr > 0:
-        candidates += _scanned(tracks, candidates, noises, scan_snr, window_s, base)
+        candidates += _scanned(tracks, candidates, noises, scan_snr, window_s, base, flights)
     if snr > 0 and landing_gain > 0:
-        candidates = _landed(tracks, candidates, noises, landing_gain, snr, window_s, base)
+        candidates = _landed(tracks, candidates, noises, landing_gain, snr, window_s, base, flights)
     radius = NMS_FRAMES / tracks.fps if nms_window_s is None else float(nms_window_s)
     kept: list[Event] = []
     for event in sorted(candidates, key=lambda e: -e.strength):
@@ -293,7 +299,14 @@ def _scan_models(window: int) -> list[tuple[str, int, int]]:
 
 
 def _confirmed(
-    tracks: Tracks, n: int, events: list[Event], noise: float, min_snr: float, window_s: float, base: float
+    tracks: Tracks,
+    n: int,
+    events: list[Event],
+    noise: float,
+    min_snr: float,
+    window_s: float,
+    base: float,
+    gravity: _FlightAcceleration,
 ) -> list[Event]:
     """On a noisy track, the events the free-flight check could not test, tested on short windows.
 
@@ -305,7 +318,7 @@ def _confirmed(
     if noise < SCAN_NOISE_PX or all(np.isfinite(e.snr) for e in events):
         return events
     window = int(np.clip(round(window_s * tracks.fps), MIN_WINDOW, MAX_WINDOW))
-    fit = _BoundedFits(tracks.points[:, n], tracks.visible[:, n], noise, window, min_snr, base)
+    fit = _BoundedFits(tracks.points[:, n], tracks.visible[:, n], noise, window, min_snr, base, gravity)
     taken = {int(np.floor(e.frame)): True for e in events if np.isfinite(e.snr)}
     out = [e for e in events if np.isfinite(e.snr)]
     for event in sorted((e for e in events if not np.isfinite(e.snr)), key=lambda e: -e.strength):
@@ -319,7 +332,13 @@ def _confirmed(
 
 
 def _scanned(
-    tracks: Tracks, events: list[Event], noise: np.ndarray, min_snr: float, window_s: float, base: float
+    tracks: Tracks,
+    events: list[Event],
+    noise: np.ndarray,
+    min_snr: float,
+    window_s: float,
+    base: float,
+    flights: list[_FlightAcceleration],
 ) -> list[Event]:
     """Contacts of noisy tracks (white noise >= ``SCAN_NOISE_PX``) that only the model scan sees.
 
@@ -356,7 +375,9 @@ def _scanned(
         n = int(noisy[m])
         if quiet[m] and not any(e.track == n for e in events):
             continue
-        fit = _BoundedFits(points[:, m], visible[:, m], float(noise[noisy][m]), window, min_snr, base)
+        fit = _BoundedFits(
+            points[:, m], visible[:, m], float(noise[noisy][m]), window, min_snr, base, flights[n]
+        )
         s, size = score[m], jump[m]
         taken = {int(np.floor(e.frame)): True for e in events if e.track == n}  # bracket -> hop after
         frames = [e.frame for e in events if e.track == n]
@@ -385,9 +406,8 @@ def _scanned(
             lo = max([j + 1 for j in taken if j < b], default=0)
             hi = min([j for j in taken if j > b], default=T - 1)
             first, last = max(lo, b - model[1] + 1 - 2), min(hi, b + model[2] + 2)
-            frame = locate_contact(
-                points[:, m], visible[:, m], first, last, model[0], b, fit.gravity, reach=2
-            )
+            gravity = fit.gravity() if model[0] in (LAND, FALL) else None  # only free fall uses it
+            frame = locate_contact(points[:, m], visible[:, m], first, last, model[0], b, gravity, reach=2)
             if any(abs(int(np.floor(frame)) - j) <= 2 for j in taken):
                 frame = b + 0.5
             strength = float(size[c, i]) * tracks.fps / tracks.scale
@@ -406,6 +426,7 @@ def _landed(
     min_snr: float,
     window_s: float,
     base: float,
+    flights: list[_FlightAcceleration],
 ) -> list[Event]:
     """``events`` with the landings into rest right after a contact of a noisy track added or re-timed.
 
@@ -422,7 +443,10 @@ def _landed(
     for n in np.flatnonzero(noise >= SCAN_NOISE_PX):
         own = sorted((e for e in events if e.track == n), key=lambda e: e.frame)
         if own:
-            own = _track_landings(tracks, int(n), own, float(noise[n]), window, long, min_gain, min_snr, base)
+            gravity = flights[n]()
+            own = _track_landings(
+                tracks, int(n), own, float(noise[n]), window, long, min_gain, min_snr, base, gravity
+            )
         out += own
     return out
 
@@ -437,11 +461,14 @@ def _track_landings(
     min_gain: float,
     min_snr: float,
     base: float,
+    gravity: np.ndarray,
 ) -> list[Event]:
-    """:func:`_landed` for track ``n`` and its events ``own`` (sorted by frame)."""
+    """:func:`_landed` for track ``n`` and its events ``own`` (sorted by frame).
+
+    ``gravity`` ``[2]`` px/frame²: the track's flight acceleration (:class:`_FlightAcceleration`).
+    """
     T = tracks.num_frames
     points, visible = tracks.points[:, n], tracks.visible[:, n]
-    gravity = flight_acceleration(points[:, None], visible[:, None], np.array([noise]), _half(window))[0]
     if not np.all(np.isfinite(gravity)):
         return own
     i = 0
@@ -479,6 +506,27 @@ def _half(window: int) -> int:
     return max((window + 1) // 2, MIN_WINDOW)
 
 
+class _FlightAcceleration:
+    """One track's flight acceleration (px/frame² ``[2]``, NaN if none), computed on first call.
+
+    :func:`.flight.flight_acceleration` of the track with its white noise on windows of
+    :func:`_half` ``(window)`` frames a side. :func:`find_events` makes one per track; the track's
+    bounded fits (:class:`_BoundedFits`, in the check and in the scan) and its landing search
+    (:func:`_track_landings`) share it.
+    """
+
+    def __init__(self, points: np.ndarray, visible: np.ndarray, noise: float, window: int) -> None:
+        self.points, self.visible, self.noise, self.window = points, visible, noise, window
+        self.value: np.ndarray | None = None
+
+    def __call__(self) -> np.ndarray:
+        if self.value is None:
+            self.value = flight_acceleration(
+                self.points[:, None], self.visible[:, None], np.array([self.noise]), _half(self.window)
+            )[0]
+        return self.value
+
+
 class _BoundedFits:
     """Free-flight fits of one track at one bracket on windows that stop at the track's events.
 
@@ -486,16 +534,23 @@ class _BoundedFits:
     model)``: the best of :data:`.flight.SHARED` (sides of at least 3 frames) and :data:`.flight.FREE`
     (at least 4) on ``window`` and ``2 window`` frames a side, cut at the neighbouring events, and —
     right after an event that is not a landing, 2 to 4 frames on — :data:`.flight.LAND` (the hop in
-    free fall with the track's own flight acceleration). ``snr`` is 0 below the gate or ``|Δv|`` below
-    ``base``.
+    free fall with the track's own flight acceleration ``gravity``). ``snr`` is 0 below the gate or
+    ``|Δv|`` below ``base``.
     """
 
     def __init__(
-        self, points: np.ndarray, visible: np.ndarray, noise: float, window: int, gate: float, base: float
+        self,
+        points: np.ndarray,
+        visible: np.ndarray,
+        noise: float,
+        window: int,
+        gate: float,
+        base: float,
+        gravity: _FlightAcceleration,
     ) -> None:
         self.points, self.visible, self.noise = points, visible, noise
         self.window, self.gate, self.base = window, gate, base
-        self.gravity: np.ndarray | None = None
+        self.gravity = gravity
         self.cache: dict = {}
         self.tested = False  # whether the last call had a window to test
 
@@ -526,16 +581,7 @@ class _BoundedFits:
         for model in sorted(models):
             key = (b, model)
             if key not in self.cache:
-                gravity = None
-                if model[0] in (LAND, FALL):
-                    if self.gravity is None:
-                        self.gravity = flight_acceleration(
-                            self.points[:, None],
-                            self.visible[:, None],
-                            np.array([self.noise]),
-                            _half(self.window),
-                        )[0]
-                    gravity = self.gravity
+                gravity = self.gravity() if model[0] in (LAND, FALL) else None
                 self.cache[key] = window_fit(
                     self.points, self.visible, b, model, self.noise, gravity, self.gate
                 )
