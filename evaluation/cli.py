@@ -12,11 +12,13 @@ Two modes:
   across-the-rows pictures; ``--reuse`` keeps the clip files of an earlier run of the same files
   and settings in ``--work``.
 
-  Opt-in rows of the first model (``--rows codec,jointcfg,v2a,a2v,nophysics`` or ``--rows all``):
+  Opt-in rows of the first model (``--rows codec,jointcfg,v2a,a2v,nophysics,ode`` or ``--rows all``):
   the simulator's sound through its audio codec, JointCFG, video-to-audio given the simulator's
   frames, audio-to-video given the simulator's sound (its ETE reads the visual events from the
   tracks measured on the generated video), the model with its physics input off ("physics input
-  off": the same weights, so its paired row says what the physics input changes); ``--cond-time
+  off": the same weights, so its paired row says what the physics input changes), the model with the
+  deterministic sampler of earlier tables ("ODE sampler": the flow ODE without audio guidance, where
+  the default adds audio CFG 2 and a stochastic audio update); ``--cond-time
   T`` holds the given modality of v2a / a2v at flow time T (0 = clean; at most the model's trained
   maximum, 0.1 by default).
 
@@ -64,7 +66,8 @@ def add_parser(subparsers: Any) -> None:
         metavar="ROW,...",
         help="extra rows of the first model: codec (simulator sound through its audio codec), jointcfg "
         "(JointCFG), v2a (video-to-audio on the simulator's frames), a2v (audio-to-video on the "
-        "simulator's sound), nophysics (the model with its physics input off), or all (default: none)",
+        "simulator's sound), nophysics (the model with its physics input off), ode (the deterministic "
+        "sampler without audio guidance), or all (default: none)",
     )
     w.add_argument(
         "--cond-time",

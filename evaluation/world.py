@@ -12,8 +12,9 @@ and scores it with the same code as ``kinesonic eval FOLDER``
 
 - row "simulator ground truth": the clip's own frames and sound;
 - one row per model: generated from the clip's first frame, caption, ground-truth tracks and physics
-  (Euler, 25 steps, video CFG 3 and no audio guidance, as 'Generate Sounding Video'; clip i from noise
-  seed ``sample_seed + i``, the same in every row, :func:`clip_sample_seed`); an ablation samples
+  (25 Euler steps, video CFG 3, audio CFG 2 and the stochastic audio update at eta 1, as 'Generate
+  Sounding Video', :data:`.world_rows.SAMPLER`; clip i from noise seed ``sample_seed + i``, the same
+  in every row, :func:`clip_sample_seed`); an ablation samples
   with the conditioning it was trained with (``model.ablations`` from its checkpoint metadata; a
   ``no_physics`` model without physics). The physics (``physics``, :func:`.world_rows.clip_physics`)
   is by default ESTIMATED from the clip's rendered frames and the tracks the extraction pipeline
@@ -60,6 +61,7 @@ from .world_rows import (
     physics_known,
     row_media,
     row_physics,
+    row_sampler,
 )
 from .world_table import COLUMNS, format_table, level_error_db, paired_table, per_clip, summarize
 
@@ -236,6 +238,7 @@ def _stamp(
     stamp.update(steps=steps, seed=sample_seed, held_out_seed=held_out_seed)
     if row.kind in SAMPLED_KINDS:  # the rows that sample: one noise seed per clip
         stamp["seeds"] = "sample_seed + clip index"
+        stamp["sampler"] = row_sampler(row.kind)  # guidance scales and the stochastic audio update
     if row.entry:
         st = row.entry[1].stat()
         stamp.update(size=st.st_size, mtime=st.st_mtime)
@@ -341,6 +344,7 @@ def _timing(row: _Row, times: list[float], steps: int, cond_time: float) -> str:
         "jointcfg": "JointCFG",
         "v2a": f"CFG, cond_time {cond_time:g}",
         "a2v": f"CFG, cond_time {cond_time:g}",
+        "ode": "CFG on the video only, flow ODE",
     }
     return f", sampling {np.median(times):.2f} s median per clip ({steps} steps, {how.get(row.kind, 'CFG')})"
 
@@ -385,7 +389,7 @@ def evaluate_world(
 
     The first model is the reference of the paired table (usually the default model, the others
     its ablations). ``rows``: opt-in rows of the first model (keys of
-    :data:`.world_rows.EXTRA_ROWS`: "codec", "jointcfg", "v2a", "a2v", "nophysics"), placed right
+    :data:`.world_rows.EXTRA_ROWS`: "codec", "jointcfg", "v2a", "a2v", "nophysics", "ode"), placed right
     after it;
     ``cond_time``: the flow time at which v2a / a2v hold the given modality (within the first
     model's trained range, else ValueError); ``sample_options``: extra ``model.sample`` settings of

@@ -4,8 +4,9 @@ Row kinds (:func:`row_media`), every model row through public :class:`~kinesonic
 methods only (``build_conditioning``, ``sample``, ``encode_*`` / ``decode_*``):
 
 - ``"simulator"``: the clip's own frames and sound (the ground-truth row);
-- ``"model"``: joint generation from the clip's first frame, caption and ground-truth tracks (Euler,
-  video CFG 3, audio guidance off, as 'Generate Sounding Video');
+- ``"model"``: joint generation from the clip's first frame, caption and ground-truth tracks (25
+  Euler steps, video CFG 3, audio CFG 2, stochastic audio update at eta 1: :data:`SAMPLER`, as
+  'Generate Sounding Video');
 - ``"codec"`` (opt-in): the simulator's frames, and the simulator's sound through the model's audio
   codec (``decode_audio(encode_audio(sound))``): the ceiling of the model's sound path;
 - ``"jointcfg"`` (opt-in): as ``"model"`` with JointCFG (``guidance="joint"``, the same scales);
@@ -17,6 +18,8 @@ methods only (``build_conditioning``, ``sample``, ``encode_*`` / ``decode_*``):
 - ``"nophysics"`` (opt-in): as ``"model"`` without the physics input (the same weights; what the
   physics the model is given changes, paired with the model row; a model trained without physics is
   the ``no_physics`` ablation instead).
+- ``"ode"`` (opt-in): as ``"model"`` with the deterministic sampler of earlier tables (the flow ODE,
+  no audio guidance: :data:`ODE_SAMPLER`), paired with the model row: what the sampler changes.
 
 The given modality of v2a / a2v is held at flow time ``cond_time`` (0 = clean), which must lie in
 the range the model was trained with (:func:`kinesonic.models.trained_max_cond_time`).
@@ -39,7 +42,7 @@ import numpy as np
 import torch
 
 from ..models.checkpoint import check_cond_time
-from ..models.sampling import DEFAULT_AUDIO_CFG, DEFAULT_VIDEO_CFG
+from ..models.sampling import DEFAULT_AUDIO_CFG, DEFAULT_AUDIO_NOISE, DEFAULT_VIDEO_CFG
 from .physics import MATCH_PX_64  # frame-0 matching radius (px at 64 px), as `kinesonic physics eval`
 
 #: Opt-in rows (``kinesonic eval --world --rows ...``) in table order, with their labels.
@@ -49,13 +52,27 @@ EXTRA_ROWS: dict[str, str] = {
     "v2a": "video-to-audio",
     "a2v": "audio-to-video",
     "nophysics": "physics input off",
+    "ode": "ODE sampler",
 }
 KINDS = ("simulator", "model", *EXTRA_ROWS)
 #: Rows whose sampling takes the physics conditioning (the others show the simulator's frames/sound).
-SAMPLED_KINDS = ("model", "jointcfg", "v2a", "a2v", "nophysics")
+SAMPLED_KINDS = ("model", "jointcfg", "v2a", "a2v", "nophysics", "ode")
 #: ``--physics`` choices: where the model rows' PHYSICS comes from.
 PHYSICS_SOURCES = ("estimated", "simulator", "none")
 VIDEO_CFG, AUDIO_CFG = DEFAULT_VIDEO_CFG, DEFAULT_AUDIO_CFG  # as the Generate nodes
+#: ``model.sample`` settings of the sampled rows (as the Generate nodes), and of the "ode" row.
+SAMPLER: dict[str, Any] = {"video_cfg": VIDEO_CFG, "audio_cfg": AUDIO_CFG, "audio_noise": DEFAULT_AUDIO_NOISE}
+ODE_SAMPLER: dict[str, Any] = {**SAMPLER, "audio_cfg": 1.0, "audio_noise": 0.0}
+
+
+def row_sampler(kind: str) -> dict[str, Any] | None:
+    """The ``model.sample`` settings a row kind samples with (None: it does not sample). Audio-to-video
+    holds the sound, so only the video guidance matters there."""
+    if kind not in SAMPLED_KINDS:
+        return None
+    if kind == "a2v":
+        return {"video_cfg": VIDEO_CFG}
+    return dict(ODE_SAMPLER if kind == "ode" else SAMPLER)
 
 
 def parse_rows(text: str) -> list[str]:
@@ -229,6 +246,10 @@ def row_media(
         return clip.frames, clip.audio, None
     if kind == "nophysics":  # the model row without the physics input
         return row_media("model", model, clip, steps, seed, cond_time, options, None)
+    if kind == "ode":  # the model row with the deterministic sampler
+        return row_media(
+            "model", model, clip, steps, seed, cond_time, {**(options or {}), **ODE_SAMPLER}, physics
+        )
     if model.cfg.sample_rate != clip.sample_rate and kind != "model":
         raise ValueError(
             f"the model's sound is at {model.cfg.sample_rate} Hz, the world clips' at {clip.sample_rate} Hz"
@@ -258,7 +279,7 @@ def row_media(
     start = time.perf_counter()
     # options: other sampler settings (benchmarks/bench_guidance.py), e.g. audio_cfg or
     # video_guidance_region; the table itself uses none
-    kwargs = {"video_cfg": VIDEO_CFG, "audio_cfg": AUDIO_CFG, **(options or {}), **given}
+    kwargs = {**SAMPLER, **(options or {}), **given}
     solver, shift = kwargs.pop("solver", "euler"), float(kwargs.pop("shift", 1.0))
     lat = model.sample(cond, mode, steps, solver, shift, guidance=guidance, seed=seed, **kwargs)
     seconds = time.perf_counter() - start

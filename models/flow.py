@@ -84,6 +84,7 @@ def sample_ode(
     callback: Callable[[int, int], None] | None = None,
     audio_noise: float = 0.0,
     generator: torch.Generator | None = None,
+    audio_reachable: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Integrate dx/dt = v from ``times[0]`` (=1) to ``times[-1]`` (=0) for both modalities.
 
@@ -96,15 +97,18 @@ def sample_ode(
             given and the model sees this constant flow time (V2A / A2V).
         project_video: applied after every update (re-imposes the first-frame latent).
         callback: ``callback(step, total)`` after each step (may raise to interrupt).
-        audio_noise: eta in [0, 1] of a stochastic audio update (Euler only; 0 = the ODE), DDIM's
-            eta on the flow's path ``x_t = (1 - t) x0 + t eps``: a step from t to t' splits the state
-            into its predicted data ``x0 = x - t v`` and noise ``eps = x + (1 - t) v`` and re-mixes
+        audio_noise: eta in [0, 1] of a stochastic audio update (0 = the ODE), DDIM's eta on the
+            flow's path ``x_t = (1 - t) x0 + t eps``: a step from t to t' splits the state into its
+            predicted data ``x0 = x - t v`` and noise ``eps = x + (1 - t) v`` (v: the solver's
+            velocity for the step, Heun's average for "heun") and re-mixes
             them as ``(1 - t') x0 + sqrt(t'^2 - c^2) eps + c z`` with fresh noise ``z`` of scale
             ``c = eta * t'/t * sqrt(t^2 - ((1 - t) t' / (1 - t'))^2)`` (eta = 1: the posterior of
-            the forward process, i.e. ancestral sampling; eta = 0: exactly the Euler step). With
+            the forward process, i.e. ancestral sampling; eta = 0: the solver's own step). With
             exact predictions every eta keeps the flow's marginals; the fresh noise lets later
             steps correct what earlier ones averaged away.
         generator: CPU generator of the fresh noise (needed when ``audio_noise > 0``).
+        audio_reachable: if given, the stochastic update changes the audio only by its image under this
+            map (the part of the change the audio head could make; elsewhere the solver's own step).
     Returns:
         final ``(video, audio)`` states.
     """
@@ -113,8 +117,8 @@ def sample_ode(
     if not 0.0 <= audio_noise <= 1.0:
         raise ValueError(f"audio_noise must be in [0, 1], got {audio_noise}")
     stochastic = audio_noise > 0 and hold_audio is None
-    if stochastic and (solver != "euler" or generator is None):
-        raise ValueError("audio_noise > 0 needs the Euler solver and a generator")
+    if stochastic and generator is None:
+        raise ValueError("audio_noise > 0 needs a generator")
     b = video.shape[0]
     total = len(times) - 1
     proj = project_video or (lambda x: x)
@@ -131,17 +135,19 @@ def sample_ode(
         vv, va = velocity(video, audio, tvec(t, hold_video), tvec(t, hold_audio))
         nv = video if hold_video is not None else proj(video + dt * vv)
         na = audio if hold_audio is not None else audio + dt * va
-        if stochastic and tn > 0:  # re-mix predicted data and noise with some fresh noise
-            x0, eps = audio - t * va, audio + (1.0 - t) * va
-            z = torch.randn(audio.shape, generator=generator, device="cpu").to(audio)
-            c = audio_noise * tn / t * max(t**2 - ((1.0 - t) * tn / (1.0 - tn)) ** 2, 0.0) ** 0.5
-            na = (1.0 - tn) * x0 + max(tn**2 - c**2, 0.0) ** 0.5 * eps + c * z
         if solver == "heun" and tn > 0:
             vv2, va2 = velocity(nv, na, tvec(tn, hold_video), tvec(tn, hold_audio))
             if hold_video is None:
                 nv = proj(video + dt * 0.5 * (vv + vv2))
             if hold_audio is None:
-                na = audio + dt * 0.5 * (va + va2)
+                va = 0.5 * (va + va2)
+                na = audio + dt * va
+        if stochastic and tn > 0:  # re-mix predicted data and noise (from the step's velocity) + fresh noise
+            x0, eps = audio - t * va, audio + (1.0 - t) * va
+            z = torch.randn(audio.shape, generator=generator, device="cpu").to(audio)
+            c = audio_noise * tn / t * max(t**2 - ((1.0 - t) * tn / (1.0 - tn)) ** 2, 0.0) ** 0.5
+            remixed = (1.0 - tn) * x0 + max(tn**2 - c**2, 0.0) ** 0.5 * eps + c * z
+            na = remixed if audio_reachable is None else na + audio_reachable(remixed - na)
         video, audio = nv, na
         if callback is not None:
             callback(i + 1, total)

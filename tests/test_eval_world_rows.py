@@ -186,7 +186,7 @@ def test_cli_rows_and_cond_time_are_checked(tmp_path, capsys) -> None:
     assert "--rows: unknown row(s) ['vocoder']" in capsys.readouterr().err
     assert main([*base, "--rows", "v2a", "--cond-time", "0.2"]) == 2
     assert "cond_time must be in [0, 0.1]" in capsys.readouterr().err
-    assert world_rows.parse_rows("all") == ["codec", "jointcfg", "v2a", "a2v", "nophysics"]
+    assert world_rows.parse_rows("all") == ["codec", "jointcfg", "v2a", "a2v", "nophysics", "ode"]
     assert world_rows.parse_rows("a2v, codec") == ["codec", "a2v"]
     assert world_rows.parse_rows("") == []
 
@@ -385,6 +385,39 @@ def test_apcc_delta_column_hand_computed() -> None:
     value, count = world_table.set_apcc_delta(single)
     assert math.isnan(value) and count == 0
     assert world_table.paired_differences({"apcc": single}, {"apcc": single})["apcc"] is None
+
+
+def test_ode_row_samples_the_deterministic_sampler_and_the_stamp_names_the_sampler(
+    tmp_path, monkeypatch
+) -> None:
+    # the model row samples with the Generate nodes' settings (audio CFG 2, eta 1); the "ode" row with
+    # the flow ODE and no audio guidance; each folder's stamp says which, so --reuse cannot mix them
+    model = _micro_world_model(tmp_path / "m.safetensors")
+    calls: list[tuple[float, float, float]] = []
+    sample = KinesonicModel.sample
+
+    def spy(self, cond, mode="joint", *args, **kwargs):
+        calls.append((kwargs["video_cfg"], kwargs["audio_cfg"], kwargs["audio_noise"]))
+        return sample(self, cond, mode, *args, **kwargs)
+
+    monkeypatch.setattr(KinesonicModel, "sample", spy)
+    work = tmp_path / "work"
+    world.evaluate_world(
+        [("default model", model)], work, clips=1, train_clips=50, steps=1, rows=["ode"],
+        log=lambda line: None,
+    )  # fmt: skip
+    assert calls == [(3.0, 2.0, 1.0), (3.0, 1.0, 0.0)]
+    stamps = {f: json.loads((work / f / "source.json").read_text()) for f in ("default_model", "ODE_sampler")}
+    assert stamps["default_model"]["sampler"] == {"video_cfg": 3.0, "audio_cfg": 2.0, "audio_noise": 1.0}
+    assert stamps["ODE_sampler"]["sampler"] == {"video_cfg": 3.0, "audio_cfg": 1.0, "audio_noise": 0.0}
+    assert world_rows.row_sampler("a2v") == {"video_cfg": 3.0} and world_rows.row_sampler("codec") is None
+    # a folder made with other sampler settings is not reused
+    monkeypatch.setattr(world_rows, "SAMPLER", {**world_rows.SAMPLER, "audio_cfg": 1.5})
+    calls.clear()
+    world.evaluate_world(
+        [("default model", model)], work, clips=1, train_clips=50, steps=1, reuse=True, log=lambda line: None,
+    )  # fmt: skip
+    assert calls == [(3.0, 1.5, 1.0)]
 
 
 def test_each_clip_is_sampled_from_its_own_noise_and_rows_stay_paired(tmp_path, monkeypatch) -> None:

@@ -184,10 +184,28 @@ def test_short_tracks_are_resampled_to_the_model_clip(checkpoint: Path, capsys) 
 
 
 def test_node_guidance_defaults_are_the_samplers() -> None:
-    from kinesonic.models.sampling import DEFAULT_AUDIO_CFG, DEFAULT_VIDEO_CFG
+    from kinesonic.evaluation.world_rows import SAMPLER
+    from kinesonic.models.sampling import DEFAULT_AUDIO_CFG, DEFAULT_AUDIO_NOISE, DEFAULT_VIDEO_CFG
     from kinesonic.nodes import generate
 
-    assert (generate.VIDEO_CFG, generate.AUDIO_CFG) == (DEFAULT_VIDEO_CFG, DEFAULT_AUDIO_CFG)
-    spec = generate.KinesonicGeneratorSampler.INPUT_TYPES()["required"]
-    assert spec["video_cfg"][1]["default"] == DEFAULT_VIDEO_CFG
-    assert spec["audio_cfg"][1]["default"] == DEFAULT_AUDIO_CFG
+    defaults = (DEFAULT_VIDEO_CFG, DEFAULT_AUDIO_CFG, DEFAULT_AUDIO_NOISE)
+    assert (generate.VIDEO_CFG, generate.AUDIO_CFG, generate.AUDIO_NOISE) == defaults
+    assert (SAMPLER["video_cfg"], SAMPLER["audio_cfg"], SAMPLER["audio_noise"]) == defaults  # the table's
+    spec = generate.KinesonicGeneratorSampler.INPUT_TYPES()
+    assert spec["required"]["video_cfg"][1]["default"] == DEFAULT_VIDEO_CFG
+    assert spec["required"]["audio_cfg"][1]["default"] == DEFAULT_AUDIO_CFG
+    assert spec["optional"]["audio_noise"][1]["default"] == DEFAULT_AUDIO_NOISE
+
+
+def test_sampler_node_audio_noise_range_and_effect(checkpoint: Path) -> None:
+    (model,) = KinesonicLoadGenerator().run("micro.safetensors")
+    (cond,) = KinesonicGeneratorConditioning().run(model, torch.rand(1, 32, 32, 3), "x", 0, scene_tracks())
+    sampler = KinesonicGeneratorSampler()
+    args = (model, cond, "image_to_sounding_video", 2)
+    with pytest.raises(NodeInputError, match=r"audio_noise.*\[0, 1\]"):
+        sampler.run(*args, "euler", 1.0, 3.0, 2.0, "cfg", 0, audio_noise=1.5)
+    (a,) = sampler.run(*args, "heun", 1.0, 3.0, 2.0, "cfg", 0)  # Heun takes the stochastic update too
+    assert torch.isfinite(a["audio"]).all()
+    (b,) = sampler.run(*args, "euler", 1.0, 3.0, 2.0, "cfg", 0)  # default eta 1
+    (c,) = sampler.run(*args, "euler", 1.0, 3.0, 2.0, "cfg", 0, audio_noise=0.0)
+    assert not torch.equal(b["audio"], c["audio"])
