@@ -288,6 +288,11 @@ def _fill_row(
     model = row.entry[2] if row.entry else None
     for k, (name, clip) in enumerate(world.items()):
         if kept and (folder / f"{name}.measured.tracks.json").is_file():
+            if row.kind == "model" and clip.kind not in figs:  # a kept row still gets its pictures
+                from ..media.video import read_video
+
+                video = read_video(folder / f"{name}.mp4")
+                figs[clip.kind] = (clip, video.frames, video.audio.mean(axis=0))
             continue
         phys = (physics or {}).get(name)
         seed = clip_sample_seed(sample_seed, k)

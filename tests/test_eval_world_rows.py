@@ -469,6 +469,12 @@ def test_reuse_keeps_only_the_clips_asked_for(tmp_path, monkeypatch) -> None:
     assert json.loads((work / "default_model" / "source.json").read_text())["model"] == str(
         (tmp_path / "m.safetensors").resolve()
     )
+    figures = tmp_path / "figures"  # a kept row still draws its pictures
+    world.evaluate_world(
+        [("default model", model)], work, clips=1, train_clips=50, steps=1, reuse=True,
+        log=lambda line: None, figures=figures,
+    )  # fmt: skip
+    assert mp4.stat().st_mtime_ns == made and len(list(figures.glob("generated_*.png"))) == 1
     run(1, seed=2000)  # other held-out clips under the same names: made again, not reused
     assert (work / "default_model" / "clip0000.tracks.json").read_text() != tracks
     assert json.loads((work / "default_model" / "source.json").read_text())["held_out_seed"] == 2000
