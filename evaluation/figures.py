@@ -14,7 +14,18 @@ def _logmel(audio: np.ndarray, sr: int) -> np.ndarray:
     mel = librosa.feature.melspectrogram(
         y=audio.astype(np.float32), sr=sr, n_fft=512, hop_length=128, n_mels=64
     )
-    return librosa.power_to_db(mel + 1e-10, ref=1.0, top_db=80)
+    return librosa.power_to_db(mel + 1e-10, ref=1.0, top_db=None)
+
+
+#: Dynamic range (dB) of the spectrogram pictures, below the loudest panel of a figure.
+TOP_DB = 80.0
+
+
+def _shared_scale(specs: list[np.ndarray]) -> dict[str, float]:
+    """One colour scale for every spectrogram of a figure (loudest bin to 80 dB under it), so that a
+    quiet sound looks quiet next to a loud one instead of being stretched to its own range."""
+    top = max(float(np.max(s)) for s in specs)
+    return {"vmin": top - TOP_DB, "vmax": top}
 
 
 def save_figure(fig: Any, path: Path) -> None:
@@ -55,18 +66,23 @@ def figure(path: Path, clip: Any, frames: np.ndarray, audio: np.ndarray, title: 
                 pts = clip.tracks.points[t]
                 ax.plot(pts[:, 0], pts[:, 1], "+", color="red", ms=6)
     duration = clip.frames.shape[0] / clip.fps
-    for row, (wave, label) in enumerate(
-        ((clip.audio, "simulator sound"), (audio, "generated sound")), start=2
+    n = int(duration * clip.sample_rate)
+    specs = [_logmel(wave[:n], clip.sample_rate) for wave in (clip.audio, audio)]
+    scale = _shared_scale(specs)
+    for row, (spec, label) in enumerate(
+        zip(specs, ("simulator sound", "generated sound"), strict=True), start=2
     ):
         ax = fig.add_subplot(grid[row, :])
-        spec = _logmel(wave[: int(duration * clip.sample_rate)], clip.sample_rate)
-        ax.imshow(spec, origin="lower", aspect="auto", extent=(0, duration, 0, 64), cmap="magma")
+        ax.imshow(spec, origin="lower", aspect="auto", extent=(0, duration, 0, 64), cmap="magma", **scale)
         for e in clip.events:
             ax.axvline(e["time_s"], color="cyan", lw=0.8, ls="--")
         ax.set_ylabel(label, fontsize=8)
         ax.set_yticks([])
         if row == 3:
-            ax.set_xlabel("time (s); dashed = simulated impacts; red + = conditioning track")
+            ax.set_xlabel(
+                "time (s); dashed = simulated impacts; red + = conditioning track; "
+                "both spectrograms on one dB scale"
+            )
     fig.suptitle(title, fontsize=9)
     save_figure(fig, path)
 
@@ -85,8 +101,13 @@ def ablation_figure(path: Path, clip: Any, name: str, rows: list[tuple[str, Path
     duration = clip.frames.shape[0] / clip.fps
     fig = plt.figure(figsize=(11, 1.45 * len(rows)), dpi=110)
     grid = fig.add_gridspec(len(rows), len(idx) + 1, width_ratios=[1] * len(idx) + [4.5])
-    for r, (label, folder) in enumerate(rows):
-        data = read_video(folder / f"{name}.mp4")
+    videos = [read_video(folder / f"{name}.mp4") for _, folder in rows]
+    specs = [
+        _logmel(data.audio.mean(axis=0)[: int(duration * data.sample_rate)], data.sample_rate)
+        for data in videos
+    ]
+    scale = _shared_scale(specs)
+    for r, ((label, _), data, spec) in enumerate(zip(rows, videos, specs, strict=True)):
         for c, t in enumerate(idx):
             ax = fig.add_subplot(grid[r, c])
             ax.imshow(data.frames[t], interpolation="nearest")
@@ -99,16 +120,15 @@ def ablation_figure(path: Path, clip: Any, name: str, rows: list[tuple[str, Path
             if r == 0:
                 ax.set_title(f"{t / clip.fps:.2f} s", fontsize=7)
         ax = fig.add_subplot(grid[r, len(idx)])
-        wave = data.audio.mean(axis=0)[: int(duration * data.sample_rate)]
-        spec = _logmel(wave, data.sample_rate)
-        ax.imshow(spec, origin="lower", aspect="auto", extent=(0, duration, 0, 64), cmap="magma")
+        ax.imshow(spec, origin="lower", aspect="auto", extent=(0, duration, 0, 64), cmap="magma", **scale)
         for e in clip.events:
             ax.axvline(e["time_s"], color="cyan", lw=0.8, ls="--")
         ax.set_yticks([])
         if r < len(rows) - 1:
             ax.set_xticks([])
     fig.suptitle(
-        f"{clip.kind} (held-out seed {clip.seed}): red + = conditioning track, dashed = simulated impacts",
+        f"{clip.kind} (held-out seed {clip.seed}): red + = conditioning track, dashed = simulated impacts; "
+        "all spectrograms on one dB scale",
         fontsize=8,
     )
     save_figure(fig, path)

@@ -478,3 +478,17 @@ def test_reuse_keeps_only_the_clips_asked_for(tmp_path, monkeypatch) -> None:
     run(1, seed=2000)  # other held-out clips under the same names: made again, not reused
     assert (work / "default_model" / "clip0000.tracks.json").read_text() != tracks
     assert json.loads((work / "default_model" / "source.json").read_text())["held_out_seed"] == 2000
+
+
+def test_figure_spectrograms_share_one_db_scale(tmp_path) -> None:
+    # a sound 40 dB under another must look 40 dB darker, not be stretched to its own range
+    from kinesonic.evaluation import figures
+
+    sr = 16000
+    t = np.arange(sr) / sr
+    loud = 0.5 * np.sin(2 * np.pi * 1000 * t)
+    specs = [figures._logmel(loud, sr), figures._logmel(0.01 * loud, sr)]
+    scale = figures._shared_scale(specs)
+    assert scale["vmax"] == pytest.approx(float(specs[0].max()))
+    assert scale["vmax"] - scale["vmin"] == figures.TOP_DB
+    assert float(specs[0].max() - specs[1].max()) == pytest.approx(40.0, abs=0.01)
