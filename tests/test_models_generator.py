@@ -196,10 +196,14 @@ def test_generated_audio_keeps_no_noise_the_head_cannot_reach() -> None:
     assert not full.dit.audio_unreachable(torch.randn(1, cfg.audio_channels, 8)).any()
 
 
-def test_sampling_is_seeded(model: KinesonicModel) -> None:
-    cfg = model.cfg
+def random_model_and_cond(cfg) -> tuple[KinesonicModel, Conditioning]:
+    """A randomised model of ``cfg`` and a conditioning with two moving tracks."""
     m = randomize(KinesonicModel(cfg)).eval()
-    cond = m.build_conditioning(torch.rand(3, cfg.height, cfg.width), "rain", line_tracks(cfg))
+    return m, m.build_conditioning(torch.rand(3, cfg.height, cfg.width), "rain", line_tracks(cfg))
+
+
+def test_sampling_is_seeded(model: KinesonicModel) -> None:
+    m, cond = random_model_and_cond(model.cfg)
     a = m.sample(cond, steps=3, seed=7, video_cfg=2.0)
     b = m.sample(cond, steps=3, seed=7, video_cfg=2.0)
     c = m.sample(cond, steps=3, seed=8, video_cfg=2.0)
@@ -467,9 +471,7 @@ def test_stochastic_audio_update_keeps_the_flow_marginals() -> None:
 
 
 def test_sampler_audio_noise_is_seeded_and_leaves_unreachable_directions_alone(model: KinesonicModel) -> None:
-    cfg = model.cfg
-    m = randomize(KinesonicModel(cfg)).eval()
-    cond = m.build_conditioning(torch.rand(3, cfg.height, cfg.width), "rain", line_tracks(cfg))
+    m, cond = random_model_and_cond(model.cfg)
     a = m.sample(cond, steps=3, seed=7, audio_noise=0.5)
     b = m.sample(cond, steps=3, seed=7, audio_noise=0.5)
     ode = m.sample(cond, steps=3, seed=7)
