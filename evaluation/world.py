@@ -265,12 +265,13 @@ def _fill_row(
     log: Callable[[str], None],
     options: dict[str, Any] | None = None,
     physics: dict[str, dict[str, Any] | None] | None = None,
-) -> tuple[dict[str, int], list[float], dict[str, tuple[Any, np.ndarray, np.ndarray]]]:
+) -> tuple[dict[str, int], list[float], dict[str, tuple[Any, str, np.ndarray | None, np.ndarray | None]]]:
     """Write the clip files of one row into ``folder`` (:func:`.world_rows.row_media`; ``physics``:
     per clip name the PHYSICS dict of the sampled rows, :func:`.world_rows.clip_physics`).
 
-    Returns ``(tracker backends used, model seconds per clip, {scene: (clip, frames, audio)} of the
-    first clip per scene of a model row)``.
+    Returns ``(tracker backends used, model seconds per clip, {scene: (clip, name, frames, audio)} of
+    the first clip per scene of a model row)``; frames and audio are None for a kept clip (its mp4 is
+    read only if a picture is drawn).
     """
     folder.mkdir(parents=True, exist_ok=True)
     stamp_file, times_file = folder / "source.json", folder / "sampling_times.json"
@@ -284,15 +285,13 @@ def _fill_row(
         stamp_file.unlink(missing_ok=True)
     times = json.loads(times_file.read_text()) if kept and times_file.is_file() else []
     backends: dict[str, int] = {}
-    figs: dict[str, tuple[Any, np.ndarray, np.ndarray]] = {}
+    # per scene type: the first clip, its name and, when made in this run, its frames and sound
+    figs: dict[str, tuple[Any, str, np.ndarray | None, np.ndarray | None]] = {}
     model = row.entry[2] if row.entry else None
     for k, (name, clip) in enumerate(world.items()):
         if kept and (folder / f"{name}.measured.tracks.json").is_file():
-            if row.kind == "model" and clip.kind not in figs:  # a kept row still gets its pictures
-                from ..media.video import read_video
-
-                video = read_video(folder / f"{name}.mp4")
-                figs[clip.kind] = (clip, video.frames, video.audio.mean(axis=0))
+            if row.kind == "model":  # a kept row still gets its pictures (read when drawn)
+                figs.setdefault(clip.kind, (clip, name, None, None))
             continue
         phys = (physics or {}).get(name)
         seed = clip_sample_seed(sample_seed, k)
@@ -300,7 +299,7 @@ def _fill_row(
         if sec is not None:
             times.append(sec)
         if row.kind == "model":
-            figs.setdefault(clip.kind, (clip, frames, audio))
+            figs.setdefault(clip.kind, (clip, name, frames, audio))
         measured, backend = measure_tracks(frames, clip.tracks)
         backends[backend] = backends.get(backend, 0) + 1
         write_clip(folder, name, frames, audio, clip, measured)
@@ -408,6 +407,7 @@ def evaluate_world(
     ``log`` gets progress lines.
     """
     from ..data import synth_clip
+    from ..media.video import read_video
     from ..metrics.cli import evaluate_folder
     from ..models import load_checkpoint
     from .figures import ablation_figure, figure
@@ -465,8 +465,11 @@ def evaluate_world(
         notes.append(note)
         log(note)
         if figures and row.kind == "model" and row.entry is loaded[0]:
-            for kind, (clip, gen_frames, gen_audio) in figs.items():
+            for kind, (clip, name, gen_frames, gen_audio) in figs.items():
                 title = f'{kind} (held-out seed {clip.seed}): "{clip.caption}"'
+                if gen_frames is None:  # a kept clip: what its mp4 holds
+                    video = read_video(folder / f"{name}.mp4")
+                    gen_frames, gen_audio = video.frames, video.audio.mean(axis=0)
                 figure(Path(figures) / f"generated_{kind}.png", clip, gen_frames, gen_audio, title)
     if figures and len(cells) > 2:
         row_folders = [(r.label, work / r.folder) for r in table_rows]

@@ -183,7 +183,7 @@ def _ablations(meta: dict[str, str]) -> list[str]:
     return names
 
 
-def _training_metadata(meta: dict[str, str]) -> dict:
+def parse_training_metadata(meta: dict[str, str]) -> dict:
     """The ``kinesonic_training`` JSON object (``{}`` when absent)."""
     if KEY_TRAINING not in meta:
         return {}
@@ -237,7 +237,7 @@ def load_checkpoint(path: str | os.PathLike) -> KinesonicModel:
         cfg = GeneratorConfig.from_dict(json.loads(meta[KEY_CONFIG]))
         stats = KinematicStats.from_json(meta[KEY_STATS]) if KEY_STATS in meta else None
         ablations = _ablations(meta)
-        training = _training_metadata(meta)
+        training = parse_training_metadata(meta)
         # Built on the CPU with its usual initialisation (about 0.05 s of CPU for the tiny model),
         # which the weights loaded next replace; the global random state is restored afterwards,
         # so loading a model draws no random numbers. (On the meta device, torch's Python

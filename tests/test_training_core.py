@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -212,13 +213,20 @@ def test_init_autoencoder_copies_the_video_autoencoder(tmp_path) -> None:
     assert any(
         not torch.equal(fresh.video_ae.state_dict()[k], v) for k, v in trained.video_ae.state_dict().items()
     )
-    other = TrainConfig(
-        **{**FAST, "model": '{"height": 32, "width": 32, "num_frames": 17, "video_channels": 8}'},
-        out_dir=str(tmp_path / "bad"), ae_steps=0, dit_steps=1,
-        init_autoencoder=str(tmp_path / "ae" / "model.safetensors"),
-    )  # fmt: skip
     with pytest.raises(ValueError, match="video config differs"):
-        train(other, log=None)
+        train(
+            _other_video_config(tmp_path, init_autoencoder=str(tmp_path / "ae" / "model.safetensors")),
+            log=None,
+        )
+
+
+def _other_video_config(tmp_path: Path, **init: str) -> TrainConfig:
+    """A one-step run whose model has 8 video latent channels (the FAST runs' default differs), started
+    from the checkpoint in ``init`` (``init_autoencoder=`` or ``init_generator=``)."""
+    return TrainConfig(
+        **{**FAST, "model": '{"height": 32, "width": 32, "num_frames": 17, "video_channels": 8}'},
+        out_dir=str(tmp_path / "bad"), ae_steps=0, dit_steps=1, **init,
+    )  # fmt: skip
 
 
 def test_init_generator_continues_a_trained_model(tmp_path) -> None:
@@ -244,10 +252,7 @@ def test_init_generator_continues_a_trained_model(tmp_path) -> None:
     assert "init_training" not in first_record
     fresh = KinesonicModel(micro_config())
     assert any(not torch.equal(fresh.dit.state_dict()[k], v) for k, v in trained.dit.state_dict().items())
-    other = TrainConfig(
-        **{**FAST, "model": '{"height": 32, "width": 32, "num_frames": 17, "video_channels": 8}'},
-        out_dir=str(tmp_path / "bad"), ae_steps=0, dit_steps=1,
-        init_generator=str(tmp_path / "a" / "model.safetensors"),
-    )  # fmt: skip
     with pytest.raises(ValueError, match="config differs from this run's in"):
-        train(other, log=None)
+        train(
+            _other_video_config(tmp_path, init_generator=str(tmp_path / "a" / "model.safetensors")), log=None
+        )

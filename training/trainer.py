@@ -439,12 +439,13 @@ def _training_record(path: str) -> dict | None:
     """The ``kinesonic_training`` record of the generator checkpoint ``path`` (None when the file
     or the record is missing)."""
     from ..models import read_metadata
+    from ..models.checkpoint import parse_training_metadata
 
     try:
-        text = read_metadata(path).get(KEY_TRAINING)
+        meta = read_metadata(path)
     except (OSError, ValueError):
         return None
-    return json.loads(text) if text else None
+    return parse_training_metadata(meta) or None
 
 
 def _init_generator(model: Any, path: str) -> None:
