@@ -9,8 +9,13 @@ drawn timbre. Every note is synthesised here (no samples, no downloads):
 - ``"pad"``: three detuned additive voices with slow attack (chorus);
 - ``"pluck"``: additive partials with a fast exponential decay, brighter partials dying first;
 - held-out material (never used for training mixtures): ``"fm"`` (two-operator FM: bells, electric
-  piano) and ``"string"`` (Karplus-Strong plucked string), plus a differently tuned drum kit and
-  modes the training set does not use.
+  piano) and ``"string"`` (Karplus-Strong plucked string), plus a fixed, differently tuned drum kit
+  and modes the training set does not use.
+
+Training pieces draw their own drum kit (:class:`_Kit`: kick, snare with an optional clap, hat;
+tunings and decays kept clear of the held-out kit's) and groove (:class:`_Groove`: six 16-step
+patterns, eighth or sixteenth hats, random fills). With one fixed training kit, the separator
+learned that kit's sound as "music" and passed other drums to the effects stem.
 
 ``family="train"`` draws from the training timbres, progressions and modes, ``family="heldout"``
 from the held-out ones (for the benchmark). Randomness comes only from the generator passed in.
@@ -19,6 +24,8 @@ from the held-out ones (for the benchmark). Randomness comes only from the gener
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -137,8 +144,76 @@ def _karplus(f0: float, n: int, sr: int, damp: float, rng: np.random.Generator) 
     return lfilter([1.0], a, excitation)
 
 
+@dataclass(frozen=True)
+class _Kit:
+    """A training piece's drum tuning, drawn once per piece (:func:`_train_kit`).
+
+    Kick: sweep from ``kick_hi`` to ``kick_lo`` Hz, decay ``kick_decay`` s; snare: noise band-passed
+    from ``snare_lo`` Hz, tone ``snare_tone`` Hz, decay ``snare_decay`` s; hat: noise high-passed at
+    ``hat_cut`` Hz, decay ``hat_decay`` s; ``clap``: a clap (three short noise bursts) joins the
+    snare. Every range stays clear of the held-out kit (kick 160-220 → 60-80 Hz, snare from 2500 Hz,
+    hat at 4000 Hz), so that kit remains unseen.
+    """
+
+    kick_hi: float
+    kick_lo: float
+    kick_decay: float
+    snare_lo: float
+    snare_tone: float
+    snare_decay: float
+    hat_cut: float
+    hat_decay: float
+    clap: bool
+
+
+def _train_kit(rng: np.random.Generator) -> _Kit:
+    """One training kit (see :class:`_Kit` for the ranges' reason)."""
+    return _Kit(
+        kick_hi=float(rng.uniform(70, 150)),
+        kick_lo=float(rng.uniform(35, 58)),
+        kick_decay=float(rng.uniform(0.06, 0.3)),
+        snare_lo=float(rng.uniform(500, 2000)),
+        snare_tone=float(rng.uniform(140, 300)),
+        snare_decay=float(rng.uniform(0.04, 0.18)),
+        hat_cut=float(rng.uniform(5000, 7500)),
+        hat_decay=float(rng.uniform(0.01, 0.08)),
+        clap=bool(rng.random() < 0.3),
+    )
+
+
+def _kit_drum(kind: str, sr: int, rng: np.random.Generator, kit: _Kit) -> np.ndarray:
+    """One hit of a training kit (kick, snare, hat), peak about 1; each hit jitters a little."""
+    from scipy.signal import butter, sosfilt
+
+    jitter = float(rng.uniform(0.9, 1.1))
+    if kind == "kick":
+        n = int(0.45 * sr)
+        t = np.arange(n) / sr
+        freq = kit.kick_lo + (kit.kick_hi - kit.kick_lo) * np.exp(-t / 0.03)
+        out = np.sin(2 * np.pi * np.cumsum(freq) / sr) * np.exp(-t / (kit.kick_decay * jitter))
+    elif kind == "snare":
+        n = int(0.3 * sr)
+        t = np.arange(n) / sr
+        band = butter(2, [kit.snare_lo, 0.45 * sr], btype="bandpass", fs=sr, output="sos")
+        noise = sosfilt(band, rng.standard_normal(n))
+        tone = np.sin(2 * np.pi * kit.snare_tone * t)
+        out = (noise * 0.8 + tone * 0.5) * np.exp(-t / (kit.snare_decay * jitter))
+        if kit.clap:
+            for start in (0.0, 0.011, 0.023):
+                k = int(start * sr)
+                out[k:] += 0.6 * noise[: n - k] * np.exp(-t[: n - k] / 0.008)
+    else:  # hat
+        n = int(0.12 * sr)
+        t = np.arange(n) / sr
+        high = butter(4, min(kit.hat_cut, 0.4 * sr), btype="highpass", fs=sr, output="sos")
+        out = sosfilt(high, rng.standard_normal(n)) * np.exp(-t / (kit.hat_decay * jitter))
+    peak = float(np.abs(out).max())
+    return out / peak if peak > 0 else out
+
+
 def _drum(kind: str, sr: int, rng: np.random.Generator, heldout: bool) -> np.ndarray:
-    """One drum hit (kick, snare, hat), peak about 1."""
+    """One hit of the held-out kit (kick, snare, hat), peak about 1 (``heldout=False``: the fixed kit
+    that training used before :class:`_Kit`; kept for the held-out family's exact sound)."""
     from scipy.signal import butter, sosfilt
 
     if kind == "kick":
@@ -181,6 +256,66 @@ def _place(buf: np.ndarray, x: np.ndarray, start: int, gain: float) -> None:
     buf[lo:hi] += gain * x[lo - start : hi - start]
 
 
+@dataclass(frozen=True)
+class _Groove:
+    """A training piece's drum pattern on a 16-step bar: ``kicks`` / ``snares`` (step indices),
+    hats every ``hat_every`` steps (2: eighths, 1: sixteenths) with ``hat_prob`` each, and
+    ``fill_prob``, the chance that a bar adds a kick or snare on a random step."""
+
+    kicks: tuple[int, ...]
+    snares: tuple[int, ...]
+    hat_every: int
+    hat_prob: float
+    fill_prob: float
+
+
+_GROOVES = (
+    ((0, 8), (4, 12)),  # rock
+    ((0, 6, 8), (4, 12)),
+    ((0, 10), (4, 12)),
+    ((0, 3, 8, 11), (4, 12)),  # syncopated
+    ((0, 4, 8, 12), (4, 12)),  # four on the floor
+    ((0, 7), (8,)),  # half time
+)
+
+
+def _train_groove(rng: np.random.Generator) -> _Groove:
+    """One training drum pattern (:class:`_Groove`)."""
+    kicks, snares = _GROOVES[int(rng.integers(len(_GROOVES)))]
+    return _Groove(
+        kicks=kicks,
+        snares=snares,
+        hat_every=int(rng.choice([1, 2, 2])),
+        hat_prob=float(rng.uniform(0.5, 1.0)),
+        fill_prob=float(rng.uniform(0.0, 0.5)),
+    )
+
+
+def _train_drums(
+    out: np.ndarray,
+    rng: np.random.Generator,
+    kit: _Kit,
+    groove: _Groove,
+    t_bar: float,
+    beat: float,
+    at: Callable[[float], int],
+    sr: int,
+) -> None:
+    """Place one bar of a training kit playing a training groove into ``out`` (in place)."""
+    step_s = beat / 4
+    fill = int(rng.integers(16)) if rng.random() < groove.fill_prob else -1
+    fill_kind = "kick" if rng.random() < 0.5 else "snare"
+    for step in range(16):
+        t_hit = t_bar + step * step_s
+        if step in groove.kicks or (step == fill and fill_kind == "kick"):
+            _place(out, _kit_drum("kick", sr, rng, kit), at(t_hit), 0.7 * rng.uniform(0.8, 1.0))
+        if step in groove.snares or (step == fill and fill_kind == "snare"):
+            _place(out, _kit_drum("snare", sr, rng, kit), at(t_hit), 0.45 * rng.uniform(0.7, 1.0))
+        if step % groove.hat_every == 0 and rng.random() < groove.hat_prob:
+            accent = 0.1 * (step % 4 == 0)
+            _place(out, _kit_drum("hat", sr, rng, kit), at(t_hit), 0.12 + accent)
+
+
 def synth_music(
     rng: np.random.Generator, duration_s: float, sample_rate: int = 16000, family: str = "train"
 ) -> tuple[np.ndarray, dict[str, Any]]:
@@ -209,6 +344,8 @@ def synth_music(
     levels = {"chords": rng.uniform(0.3, 0.7), "bass": rng.uniform(0.4, 0.8), "melody": rng.uniform(0.5, 1.0)}
     drums = bool(rng.random() < 0.8)
     arpeggio = bool(rng.random() < 0.4)
+    kit = _train_kit(rng) if drums and not heldout else None
+    groove = _train_groove(rng) if drums and not heldout else None
     out = np.zeros(n)
 
     def degree_note(degree: int, octave: int) -> int:
@@ -266,7 +403,7 @@ def synth_music(
                     levels["melody"] * 0.5,
                 )
             pos += length
-        if drums:
+        if drums and heldout:
             for eighth in range(8):
                 t_hit = t_bar + eighth * beat / 2
                 if eighth in (0, 4) or (eighth == 5 and rng.random() < 0.3):
@@ -275,6 +412,8 @@ def synth_music(
                     _place(out, _drum("snare", sr, rng, heldout), at(t_hit), 0.45)
                 if rng.random() < 0.85:
                     _place(out, _drum("hat", sr, rng, heldout), at(t_hit), 0.15 + 0.1 * (eighth % 2 == 0))
+        elif drums:
+            _train_drums(out, rng, kit, groove, t_bar, beat, at, sr)
     level = float(np.sqrt(np.mean(out**2))) if n else 0.0
     if level > 0:
         out *= 0.1 / level

@@ -267,6 +267,25 @@ def test_music_is_deterministic_and_families_differ():
     assert set(held["timbres"].values()) <= set(HELDOUT_TIMBRES)
 
 
+def _kick_pitch(hit: np.ndarray) -> float:
+    """Frequency (Hz) of a kick's tail from its zero crossings between 0.15 and 0.34 s (crossing
+    times interpolated linearly between samples)."""
+    tail = hit[int(0.15 * SR) : int(0.34 * SR)].astype(np.float64)
+    k = np.flatnonzero(np.signbit(tail[1:]) != np.signbit(tail[:-1]))
+    times = k + tail[k] / (tail[k] - tail[k + 1])
+    return (len(times) - 1) / 2 / ((times[-1] - times[0]) / SR)
+
+
+def test_training_drum_kits_vary_and_never_reach_the_heldout_kit():
+    from kinesonic.separation.music import _drum, _kit_drum, _train_kit
+
+    rng = np.random.default_rng(0)
+    train = [_kick_pitch(_kit_drum("kick", SR, rng, _train_kit(rng))) for _ in range(60)]
+    held = [_kick_pitch(_drum("kick", SR, rng, heldout=True)) for _ in range(60)]
+    assert np.std(train) > 5.0  # one kit per piece, not one kit for all (measured std 6.2 Hz)
+    assert max(train) < min(held), (max(train), min(held))  # held-out kick ends at 60-80 Hz
+
+
 def test_speech_without_espeak_says_how_to_install(monkeypatch):
     from kinesonic.separation import speech
 
