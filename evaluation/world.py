@@ -54,7 +54,9 @@ import numpy as np
 
 from ..models.checkpoint import check_cond_time
 from .world_rows import (
+    A2V_KINDS,
     EXTRA_ROWS,
+    GIVEN_KINDS,
     PHYSICS_SOURCES,
     SAMPLED_KINDS,
     clip_physics,
@@ -62,6 +64,7 @@ from .world_rows import (
     row_media,
     row_physics,
     row_sampler,
+    separator_file,
 )
 from .world_table import COLUMNS, format_table, level_error_db, paired_table, per_clip, summarize
 
@@ -244,8 +247,11 @@ def _stamp(
         stamp.update(size=st.st_size, mtime=st.st_mtime)
     if row.kind in EXTRA_ROWS:
         stamp["row"] = row.kind
-    if row.kind in ("v2a", "a2v"):
+    if row.kind in GIVEN_KINDS:
         stamp["cond_time"] = float(cond_time)
+    if row.kind == "a2v_demix":  # the separator file makes the given sound
+        sep = Path(separator_file()).resolve()
+        stamp["separator"] = dict(path=os.fspath(sep), size=sep.stat().st_size, mtime=sep.stat().st_mtime)
     if options and row.entry:
         stamp["options"] = dict(sorted(options.items()))
     if physics is not None:
@@ -347,7 +353,7 @@ def _timing(row: _Row, times: list[float], steps: int, cond_time: float) -> str:
     how = {
         "jointcfg": "JointCFG",
         "v2a": f"CFG, cond_time {cond_time:g}",
-        "a2v": f"CFG, cond_time {cond_time:g}",
+        **{k: f"CFG, cond_time {cond_time:g}" for k in A2V_KINDS},
         "ode": "CFG on the video only, flow ODE",
     }
     return f", sampling {np.median(times):.2f} s median per clip ({steps} steps, {how.get(row.kind, 'CFG')})"
@@ -393,15 +399,16 @@ def evaluate_world(
 
     The first model is the reference of the paired table (usually the default model, the others
     its ablations). ``rows``: opt-in rows of the first model (keys of
-    :data:`.world_rows.EXTRA_ROWS`: "codec", "jointcfg", "v2a", "a2v", "nophysics", "ode"), placed right
-    after it;
-    ``cond_time``: the flow time at which v2a / a2v hold the given modality (within the first
-    model's trained range, else ValueError); ``sample_options``: extra ``model.sample`` settings of
-    every model row (studies only, e.g. ``{"audio_cfg": 2.0}``); ``physics``: the PHYSICS the sampled
-    rows get (:data:`.world_rows.PHYSICS_SOURCES`: "estimated" from the rendered frames, the
+    :data:`.world_rows.EXTRA_ROWS`: "codec", "jointcfg", "v2a", "a2v", "a2v_bed", "a2v_demix",
+    "nophysics", "ode"), placed right after it; with both bedded audio-to-video rows the table adds
+    their paired difference (demixed minus raw mixture);
+    ``cond_time``: the flow time at which v2a / the audio-to-video rows hold the given modality (within
+    the first model's trained range, else ValueError); ``sample_options``: extra ``model.sample``
+    settings of every model row (studies only, e.g. ``{"audio_cfg": 2.0}``); ``physics``: the PHYSICS
+    the sampled rows get (:data:`.world_rows.PHYSICS_SOURCES`: "estimated" from the rendered frames, the
     "simulator"'s truth, or "none"; a ``no_physics`` model gets none). Clip files go to
-    ``work/<label>/``; with ``reuse`` a row keeps the files its folder already has from the same
-    model file (size, mtime) and settings, otherwise they are replaced. ``figures``: folder for
+    ``work/<label>/``; with ``reuse`` a row keeps the files its folder already has from the same model
+    file (size, mtime) and settings, otherwise they are replaced. ``figures``: folder for
     ``generated_<scene>.png`` (first model vs simulator) and, with more than two rows,
     ``ablations_drop.png`` / ``ablations_slide.png``.
     ``log`` gets progress lines.
@@ -417,7 +424,7 @@ def evaluate_world(
     _table_rows([(label, Path(path), None) for label, path in models], rows)  # checked before loading
     loaded = [(label, Path(path), load_checkpoint(path)) for label, path in models]
     table_rows = _table_rows(loaded, rows)
-    if {"v2a", "a2v"} & set(rows):
+    if set(GIVEN_KINDS) & set(rows):
         check_cond_time(loaded[0][2], cond_time)
     cfg = loaded[0][2].cfg if loaded else None
     size, frames_n, fps = (cfg.width, cfg.num_frames, cfg.fps) if cfg else (64, 33, 16.0)
@@ -444,7 +451,7 @@ def evaluate_world(
             folder, world, row, stamp, reuse, steps, sample_seed, cond_time, log, sample_options, physics_of
         )
         names, reports, skipped = evaluate_folder(folder)
-        visual = _measured(folder, names, world) if row.kind == "a2v" else None
+        visual = _measured(folder, names, world) if row.kind in A2V_KINDS else None
         values.append((row.label, per_clip(names, reports, world, _levels(folder, names, world), visual)))
         cells.append((row.label, summarize(values[-1][1])))
         note = f"{row.label}: {len(names)} clips scored, tracker {backends or '(clip files reused)'}"
@@ -455,7 +462,7 @@ def evaluate_world(
             note += f", skipped {len(skipped)}: {skipped[:3]}"
         if row.kind == "simulator":
             gt_scored = (names, reports)
-        if row.kind == "a2v":  # what the same reading gives on the simulator's own frames
+        if row.kind in A2V_KINDS:  # what the same reading gives on the simulator's own frames
             gt_measured = _measured(work / table_rows[0].folder, gt_scored[0], world)
             floor = summarize(per_clip(*gt_scored, world, None, gt_measured))["ete"][0]
             note += (
@@ -486,6 +493,12 @@ def evaluate_world(
         table += f"\nPaired per clip, row minus {ref_label} (mean, or median for the level; 95 % bootstrap "
         table += "interval, clips):\n\n"
         table += paired_table(ref, values[2:], ref_label)
+    by_kind = {row.kind: vals for row, (_, vals) in zip(table_rows, values, strict=True)}
+    if "a2v_bed" in by_kind and "a2v_demix" in by_kind:  # what demixing the given sound buys
+        bed_label = EXTRA_ROWS["a2v_bed"]
+        table += f"\nPaired per clip, row minus {bed_label} (the same clips and noise):\n\n"
+        demixed = [(EXTRA_ROWS["a2v_demix"], by_kind["a2v_demix"])]
+        table += paired_table(by_kind["a2v_bed"], demixed, bed_label)
     return WorldEvalResult(table, notes, dict(cells), physics)
 
 

@@ -15,6 +15,11 @@ methods only (``build_conditioning``, ``sample``, ``encode_*`` / ``decode_*``):
 - ``"a2v"`` (opt-in): mode audio-to-video given ``encode_audio`` of the simulator's sound; the row's
   sound is the simulator's, its video generated. The table reads this row's visual events from the
   tracks measured on the generated video (:mod:`.world_table`).
+- ``"a2v_bed"`` / ``"a2v_demix"`` (opt-in): audio-to-video where the given sound is the simulator's
+  sound with a held-out music bed at the clip's own RMS (:func:`bedded_sound`, as
+  ``benchmarks/bench_demix.py``): the raw mixture, or the effects stem that the shipped separator
+  (:func:`demixed_effects`) takes from it. Like ``"a2v"``, the row's sound is the simulator's own
+  (clean) sound, so ETE says whether the generated video's events fall on the true impacts.
 - ``"nophysics"`` (opt-in): as ``"model"`` without the physics input (the same weights; what the
   physics the model is given changes, paired with the model row; a model trained without physics is
   the ``no_physics`` ablation instead).
@@ -51,12 +56,22 @@ EXTRA_ROWS: dict[str, str] = {
     "jointcfg": "JointCFG",
     "v2a": "video-to-audio",
     "a2v": "audio-to-video",
+    "a2v_bed": "audio-to-video, music bed",
+    "a2v_demix": "audio-to-video, music bed demixed",
     "nophysics": "physics input off",
     "ode": "ODE sampler",
 }
 KINDS = ("simulator", "model", *EXTRA_ROWS)
 #: Rows whose sampling takes the physics conditioning (the others show the simulator's frames/sound).
-SAMPLED_KINDS = ("model", "jointcfg", "v2a", "a2v", "nophysics", "ode")
+SAMPLED_KINDS = ("model", "jointcfg", "v2a", "a2v", "a2v_bed", "a2v_demix", "nophysics", "ode")
+#: Audio-to-video rows: the sound is given (held at ``cond_time``), the video generated and read back.
+A2V_KINDS = ("a2v", "a2v_bed", "a2v_demix")
+#: Rows that hold a given modality at ``cond_time``.
+GIVEN_KINDS = ("v2a", *A2V_KINDS)
+#: Music-bed level of the bedded audio-to-video rows, dB RMS relative to the clip's own sound.
+BED_DB = 0.0
+#: Offset from a clip's seed to its music bed's seed (``with_bed``), so bed and clip draw apart.
+BED_SEED_OFFSET = 7_000_000
 #: ``--physics`` choices: where the model rows' PHYSICS comes from.
 PHYSICS_SOURCES = ("estimated", "simulator", "none")
 VIDEO_CFG, AUDIO_CFG = DEFAULT_VIDEO_CFG, DEFAULT_AUDIO_CFG  # as the Generate nodes
@@ -70,7 +85,7 @@ def row_sampler(kind: str) -> dict[str, Any] | None:
     holds the sound, so only the video guidance matters there."""
     if kind not in SAMPLED_KINDS:
         return None
-    if kind == "a2v":
+    if kind in A2V_KINDS:
         return {"video_cfg": VIDEO_CFG}
     return dict(ODE_SAMPLER if kind == "ode" else SAMPLER)
 
@@ -225,6 +240,46 @@ def audio_latent(model: Any, audio: np.ndarray, samples: int) -> torch.Tensor:
     return model.encode_audio(wave.to(device=model.device, dtype=model.dtype))
 
 
+def bedded_sound(clip: Any) -> np.ndarray:
+    """The clip's 16 kHz sound plus a held-out music bed at :data:`BED_DB` re its RMS, float32 ``[S]``
+    (music never used to train the separator; seed ``clip.seed +`` :data:`BED_SEED_OFFSET`)."""
+    from ..separation.mixtures import with_bed
+
+    return with_bed(clip.audio, int(clip.seed) + BED_SEED_OFFSET, music_db=BED_DB).mixture
+
+
+def separator_file() -> Any:
+    """Path of the separator the ``"a2v_demix"`` row uses (the shipped one)."""
+    from ..separation.separate import shipped_checkpoint_path
+
+    return shipped_checkpoint_path()
+
+
+_SEPARATORS: dict[str, Any] = {}
+
+
+def demixed_effects(sound: np.ndarray, sample_rate: int) -> np.ndarray:
+    """The effects stem float32 ``[S]`` that the shipped separator (:func:`separator_file`, loaded
+    once per process) takes from mono ``sound [S]``."""
+    from ..separation.network import load_separator
+    from ..separation.separate import NetworkSeparator, separate
+
+    path = str(separator_file())
+    if path not in _SEPARATORS:
+        _SEPARATORS[path] = NetworkSeparator(load_separator(path))
+    wave = np.asarray(sound, np.float32)[None]
+    return separate(wave, sample_rate, _SEPARATORS[path])[1, 0].astype(np.float32)
+
+
+def given_sound(kind: str, clip: Any) -> np.ndarray:
+    """The sound an audio-to-video row (:data:`A2V_KINDS`) is given: the simulator's, with a music
+    bed, or that bedded sound's demixed effects stem."""
+    if kind == "a2v":
+        return clip.audio
+    bedded = bedded_sound(clip)
+    return bedded if kind == "a2v_bed" else demixed_effects(bedded, clip.sample_rate)
+
+
 @torch.no_grad()
 def row_media(
     kind: str,
@@ -270,9 +325,10 @@ def row_media(
     elif kind == "v2a":
         mode = "v2a"
         given["video"] = video_latent(model, clip.frames, model.cfg.video_frames(cond.latent_frames))
-    elif kind == "a2v":
+    elif kind in A2V_KINDS:
         mode = "a2v"
-        given["audio"] = audio_latent(model, clip.audio, model.cfg.audio_samples(cond.latent_frames))
+        sound = given_sound(kind, clip)
+        given["audio"] = audio_latent(model, sound, model.cfg.audio_samples(cond.latent_frames))
     if mode != "joint":
         check_cond_time(model, cond_time)
         given["cond_time"] = float(cond_time)

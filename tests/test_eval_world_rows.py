@@ -131,6 +131,28 @@ def test_codec_row_is_the_round_trip_and_v2a_a2v_keep_the_given_modality(tmp_pat
         world_rows.row_media("a2v", model, clip, 2, 0, 0.2)
 
 
+def test_bedded_audio_to_video_rows_give_the_mixture_or_its_effects_stem(tmp_path) -> None:
+    from kinesonic.data import synth_clip
+    from kinesonic.separation.core import si_sdr
+
+    clip = synth_clip(world.held_out_seeds(1, 1000, 0, 10)[0], 64, 33, 16.0)
+    assert world_rows.given_sound("a2v", clip) is clip.audio
+    bedded = world_rows.given_sound("a2v_bed", clip)
+    bed = bedded.astype(np.float64) - clip.audio
+    rms = np.sqrt(np.mean(clip.audio.astype(np.float64) ** 2))
+    assert np.sqrt(np.mean(bed**2)) == pytest.approx(rms, rel=1e-3)  # the bed at 0 dB re the clip
+    np.testing.assert_array_equal(bedded, world_rows.given_sound("a2v_bed", clip))  # seeded per clip
+    demixed = world_rows.given_sound("a2v_demix", clip)
+    assert demixed.shape == clip.audio.shape and demixed.dtype == np.float32
+    # the separator takes most of the bed away (measured SI-SDR re the clean sound 0.0 → 6.6 dB)
+    assert si_sdr(bedded, clip.audio) < 0.5 and si_sdr(demixed, clip.audio) > 4.0
+    model = load_checkpoint(_micro_world_model(tmp_path / "m.safetensors"))
+    for kind in ("a2v_bed", "a2v_demix"):
+        frames, audio, _ = world_rows.row_media(kind, model, clip, 2, 0, 0.05)
+        assert audio is clip.audio and frames.shape == clip.frames.shape  # scored on the clean sound
+    assert world_rows.row_sampler("a2v_demix") == world_rows.row_sampler("a2v")
+
+
 def test_world_run_with_every_extra_row(tmp_path) -> None:
     from kinesonic.media.audio import read_audio
     from kinesonic.media.video import read_video
@@ -140,14 +162,19 @@ def test_world_run_with_every_extra_row(tmp_path) -> None:
     work = tmp_path / "work"
     result = world.evaluate_world(
         [("default model", model)], work, clips=2, train_clips=50, steps=2,
-        rows=["a2v", "v2a", "codec", "jointcfg"], cond_time=0.05, log=lambda line: None,
+        rows=["a2v", "v2a", "codec", "jointcfg", "a2v_bed", "a2v_demix"], cond_time=0.05,
+        log=lambda line: None,
     )  # fmt: skip
     labels = [
         line.split(" | ")[0].lstrip("| ") for line in result.table.splitlines() if line.startswith("| ")
     ]
     order = ["simulator ground truth", "default model", "simulator sound through the codec", "JointCFG"]
     assert labels[:7] == ["row", *order, "video-to-audio", "audio-to-video"]
+    assert labels[7:9] == ["audio-to-video, music bed", "audio-to-video, music bed demixed"]
     assert "row − default model" in result.table and "ETE τ0.5" in result.table
+    assert "| row − audio-to-video, music bed |" in result.table  # demixed minus raw mixture, paired
+    stamp = json.loads((work / world._folder_name(labels[8]) / "source.json").read_text())
+    assert stamp["separator"]["size"] > 0 and stamp["cond_time"] == 0.05
     for name in ("clip0000", "clip0001"):
         v2a, a2v, sim = (
             read_video(work / f / f"{name}.mp4")
@@ -186,7 +213,9 @@ def test_cli_rows_and_cond_time_are_checked(tmp_path, capsys) -> None:
     assert "--rows: unknown row(s) ['vocoder']" in capsys.readouterr().err
     assert main([*base, "--rows", "v2a", "--cond-time", "0.2"]) == 2
     assert "cond_time must be in [0, 0.1]" in capsys.readouterr().err
-    assert world_rows.parse_rows("all") == ["codec", "jointcfg", "v2a", "a2v", "nophysics", "ode"]
+    assert world_rows.parse_rows("all") == [
+        "codec", "jointcfg", "v2a", "a2v", "a2v_bed", "a2v_demix", "nophysics", "ode",
+    ]  # fmt: skip
     assert world_rows.parse_rows("a2v, codec") == ["codec", "a2v"]
     assert world_rows.parse_rows("") == []
 
