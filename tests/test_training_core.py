@@ -52,6 +52,26 @@ def test_per_sample_draws_do_not_depend_on_the_batch() -> None:
     assert 0.47 < float(t.median()) < 0.53 and float(t.min()) > 0 and float(t.max()) < 1
 
 
+def test_time_tail_moves_a_share_of_times_to_the_noise_end_and_keeps_every_other_draw() -> None:
+    seeds = [sample_seed(0, 1, 0, i) for i in range(4000)]
+    plain = FlowObjective().draws(seeds, (1,), (1,))
+    tail = FlowObjective(time_tail=0.25, tail_start=0.9).draws(seeds, (1,), (1,))
+    for key in ("u", "hold", "eps_v", "eps_a", "keep"):
+        assert torch.equal(plain[key], tail[key])
+    moved = plain["t"] != tail["t"]
+    assert 0.23 < float(moved.float().mean()) < 0.27  # the share asked for
+    t = tail["t"][moved]
+    assert float(t.min()) >= 0.9 and float(t.max()) < 1.0 and abs(float(t.mean()) - 0.95) < 0.005  # uniform
+    # logit-normal(0, 1) alone puts 0.16 % of the times above 0.95; the tail adds 12.5 %
+    assert float((plain["t"] > 0.95).float().mean()) < 0.005 < 0.11 < float((tail["t"] > 0.95).float().mean())
+    everything = FlowObjective(time_tail=1.0, tail_start=0.5).draws(seeds[:50], (1,), (1,))["t"]
+    assert float(everything.min()) >= 0.5
+    with pytest.raises(ValueError, match="time_tail"):
+        FlowObjective(time_tail=1.5)
+    with pytest.raises(ValueError, match="time_tail_start"):
+        TrainConfig(time_tail_start=1.0)
+
+
 def test_objective_is_zero_for_the_exact_velocity_and_a_mean_over_samples(micro_source: SynthSource) -> None:
     torch.manual_seed(0)
     model = KinesonicModel(micro_config())

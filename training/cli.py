@@ -44,6 +44,8 @@ _FLAGS: list[tuple[str, str, Any, str]] = [
     ("--ema-decay", "ema_decay", float, "EMA decay of the exported DiT weights"),
     ("--time-mean", "time_mean", float, "logit-normal flow time: mean"),
     ("--time-std", "time_std", float, "logit-normal flow time: std"),
+    ("--time-tail", "time_tail", float, "share of samples whose flow time is uniform in [start, 1)"),
+    ("--time-tail-start", "time_tail_start", float, "start of that uniform range (default 0.9)"),
     ("--cond-drop", "cond_drop", float, "probability of dropping each condition"),
     ("--text-drop", "text_drop", float, "probability of dropping the text (default: --cond-drop)"),
     ("--trajectory-drop", "trajectory_drop", float, "trajectory drop probability (default: --cond-drop)"),

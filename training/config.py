@@ -24,7 +24,9 @@ class TrainConfig:
     Stages run in order: ``ae_steps`` optimiser steps of the autoencoders (video AE reconstruction,
     plus the audio AE if the config has one), then ``dit_steps`` steps of the twin DiT and the text
     encoder with the autoencoders frozen. ``batch_size`` is the GLOBAL batch (split evenly over
-    ranks under torchrun). Flow times are logit-normal: ``sigmoid(time_mean + time_std * N(0, 1))``.
+    ranks under torchrun). Flow times are logit-normal: ``sigmoid(time_mean + time_std * N(0, 1))``,
+    except that a share ``time_tail`` of the samples draws its time uniformly in
+    ``[time_tail_start, 1)`` (:class:`~.objective.FlowObjective`).
 
     Ablation switches (stored in the exported checkpoint's metadata, used by the evaluation):
     ``no_kinematics`` (no kinematic tokens in the audio tower), ``no_hybrid_flow`` (pure-noise
@@ -60,6 +62,8 @@ class TrainConfig:
     ema_decay: float = 0.999
     time_mean: float = 0.0
     time_std: float = 1.0
+    time_tail: float = 0.0
+    time_tail_start: float = 0.9
     cond_drop: float = 0.1
     text_drop: float | None = None
     trajectory_drop: float | None = None
@@ -93,10 +97,13 @@ class TrainConfig:
         for name in ("ae_steps", "dit_steps", "warmup_steps", "threads", "kin_stats_clips"):
             if int(getattr(self, name)) < 0:
                 raise ValueError(f"TrainConfig.{name} must be >= 0, got {getattr(self, name)}")
-        for name in ("cond_drop", "p_v2a", "p_a2v", "max_cond_time", "text_drop", "trajectory_drop"):
+        names = ("cond_drop", "p_v2a", "p_a2v", "max_cond_time", "text_drop", "trajectory_drop", "time_tail")
+        for name in names:
             value = getattr(self, name)
             if value is not None and not 0.0 <= float(value) <= 1.0:
                 raise ValueError(f"TrainConfig.{name} must be in [0, 1], got {value}")
+        if not 0.0 < self.time_tail_start < 1.0:
+            raise ValueError(f"TrainConfig.time_tail_start must be in (0, 1), got {self.time_tail_start}")
         if self.p_v2a + self.p_a2v > 1.0:
             raise ValueError("TrainConfig: p_v2a + p_a2v must be <= 1")
         if not 0.0 <= self.ema_decay < 1.0:

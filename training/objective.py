@@ -99,6 +99,10 @@ class FlowObjective:
         drops: drop probabilities of (text, trajectory channels, kinematics, physics).
         p_v2a, p_a2v, max_cond_time: V2A / A2V training shares and the hold time range.
         time_mean, time_std: logit-normal flow time ``sigmoid(mean + std * N(0, 1))``.
+        time_tail, tail_start: with probability ``time_tail`` a sample's flow time is instead uniform
+            in ``[tail_start, 1)``: the nearly-pure-noise end, where the logit-normal puts little
+            weight (0.16 % above 0.95) and where a sample's level is decided. Its draws come after all
+            others of the sample, so the other draws are those of ``time_tail = 0``.
         weights: (video inside, video outside, audio).
         no_hybrid_flow: pure-noise video source and a plain masked-mean video loss (ablation).
     """
@@ -114,6 +118,8 @@ class FlowObjective:
         weights: tuple[float, float, float] = (1.0, 1.0, 1.0),
         no_hybrid_flow: bool = False,
         eps: float = 1e-6,
+        time_tail: float = 0.0,
+        tail_start: float = 0.9,
     ) -> None:
         self.drops = torch.tensor(drops, dtype=torch.float32, device="cpu")
         self.p_v2a, self.p_a2v, self.max_cond_time = p_v2a, p_a2v, max_cond_time
@@ -121,6 +127,11 @@ class FlowObjective:
         self.weights = weights
         self.no_hybrid_flow = no_hybrid_flow
         self.eps = eps
+        if not 0.0 <= time_tail <= 1.0 or not 0.0 < tail_start < 1.0:
+            raise ValueError(
+                f"time_tail must be in [0, 1] and tail_start in (0, 1), got {time_tail}, {tail_start}"
+            )
+        self.time_tail, self.tail_start = float(time_tail), float(tail_start)
 
     def draws(
         self, seeds: Sequence[int], shape_v: tuple[int, ...], shape_a: tuple[int, ...]
@@ -139,6 +150,10 @@ class FlowObjective:
             hold.append(torch.rand(1, generator=g, device=cpu) * self.max_cond_time)
             eps_v.append(torch.randn(shape_v, generator=g, device=cpu))
             eps_a.append(torch.randn(shape_a, generator=g, device=cpu))
+            if self.time_tail > 0.0:  # drawn last: the draws above stay those of time_tail = 0
+                coin, where = torch.rand(2, generator=g, device=cpu)
+                if coin < self.time_tail:
+                    t[-1] = (self.tail_start + (1.0 - self.tail_start) * where).reshape(1)
         return {
             "keep": torch.stack(keep, 1),  # [4, B]
             "t": torch.cat(t),

@@ -378,7 +378,7 @@ def train(
         opt.load_state_dict(opt_state)
     objective = FlowObjective(
         cfg.drops, cfg.p_v2a, cfg.p_a2v, cfg.max_cond_time, cfg.time_mean, cfg.time_std, cfg.loss_weights,
-        cfg.no_hybrid_flow,
+        cfg.no_hybrid_flow, time_tail=cfg.time_tail, tail_start=cfg.time_tail_start,
     )  # fmt: skip
     velocity = _wrap(VelocityModule(model), world)
     no_kin = cfg.no_kinematics or cfg.no_trajectory
