@@ -41,6 +41,7 @@ the model was trained with); ``"none"``: no physics. A model trained without phy
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -243,8 +244,11 @@ def audio_latent(model: Any, audio: np.ndarray, samples: int) -> torch.Tensor:
 def bedded_sound(clip: Any) -> np.ndarray:
     """The clip's 16 kHz sound plus a held-out music bed at :data:`BED_DB` re its RMS, float32 ``[S]``
     (music never used to train the separator; seed ``clip.seed +`` :data:`BED_SEED_OFFSET`)."""
+    from ..separation.core import SAMPLE_RATE
     from ..separation.mixtures import with_bed
 
+    if clip.sample_rate != SAMPLE_RATE:
+        raise ValueError(f"the music-bed rows need {SAMPLE_RATE} Hz clips, got {clip.sample_rate} Hz")
     return with_bed(clip.audio, int(clip.seed) + BED_SEED_OFFSET, music_db=BED_DB).mixture
 
 
@@ -264,11 +268,12 @@ def demixed_effects(sound: np.ndarray, sample_rate: int) -> np.ndarray:
     from ..separation.network import load_separator
     from ..separation.separate import NetworkSeparator, separate
 
-    path = str(separator_file())
-    if path not in _SEPARATORS:
-        _SEPARATORS[path] = NetworkSeparator(load_separator(path))
+    path = Path(separator_file())
+    key = f"{path.resolve()}:{path.stat().st_mtime_ns}"  # a replaced file is loaded again
+    if key not in _SEPARATORS:
+        _SEPARATORS[key] = NetworkSeparator(load_separator(path))
     wave = np.asarray(sound, np.float32)[None]
-    return separate(wave, sample_rate, _SEPARATORS[path])[1, 0].astype(np.float32)
+    return separate(wave, sample_rate, _SEPARATORS[key])[1, 0].astype(np.float32)
 
 
 def given_sound(kind: str, clip: Any) -> np.ndarray:
