@@ -15,7 +15,9 @@ drawn timbre. Every note is synthesised here (no samples, no downloads):
 Training pieces draw their own drum kit (:class:`_Kit`: kick, snare with an optional clap, hat;
 tunings and decays kept clear of the held-out kit's) and groove (:class:`_Groove`: six 16-step
 patterns, eighth or sixteenth hats, random fills). With one fixed training kit, the separator
-learned that kit's sound as "music" and passed other drums to the effects stem.
+learned that kit's sound as "music" and passed other drums to the effects stem. Likewise some
+training parts (``CLICK_SHARE``) start every note with a short noise transient (pick, hammer, key
+click): without it, a held-out plucked string's attack was taken for an impact.
 
 ``family="train"`` draws from the training timbres, progressions and modes, ``family="heldout"``
 from the held-out ones (for the benchmark). Randomness comes only from the generator passed in.
@@ -32,6 +34,8 @@ import numpy as np
 
 FAMILIES = ("train", "heldout")
 TRAIN_TIMBRES = ("additive", "organ", "pad", "pluck")
+#: Share of training parts per timbre whose notes start with a noisy attack transient (``_Timbre.click``).
+CLICK_SHARE = {"additive": 0.3, "organ": 0.3, "pad": 0.0, "pluck": 0.6}
 HELDOUT_TIMBRES = ("fm", "string")
 MODES = {
     "train": {"major": (0, 2, 4, 5, 7, 9, 11), "minor": (0, 2, 3, 5, 7, 8, 10)},
@@ -80,6 +84,14 @@ class _Timbre:
         self.fm_index = float(rng.uniform(0.8, 4.0))
         self.fm_decay = float(rng.uniform(0.2, 1.2))
         self.string_damp = float(rng.uniform(0.990, 0.999))
+        # training timbres only, drawn after everything else (held-out parts draw exactly as before):
+        # a noisy attack transient on every note, as a pick, hammer or key click makes, so that a
+        # sharp musical attack is not mistaken for an impact
+        self.click = 0.0
+        if kind in TRAIN_TIMBRES and rng.random() < CLICK_SHARE[kind]:
+            self.click = float(rng.uniform(0.1, 0.8))  # transient peak re the note's peak
+            self.click_decay = float(rng.uniform(0.001, 0.008))  # s
+            self.click_smooth = float(rng.uniform(0.0, 0.9))  # one-pole low-pass coefficient
 
     def _harmonic(
         self, f0: float, t: np.ndarray, amps: np.ndarray, sr: int, decays: np.ndarray | None = None
@@ -125,8 +137,23 @@ class _Timbre:
             out *= _adsr(n, sr, 0.001, 10.0, 1.0, 0.03)
         else:
             raise ValueError(f"unknown timbre {kind!r}")
+        if self.click > 0:
+            out = out + self._click(n, sr, float(np.abs(out).max()))
         peak = float(np.abs(out).max())
         return out / peak if peak > 0 else out
+
+    def _click(self, n: int, sr: int, peak: float) -> np.ndarray:
+        """The attack transient of :attr:`click` (``n`` samples, mostly zeros)."""
+        from scipy.signal import lfilter
+
+        m = min(n, int(0.05 * sr))
+        a = self.click_smooth
+        burst = lfilter([1.0 - a], [1.0, -a], self.rng.standard_normal(m))
+        burst *= np.exp(-np.arange(m) / sr / self.click_decay)
+        top = float(np.abs(burst).max())
+        out = np.zeros(n)
+        out[:m] = burst * (self.click * peak / top if top > 0 else 0.0)
+        return out
 
 
 def _karplus(f0: float, n: int, sr: int, damp: float, rng: np.random.Generator) -> np.ndarray:
