@@ -54,7 +54,7 @@ def clip_levels(model, clip, index: int, times: list[float], physics) -> list[fl
     prep = model.prepare(cond)
     src = model.start_state(cond, g)[0]
     for t in times:
-        tt = torch.tensor([t], dtype=za.dtype)
+        tt = torch.tensor([t], dtype=za.dtype, device=za.device)
         noisy_a = interpolate(za, torch.randn(za.shape, generator=g).to(za), tt)
         noisy_v = interpolate(zv, src.to(zv), tt)
         _, va = model.predict(noisy_v, noisy_a, tt, tt, prep)
