@@ -93,8 +93,10 @@ def main() -> None:
     print("Signed level (dB RMS, generated − simulator), median over clips\n")
     print("| model | scene (clips) | " + " | ".join(head) + " |")
     print("|---|---|" + "---|" * len(head))
+    names = [Path(p).name for p in args.model]
     for path in args.model:
         model = load_checkpoint(path).eval()
+        label = Path(path).name if names.count(Path(path).name) == 1 else str(Path(path))
         for kind in kinds:
             rows = [
                 clip_levels(model, clip, i, times, phys)
@@ -102,7 +104,7 @@ def main() -> None:
             ]
             med = np.median(np.asarray(rows), axis=0)
             cells = " | ".join(f"{v:+.1f}" for v in med)
-            print(f"| {Path(path).name} | {kind} ({len(rows)}) | {cells} |", flush=True)
+            print(f"| {label} | {kind} ({len(rows)}) | {cells} |", flush=True)
 
 
 if __name__ == "__main__":
