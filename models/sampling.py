@@ -168,6 +168,11 @@ def sample(
         return nv + video_cfg * (pv - nv), na + audio_cfg * (pa - na)
 
     project = None if mode == "v2a" else (lambda x: impose_first(x, cond))
+    # the audio head's column space, once per call (an SVD): the stochastic update and the start-noise
+    # removal below act only inside / outside it; None when the head reaches every direction (or on
+    # the meta device, where there is nothing to remove)
+    dit = model.dit
+    basis = None if dit.audio_reaches_all() or dit.device.type == "meta" else dit.audio_basis()
     xv, xa = sample_ode(
         velocity,
         xv,
@@ -181,16 +186,15 @@ def sample(
         audio_noise=audio_noise,
         generator=gen,
         # the fresh noise only where the audio head can act (elsewhere the start noise is removed below)
-        audio_reachable=None
-        if model.dit.audio_reaches_all()
-        else (lambda d: d - model.dit.audio_unreachable(d)),
+        audio_reachable=None if basis is None else (lambda d: d - dit.audio_unreachable(d, basis)),
     )
     if mode == "v2a":
         xv = video
     if mode == "a2v":
         xa = audio
     else:  # the start noise the audio head cannot reach is still there: remove it
-        xa = xa - model.dit.audio_unreachable(eps_a)
+        if basis is not None:
+            xa = xa - dit.audio_unreachable(eps_a, basis)
     return {"video": xv, "audio": xa}
 
 

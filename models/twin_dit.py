@@ -171,8 +171,9 @@ class TwinDiT(nn.Module):
         kin = torch.cat([time[:1], time[:kin_frames].repeat_interleave(kin_objects, dim=0)])
         return {"video": video, "audio": audio, "kin": kin}
 
-    def _audio_basis(self) -> torch.Tensor:
-        """Orthonormal basis ``[C_a * audio_patch, rank]`` (float64, CPU) of the audio head's column space."""
+    def audio_basis(self) -> torch.Tensor:
+        """Orthonormal basis ``[C_a * audio_patch, rank]`` (float64, CPU) of the audio head's column space
+        (an SVD of the head's weight: compute it once when it is used at every step)."""
         w = self.audio_out.linear.weight.detach().cpu().double()  # [C_a * ap, hidden]
         u, sv, _ = torch.linalg.svd(w, full_matrices=False)
         return u[:, sv > sv.max() * max(w.shape) * 1e-7]  # none when W = 0 (an untrained head)
@@ -181,10 +182,10 @@ class TwinDiT(nn.Module):
         """True when the audio velocity can move every number of an audio token (full row rank)."""
         if self.audio_out.linear.weight.device.type == "meta":
             return self.audio_out.linear.weight.shape[0] <= self.audio_out.linear.weight.shape[1]
-        basis = self._audio_basis()
+        basis = self.audio_basis()
         return basis.shape[1] == basis.shape[0]
 
-    def audio_unreachable(self, audio: torch.Tensor) -> torch.Tensor:
+    def audio_unreachable(self, audio: torch.Tensor, basis: torch.Tensor | None = None) -> torch.Tensor:
         """The part of an audio latent ``[B, C_a, F]`` that the audio velocity can never change.
 
         Per audio token (``audio_patch`` frames x ``C_a`` channels = ``C_a * audio_patch`` numbers)
@@ -193,10 +194,11 @@ class TwinDiT(nn.Module):
         ``b``). When ``C_a * audio_patch > hidden`` (the tiny config: 64 x 4 = 256 > 160) the
         remaining directions keep whatever the start noise put there. Returns the component of
         ``audio`` orthogonal to that column space (same shape; zeros when ``W`` has full row rank).
+        ``basis``: :meth:`audio_basis` when the caller already has it (else computed here).
         """
         if audio.device.type == "meta":  # shape-only runs
             return torch.zeros_like(audio)
-        basis = self._audio_basis()
+        basis = self.audio_basis() if basis is None else basis
         if basis.shape[1] == basis.shape[0]:
             return torch.zeros_like(audio)
         ap = self.cfg.audio_patch
