@@ -251,7 +251,8 @@ def _stamp(
         stamp["cond_time"] = float(cond_time)
     if row.kind == "a2v_demix":  # the separator file makes the given sound
         sep = Path(separator_file()).resolve()
-        stamp["separator"] = dict(path=os.fspath(sep), size=sep.stat().st_size, mtime=sep.stat().st_mtime)
+        st = sep.stat()
+        stamp["separator"] = {"path": os.fspath(sep), "size": st.st_size, "mtime": st.st_mtime}
     if options and row.entry:
         stamp["options"] = dict(sorted(options.items()))
     if physics is not None:
