@@ -238,37 +238,30 @@ def _kit_drum(kind: str, sr: int, rng: np.random.Generator, kit: _Kit) -> np.nda
     return out / peak if peak > 0 else out
 
 
-def _drum(kind: str, sr: int, rng: np.random.Generator, heldout: bool) -> np.ndarray:
-    """One hit of the held-out kit (kick, snare, hat), peak about 1 (``heldout=False``: the fixed kit
-    that training used before :class:`_Kit`; kept for the held-out family's exact sound)."""
+def _heldout_drum(kind: str, sr: int, rng: np.random.Generator) -> np.ndarray:
+    """One hit of the held-out kit (kick, snare, hat), peak about 1; training kits are :class:`_Kit`."""
     from scipy.signal import butter, sosfilt
 
     if kind == "kick":
         n = int(0.35 * sr)
         t = np.arange(n) / sr
-        f_hi, f_lo = (
-            (rng.uniform(90, 140), rng.uniform(40, 60))
-            if not heldout
-            else (rng.uniform(160, 220), rng.uniform(60, 80))
-        )
+        f_hi, f_lo = rng.uniform(160, 220), rng.uniform(60, 80)
         freq = f_lo + (f_hi - f_lo) * np.exp(-t / 0.03)
         phase = 2 * np.pi * np.cumsum(freq) / sr
         out = np.sin(phase) * np.exp(-t / rng.uniform(0.08, 0.2))
     elif kind == "snare":
         n = int(0.25 * sr)
         t = np.arange(n) / sr
-        lo = 1000.0 if not heldout else 2500.0
         noise = sosfilt(
-            butter(2, [lo, 0.45 * sr], btype="bandpass", fs=sr, output="sos"), rng.standard_normal(n)
+            butter(2, [2500.0, 0.45 * sr], btype="bandpass", fs=sr, output="sos"), rng.standard_normal(n)
         )
         tone = np.sin(2 * np.pi * rng.uniform(160, 240) * t)
         out = (noise * 0.8 + tone * 0.5) * np.exp(-t / rng.uniform(0.05, 0.12))
     else:  # hat
         n = int(0.12 * sr)
         t = np.arange(n) / sr
-        cut = 6000.0 if not heldout else 4000.0
         noise = sosfilt(
-            butter(4, min(cut, 0.4 * sr), btype="highpass", fs=sr, output="sos"), rng.standard_normal(n)
+            butter(4, min(4000.0, 0.4 * sr), btype="highpass", fs=sr, output="sos"), rng.standard_normal(n)
         )
         out = noise * np.exp(-t / rng.uniform(0.015, 0.05))
     peak = float(np.abs(out).max())
@@ -434,11 +427,11 @@ def synth_music(
             for eighth in range(8):
                 t_hit = t_bar + eighth * beat / 2
                 if eighth in (0, 4) or (eighth == 5 and rng.random() < 0.3):
-                    _place(out, _drum("kick", sr, rng, heldout), at(t_hit), 0.7)
+                    _place(out, _heldout_drum("kick", sr, rng), at(t_hit), 0.7)
                 if eighth in (2, 6):
-                    _place(out, _drum("snare", sr, rng, heldout), at(t_hit), 0.45)
+                    _place(out, _heldout_drum("snare", sr, rng), at(t_hit), 0.45)
                 if rng.random() < 0.85:
-                    _place(out, _drum("hat", sr, rng, heldout), at(t_hit), 0.15 + 0.1 * (eighth % 2 == 0))
+                    _place(out, _heldout_drum("hat", sr, rng), at(t_hit), 0.15 + 0.1 * (eighth % 2 == 0))
         elif drums:
             _train_drums(out, rng, kit, groove, t_bar, beat, at, sr)
     level = float(np.sqrt(np.mean(out**2))) if n else 0.0
