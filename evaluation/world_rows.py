@@ -41,7 +41,6 @@ the model was trained with); ``"none"``: no physics. A model trained without phy
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -259,21 +258,12 @@ def separator_file() -> Any:
     return shipped_checkpoint_path()
 
 
-_SEPARATORS: dict[str, Any] = {}
-
-
 def demixed_effects(sound: np.ndarray, sample_rate: int) -> np.ndarray:
-    """The effects stem float32 ``[S]`` that the shipped separator (:func:`separator_file`, loaded
-    once per process) takes from mono ``sound [S]``."""
-    from ..separation.network import load_separator
-    from ..separation.separate import NetworkSeparator, separate
+    """The effects stem float32 ``[S]`` that the shipped separator (:func:`separator_file`) takes from
+    mono ``sound [S]`` (:func:`kinesonic.separation.separate.effects_stem`)."""
+    from ..separation.separate import effects_stem
 
-    path = Path(separator_file())
-    key = f"{path.resolve()}:{path.stat().st_mtime_ns}"  # a replaced file is loaded again
-    if key not in _SEPARATORS:
-        _SEPARATORS[key] = NetworkSeparator(load_separator(path))
-    wave = np.asarray(sound, np.float32)[None]
-    return separate(wave, sample_rate, _SEPARATORS[key])[1, 0].astype(np.float32)
+    return effects_stem(np.asarray(sound, np.float32), sample_rate, "network")[0].astype(np.float32)
 
 
 def given_sound(kind: str, clip: Any) -> np.ndarray:

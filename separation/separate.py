@@ -283,7 +283,8 @@ def shipped_checkpoint_path():
 
 
 def get_separator(method: str) -> Separator:
-    """``"dsp"``, ``"network"`` (the shipped net) or the path of a separator file (cached per path)."""
+    """``"dsp"``, ``"network"`` (the shipped net) or the path of a separator file (cached per path and
+    modification time, so a replaced file is loaded again)."""
     from pathlib import Path
 
     from .network import load_separator
@@ -291,7 +292,7 @@ def get_separator(method: str) -> Separator:
     if method == "dsp":
         return DspSeparator()
     path = shipped_checkpoint_path() if method == "network" else Path(method)
-    key = str(path)
+    key = f"{path}:{path.stat().st_mtime_ns}" if path.is_file() else str(path)
     if key not in _loaded:
         _loaded[key] = NetworkSeparator(load_separator(path), path.name)
     return _loaded[key]
