@@ -183,9 +183,13 @@ def test_train_default_workflow_is_the_shipped_models_recipe() -> None:
     if not SHIPPED.is_file():
         pytest.skip("no shipped model")
     record = json.loads(read_metadata(SHIPPED)["kinesonic_training"])
-    # a model continued from another (scripts/train_default.sh's stage 2) keeps the record of the
-    # model it started from: the workflow is stage 1
-    shipped = record.get("init_training", record)["train_config"]
+    # a model continued from another (scripts/train_default.sh's stages 2 and 3) keeps the record of
+    # the model it started from under "init_training": the innermost record is stage 1, the workflow
+    chain = [record]
+    while "init_training" in chain[-1]:
+        chain.append(chain[-1]["init_training"])
+    stages = [r["train_config"] for r in reversed(chain)]  # stage 1 first
+    shipped = stages[0]
     ours = cfg.to_dict()
     ignore = {
         "data",
@@ -206,24 +210,34 @@ def test_train_default_workflow_is_the_shipped_models_recipe() -> None:
         k: v for k, v in shipped.items() if k not in ignore
     }
     assert (data["num_clips"], data["size"], data["num_frames"]) == (20000, 64, 33)
-    if "init_training" in record:  # stage 2's settings are the ones in the script's second command
-        stage2 = record["train_config"]
-        script = (ROOT / "scripts" / "train_default.sh").read_text()
+    # each later stage's settings are the ones of the script's command for that stage
+    script = (ROOT / "scripts" / "train_default.sh").read_text()
+    assert len(stages) == len(re.findall(r'--out "\$OUT/stage\d"', script))
+    for number, stage in enumerate(stages[1:], start=2):
+        command = re.search(rf'stage{number}" (.*?)(?:\n\n|\Z)', script, re.S)
+        assert command, f"scripts/train_default.sh has no stage-{number} command"
         found = re.search(
-            r'stage2" --seed (\d+).*?--dit-steps (\d+) --lr (\S+) --warmup-steps (\d+)', script, re.S
+            r"--seed (\d+).*?--dit-steps (\d+) --lr (\S+) --warmup-steps (\d+)", command[1], re.S
         )
-        assert found, "scripts/train_default.sh has no stage-2 command"
+        tail = re.search(r"--time-tail (\S+) --time-tail-start (\S+)", command[1])
         seed, steps, lr, warmup = found.groups()
-        assert (int(seed), int(steps), float(lr), int(warmup)) == (
-            stage2["seed"],
-            stage2["dit_steps"],
-            stage2["lr"],
-            stage2["warmup_steps"],
+        tail_share, tail_start = (
+            (float(tail[1]), float(tail[2])) if tail else (0.0, defaults["time_tail_start"])
         )
-        same = ignore | {"seed", "dit_steps", "lr", "warmup_steps"}  # all else as in stage 1
-        assert {k: v for k, v in stage2.items() if k not in same} == {
+        assert (int(seed), int(steps), float(lr), int(warmup)) == (
+            stage["seed"],
+            stage["dit_steps"],
+            stage["lr"],
+            stage["warmup_steps"],
+        )
+        assert (stage.get("time_tail", 0.0), stage.get("time_tail_start", tail_start)) == (
+            tail_share,
+            tail_start,
+        )
+        same = ignore | {"seed", "dit_steps", "lr", "warmup_steps", "time_tail", "time_tail_start"}
+        assert {k: v for k, v in stage.items() if k not in same} == {
             k: v for k, v in shipped.items() if k not in same
-        }
+        }, f"stage {number}: all else as in stage 1"
 
 
 @pytest.mark.skipif(not SHIPPED.is_file(), reason="no shipped model")
