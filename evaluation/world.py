@@ -66,7 +66,15 @@ from .world_rows import (
     row_sampler,
     separator_file,
 )
-from .world_table import COLUMNS, format_table, level_error_db, paired_table, per_clip, summarize
+from .world_table import (
+    COLUMNS,
+    format_table,
+    level_by_kind_table,
+    level_error_db,
+    paired_table,
+    per_clip,
+    summarize,
+)
 
 GROUND_TRUTH = "simulator ground truth"
 __all__ = [
@@ -76,6 +84,7 @@ __all__ = [
     "centroid_tracks",
     "evaluate_world",
     "format_table",
+    "level_by_kind_table",
     "clip_sample_seed",
     "held_out_seeds",
     "measure_tracks",
@@ -444,6 +453,7 @@ def evaluate_world(
         physics_of = {name: clip_physics(clip, physics) for name, clip in world.items()}
     work = Path(work)
     cells, notes, values = [], [], []
+    levels: dict[str, dict[str, float]] = {}  # per row: clip name -> signed level (dB)
     gt_scored: tuple[list[str], list[Any]] = ([], [])
     for row in table_rows:
         folder = work / row.folder
@@ -453,7 +463,8 @@ def evaluate_world(
         )
         names, reports, skipped = evaluate_folder(folder)
         visual = _measured(folder, names, world) if row.kind in A2V_KINDS else None
-        values.append((row.label, per_clip(names, reports, world, _levels(folder, names, world), visual)))
+        levels[row.label] = _levels(folder, names, world)
+        values.append((row.label, per_clip(names, reports, world, levels[row.label], visual)))
         cells.append((row.label, summarize(values[-1][1])))
         note = f"{row.label}: {len(names)} clips scored, tracker {backends or '(clip files reused)'}"
         note += _timing(row, times, steps, cond_time)
@@ -500,6 +511,11 @@ def evaluate_world(
         table += f"\nPaired per clip, row minus {bed_label} (the same clips and noise):\n\n"
         demixed = [(EXTRA_ROWS["a2v_demix"], by_kind["a2v_demix"])]
         table += paired_table(by_kind["a2v_bed"], demixed, bed_label)
+    if len(values) > 1:  # the level column's median over all clips hides a silent scene type
+        table += (
+            "\nSigned level by scene type (dB RMS over the clip, generated − simulator; median, clips):\n\n"
+        )
+        table += level_by_kind_table(list(levels.items()), {name: clip.kind for name, clip in world.items()})
     return WorldEvalResult(table, notes, dict(cells), physics)
 
 

@@ -207,6 +207,27 @@ def format_table(rows: list[tuple[str, Mapping[str, tuple[float, int]]]]) -> str
     return head + "\n".join(lines) + "\n"
 
 
+def level_by_kind_table(rows: list[tuple[str, Mapping[str, float]]], kinds: Mapping[str, str]) -> str:
+    """Markdown: per row and scene type, the median signed level (dB RMS over the clip, generated −
+    simulator) over that type's clips, with the clip count.
+
+    Args:
+        rows: ``(label, {clip name: signed level dB})`` per table row (:func:`level_error_db`).
+        kinds: clip name → scene type; the columns are the types in sorted order.
+    """
+    types = sorted(set(kinds.values()))
+    head = "| row | " + " | ".join(types) + " |\n" + "|---|" + "---|" * len(types) + "\n"
+    lines = []
+    for label, levels in rows:
+        cells = []
+        for kind in types:
+            vals = np.array([v for name, v in levels.items() if kinds.get(name) == kind], dtype=np.float64)
+            vals = vals[np.isfinite(vals)]
+            cells.append(f"{np.median(vals):+.1f} ({vals.size})" if vals.size else "n/a (0)")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return head + "\n".join(lines) + "\n"
+
+
 def _paired_apcc(
     a: Mapping[str, list[Impact]], b: Mapping[str, list[Impact]], n_boot: int
 ) -> tuple[float, float, float, int] | None:

@@ -47,6 +47,16 @@ def test_tables_hand_computed() -> None:
     )
 
 
+def test_level_by_kind_table_hand_computed() -> None:
+    kinds = {"a": "drop", "b": "drop", "c": "slide", "d": "drop"}
+    rows = [("row", {"a": -1.0, "b": 3.0, "c": -30.0, "d": math.nan}), ("other", {"a": 2.0})]
+    table = world.level_by_kind_table(rows, kinds).splitlines()
+    assert table[0] == "| row | drop | slide |"
+    # drop: the median of -1 and +3 (the NaN clip is not counted); slide: its one clip
+    assert table[2] == "| row | +1.0 (2) | -30.0 (1) |"
+    assert table[3] == "| other | +2.0 (1) | n/a (0) |"
+
+
 def test_centroid_tracker_follows_a_moving_square() -> None:
     t_count, size = 12, 48
     frames = np.full((t_count, size, size, 3), 90, np.uint8)
@@ -79,9 +89,17 @@ def test_two_clip_table_with_an_ablation_and_reuse(tmp_path) -> None:
     assert main(argv) == 0
 
     text = out.read_text(encoding="utf-8")
-    rows = {line.split(" | ")[0].lstrip("| "): line for line in text.splitlines() if line.startswith("| ")}
+    rows: dict[str, str] = {}  # the main table's line of each row (the first with its label)
+    for line in text.splitlines():
+        if line.startswith("| "):
+            rows.setdefault(line.split(" | ")[0].lstrip("| "), line)
     assert {"simulator ground truth", "default model", "no hybrid flow"} <= set(rows)
     assert "Paired per clip" in text
+    by_kind = text[text.index("Signed level by scene type") :].splitlines()
+    sim_line = next(line for line in by_kind if line.startswith("| simulator ground truth |"))
+    # the simulator's own sound through mp4: within half a dB of itself in every scene type it has
+    cells = [c for c in sim_line.strip("| ").split(" | ")[1:] if not c.startswith("n/a")]
+    assert cells and all(abs(float(c.split()[0])) <= 0.5 for c in cells)
     gt_te = float(rows["simulator ground truth"].split(" | ")[1].split()[0])
     assert gt_te < 2.0  # the measuring error of the tracking pipeline on the simulator's own frames
     assert sorted(p.name for p in figs.glob("*.png"))  # pictures of the default model's scenes
