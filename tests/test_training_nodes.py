@@ -219,6 +219,7 @@ def test_train_default_workflow_is_the_shipped_models_recipe() -> None:
         found = re.search(
             r"--seed (\d+).*?--dit-steps (\d+) --lr (\S+) --warmup-steps (\d+)", command[1], re.S
         )
+        assert found, f"the stage-{number} command lacks --seed / --dit-steps / --lr / --warmup-steps"
         tail = re.search(r"--time-tail (\S+) --time-tail-start (\S+)", command[1])
         seed, steps, lr, warmup = found.groups()
         tail_share, tail_start = (
