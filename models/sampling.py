@@ -168,11 +168,13 @@ def sample(
         return nv + video_cfg * (pv - nv), na + audio_cfg * (pa - na)
 
     project = None if mode == "v2a" else (lambda x: impose_first(x, cond))
-    # the audio head's column space, once per call (an SVD): the stochastic update and the start-noise
+    # the audio head's column space, once per call (one SVD): the stochastic update and the start-noise
     # removal below act only inside / outside it; None when the head reaches every direction (or on
     # the meta device, where there is nothing to remove)
     dit = model.dit
-    basis = None if dit.audio_reaches_all() or dit.device.type == "meta" else dit.audio_basis()
+    basis = None if dit.device.type == "meta" else dit.audio_basis()
+    if basis is not None and basis.shape[1] == basis.shape[0]:
+        basis = None
     xv, xa = sample_ode(
         velocity,
         xv,
