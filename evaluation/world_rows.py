@@ -20,6 +20,8 @@ methods only (``build_conditioning``, ``sample``, ``encode_*`` / ``decode_*``):
   ``benchmarks/bench_demix.py``): the raw mixture, or the effects stem that the shipped separator
   (:func:`demixed_effects`) takes from it. Like ``"a2v"``, the row's sound is the simulator's own
   (clean) sound, so ETE says whether the generated video's events fall on the true impacts.
+- ``"a2v_streams"`` (opt-in): as ``"a2v_demix"``, and the video attends only to the audio tokens
+  where the effects stem is active (MTV's interval-limited attention, :mod:`kinesonic.models.streams`).
 - ``"nophysics"`` (opt-in): as ``"model"`` without the physics input (the same weights; what the
   physics the model is given changes, paired with the model row; a model trained without physics is
   the ``no_physics`` ablation instead).
@@ -41,6 +43,7 @@ the model was trained with); ``"none"``: no physics. A model trained without phy
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -48,6 +51,7 @@ import torch
 
 from ..models.checkpoint import check_cond_time
 from ..models.sampling import DEFAULT_AUDIO_CFG, DEFAULT_AUDIO_NOISE, DEFAULT_VIDEO_CFG
+from ..models.streams import stream_keep
 from .physics import MATCH_PX_64  # frame-0 matching radius (px at 64 px), as `kinesonic physics eval`
 
 #: Opt-in rows (``kinesonic eval --world --rows ...``) in table order, with their labels.
@@ -58,14 +62,15 @@ EXTRA_ROWS: dict[str, str] = {
     "a2v": "audio-to-video",
     "a2v_bed": "audio-to-video, music bed",
     "a2v_demix": "audio-to-video, music bed demixed",
+    "a2v_streams": "audio-to-video, music bed demixed, stream intervals",
     "nophysics": "physics input off",
     "ode": "ODE sampler",
 }
 KINDS = ("simulator", "model", *EXTRA_ROWS)
 #: Rows whose sampling takes the physics conditioning (the others show the simulator's frames/sound).
-SAMPLED_KINDS = ("model", "jointcfg", "v2a", "a2v", "a2v_bed", "a2v_demix", "nophysics", "ode")
+SAMPLED_KINDS = ("model", "jointcfg", "v2a", "a2v", "a2v_bed", "a2v_demix", "a2v_streams", "nophysics", "ode")
 #: Audio-to-video rows: the sound is given (held at ``cond_time``), the video generated and read back.
-A2V_KINDS = ("a2v", "a2v_bed", "a2v_demix")
+A2V_KINDS = ("a2v", "a2v_bed", "a2v_demix", "a2v_streams")
 #: Rows that hold a given modality at ``cond_time``.
 GIVEN_KINDS = ("v2a", *A2V_KINDS)
 #: Music-bed level of the bedded audio-to-video rows, dB RMS relative to the clip's own sound.
@@ -268,7 +273,7 @@ def demixed_effects(sound: np.ndarray, sample_rate: int) -> np.ndarray:
 
 def given_sound(kind: str, clip: Any) -> np.ndarray:
     """The sound an audio-to-video row (:data:`A2V_KINDS`) is given: the simulator's, with a music
-    bed, or that bedded sound's demixed effects stem."""
+    bed, or that bedded sound's demixed effects stem (``"a2v_demix"``, ``"a2v_streams"``)."""
     if kind == "a2v":
         return clip.audio
     bedded = bedded_sound(clip)
@@ -324,6 +329,9 @@ def row_media(
         mode = "a2v"
         sound = given_sound(kind, clip)
         given["audio"] = audio_latent(model, sound, model.cfg.audio_samples(cond.latent_frames))
+        if kind == "a2v_streams":  # the video hears the effects stream only where it sounds
+            keep = stream_keep(sound, model.cfg, model.cfg.audio_tokens(cond.latent_frames))
+            cond = replace(cond, audio_keep=keep[None].to(model.device))
     if mode != "joint":
         check_cond_time(model, cond_time)
         given["cond_time"] = float(cond_time)

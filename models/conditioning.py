@@ -45,6 +45,9 @@ class Conditioning:
         kin: ``[B, L, N, 8]`` normalised kinematic features or None; ``kin_mask [B, L, N]`` bool.
         physics: ``[B, T, N, 2]`` (mass kg, speed m/s per video frame) or None; ``physics_mask``
             ``[B, T, N, 2]`` bool (False = not known: an estimate's NaN, a padded object, a drop).
+        audio_keep: ``[B, Na]`` bool or None: the audio tokens video queries may attend to (stream-aware
+            audio-to-video, :mod:`.streams`; None = all). It describes the given sound, not a
+            condition to drop, so the CFG negative keeps it.
     """
 
     latent_frames: int
@@ -57,6 +60,7 @@ class Conditioning:
     kin_mask: torch.Tensor | None = None
     physics: torch.Tensor | None = None
     physics_mask: torch.Tensor | None = None
+    audio_keep: torch.Tensor | None = None
 
     @property
     def batch(self) -> int:
@@ -294,6 +298,14 @@ def cat_conditions(*conds: Conditioning) -> Conditioning:
 
     kin, kin_mask = pad_objects("kin", "kin_mask")
     phys, phys_mask = pad_objects("physics", "physics_mask")
+    keeps = [c.audio_keep for c in conds]
+    audio_keep = None
+    if any(k is not None for k in keeps):  # a conditioning without stream intervals keeps every token
+        na = next(k for k in keeps if k is not None).shape[1]
+        audio_keep = torch.cat([
+            torch.ones(bi, na, dtype=torch.bool, device=dev) if k is None else k.to(dev).bool()
+            for k, bi in zip(keeps, b, strict=True)
+        ])  # fmt: skip
     return Conditioning(
         latent_frames=lf,
         first_latent=fl,
@@ -305,4 +317,5 @@ def cat_conditions(*conds: Conditioning) -> Conditioning:
         kin_mask=kin_mask,
         physics=phys,
         physics_mask=phys_mask,
+        audio_keep=audio_keep,
     )

@@ -130,6 +130,7 @@ class KinesonicModel(nn.Module):
             cond.kin_mask,
             cond.physics,
             cond.physics_mask,
+            cond.audio_keep,
         )
 
     def predict(

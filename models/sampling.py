@@ -120,6 +120,10 @@ def sample(
         raise ValueError(f"guidance must be one of {GUIDANCE}, got {guidance!r}")
     if video_guidance_region not in ("outside", "all"):
         raise ValueError(f"video_guidance_region must be 'outside' or 'all', got {video_guidance_region!r}")
+    if cond.audio_keep is not None and mode != "a2v":
+        raise ValueError(
+            "stream intervals (cond.audio_keep) only apply to mode 'a2v', where the sound is given"
+        )
     cond = cond.ablated("no_kinematics" in model.ablations, "no_trajectory" in model.ablations)
     if "no_physics" in model.ablations and cond.physics is not None:  # trained without: sampled without
         cond = replace(cond, physics=None, physics_mask=None)

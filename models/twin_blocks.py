@@ -99,10 +99,12 @@ class TwinBlock(nn.Module):
         kin_keep: torch.Tensor,
         phys_mod: torch.Tensor,
         joint: bool,
+        masks: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """One step through the block; ``kin_kv`` (:meth:`KinematicCrossAttention.keys`) and
         ``phys_mod = self.phys(physics features)`` ``[B, 1 or Na, 6d]`` are prepared once per clip
-        (the audio tower's modulation then varies over its tokens)."""
+        (the audio tower's modulation then varies over its tokens). ``masks``: keep-masks of the joint
+        and the audio-only attention (:func:`.streams.attention_masks`) or None."""
         mv = self.video.ada(cv)[:, None]
         ma = self.audio.ada(ca)[:, None] + phys_mod
         sv1, cv1, gv1, sv2, cv2, gv2 = mv.chunk(6, dim=-1)
@@ -111,10 +113,11 @@ class TwinBlock(nn.Module):
         qa, ka, va = self.audio.qkv_heads(xa, sa1, ca1, ropes["audio"])
         if self.fusion and joint:
             nv = qv.shape[2]
-            o = attention(torch.cat([qv, qa], 2), torch.cat([kv, ka], 2), torch.cat([vv, va], 2))
+            mask = None if masks is None else masks[0]
+            o = attention(torch.cat([qv, qa], 2), torch.cat([kv, ka], 2), torch.cat([vv, va], 2), mask)
             ov, oa = o[:, :, :nv], o[:, :, nv:]
         else:
-            ov, oa = attention(qv, kv, vv), attention(qa, ka, va)
+            ov, oa = attention(qv, kv, vv), attention(qa, ka, va, None if masks is None else masks[1])
         xv = xv + gv1 * self.video.out(merge_heads(ov))
         xa = xa + ga1 * self.audio.out(merge_heads(oa))
         xa = self.kin(xa, kin_kv, kin_keep, ropes["audio"])

@@ -28,6 +28,7 @@ from torch import nn
 from .config import GeneratorConfig
 from .layers import TimestepEmbedder, rope_rotations, time_positions, video_positions
 from .physics_cond import PhysicsConditioner
+from .streams import attention_masks
 from .token_times import audio_token_positions, latent_frame_positions, positions_to_seconds
 from .twin_blocks import FinalLayer, TwinBlock
 
@@ -44,6 +45,9 @@ class PreparedConditions:
         kin_kv: per block, keys and values ``[B, H, 1 + L*N, Dh]`` of the kinematic tokens.
         kin_keep: ``[B, 1 + L*N]`` bool (the null token is always kept).
         phys_mod: per block, the physics Δ-modulation of the audio tower ``[B, 1 or Na, 6d]``.
+        masks: keep-masks of the joint attention ``[B, 1, Nv + Na, Nv + Na]`` and of the audio
+            tower's own attention ``[B, 1, Na, Na]`` (stream-aware audio-to-video,
+            :func:`.streams.attention_masks`) or None (no restriction).
     """
 
     video_cond: torch.Tensor
@@ -53,6 +57,7 @@ class PreparedConditions:
     kin_kv: list[tuple[torch.Tensor, torch.Tensor]]
     kin_keep: torch.Tensor
     phys_mod: list[torch.Tensor]
+    masks: tuple[torch.Tensor, torch.Tensor] | None = None
 
 
 def initialize_weights(dit: TwinDiT) -> None:
@@ -227,12 +232,14 @@ class TwinDiT(nn.Module):
         kin_mask: torch.Tensor | None = None,
         physics: torch.Tensor | None = None,
         physics_mask: torch.Tensor | None = None,
+        audio_keep: torch.Tensor | None = None,
     ) -> PreparedConditions:
         """Everything of the forward pass that depends on the conditions only (once per clip).
 
         Args (see :meth:`forward`): ``video_cond [B, C + 1, L, h, w]``, ``text [B, text_dim]``,
         ``kin [B, L, N, kin_dim]`` + ``kin_mask [B, L, N]``, ``physics [B, T, N, 2]`` +
-        ``physics_mask [B, T, N, 2]``.
+        ``physics_mask [B, T, N, 2]``, ``audio_keep [B, Na]`` bool (the audio tokens video queries may
+        attend to; None = all).
         Returns:
             the text projections, the kinematic tokens' keys and values and the physics modulation
             of every block, and the rotary tables, for :meth:`predict_flow`.
@@ -263,7 +270,17 @@ class TwinDiT(nn.Module):
             kin_kv=[blk.kin.keys(kin_tok, ropes["kin"]) for blk in self.blocks],
             kin_keep=keep,
             phys_mod=[blk.phys(mass, speed) for blk in self.blocks],
+            masks=None if audio_keep is None else self._stream_masks(lf, na, audio_keep),
         )
+
+    def _stream_masks(
+        self, latent_frames: int, audio_tokens: int, audio_keep: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        if audio_keep.shape[1] != audio_tokens:
+            raise ValueError(f"audio_keep has {audio_keep.shape[1]} tokens, the clip {audio_tokens}")
+        _, ph, pw = self.cfg.video_patch
+        nv = latent_frames * (self.cfg.latent_height // ph) * (self.cfg.latent_width // pw)
+        return attention_masks(nv, audio_keep.to(self.device))
 
     def predict_flow(
         self,
@@ -290,7 +307,7 @@ class TwinDiT(nn.Module):
         ca = nn.functional.silu(self.t_audio(t_audio) + prep.text_audio)
         ckpt = self.gradient_checkpointing and torch.is_grad_enabled()
         for blk, kv, pm in zip(self.blocks, prep.kin_kv, prep.phys_mod, strict=True):
-            args = (xv, xa, cv, ca, prep.ropes, kv, prep.kin_keep, pm, joint)
+            args = (xv, xa, cv, ca, prep.ropes, kv, prep.kin_keep, pm, joint, prep.masks)
             if ckpt:
                 from torch.utils.checkpoint import checkpoint
 

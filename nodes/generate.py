@@ -6,13 +6,24 @@ sockets and report progress through the bridge.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import torch
 
 from . import bridge
-from .base import CATEGORY_ROOT, CONDITIONING, KINEMATICS, LATENT, MODEL, PHYSICS, TRACKS, NodeInputError
+from .base import (
+    CATEGORY_ROOT,
+    CONDITIONING,
+    KINEMATICS,
+    LATENT,
+    MODEL,
+    PHYSICS,
+    STEMS,
+    TRACKS,
+    NodeInputError,
+)
 from .sockets import audio_input, image_input
 
 CATEGORY = f"{CATEGORY_ROOT}/Generate"
@@ -191,11 +202,13 @@ def build_conditioning(
     return {"conditioning": cond, "num_frames": frames, "fps": cfg.fps, "prompt": str(prompt or "")}
 
 
-def _audio_latent(node: str, model: Any, audio: Any, samples: int) -> torch.Tensor:
-    cfg = model.cfg
-    wave, rate = audio_input(node, "audio", audio)  # first batch item [C, S]
+def _clip_sound(
+    node: str, input_name: str, wave: np.ndarray, rate: int, cfg: Any, samples: int
+) -> np.ndarray:
+    """Mono float32 ``[samples]`` at the model's rate from ``wave [C, S]`` at ``rate`` (trimmed, or
+    padded with silence, to the clip length)."""
     if wave.shape[-1] < 1:
-        raise NodeInputError(node, "audio", "a waveform with at least one sample", audio["waveform"])
+        raise NodeInputError(node, input_name, "a waveform with at least one sample", wave.shape)
     mono = torch.from_numpy(wave).mean(0).numpy()
     if rate != cfg.sample_rate:
         import librosa
@@ -203,9 +216,36 @@ def _audio_latent(node: str, model: Any, audio: Any, samples: int) -> torch.Tens
         mono = librosa.resample(mono, orig_sr=rate, target_sr=cfg.sample_rate)
     out = np.zeros(samples, np.float32)
     n = min(samples, mono.shape[0])
-    out[:n] = mono[:n]  # trimmed, or padded with silence, to the clip length
+    out[:n] = mono[:n]
+    return out
+
+
+def _encode_sound(model: Any, sound: np.ndarray) -> torch.Tensor:
     with torch.no_grad():
-        return model.encode_audio(torch.from_numpy(out)[None].to(device=model.device, dtype=model.dtype))
+        return model.encode_audio(torch.from_numpy(sound)[None].to(device=model.device, dtype=model.dtype))
+
+
+def _audio_latent(node: str, model: Any, audio: Any, samples: int) -> torch.Tensor:
+    wave, rate = audio_input(node, "audio", audio)  # first batch item [C, S]
+    return _encode_sound(model, _clip_sound(node, "audio", wave, rate, model.cfg, samples))
+
+
+def _stems_latent(node: str, model: Any, stems: Any, latent_frames: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Audio-to-video from STEMS (MTV): the given sound is speech + effects (the music is left out),
+    and the video attends only to the audio tokens where that sound is active. Returns the audio
+    latent and the active tokens ``[1, Na]`` (:func:`kinesonic.models.streams.stream_keep`)."""
+    from ..models.streams import stream_keep
+    from .demix import stems_arrays
+
+    arrays, rate = stems_arrays(node, "stems", stems)  # [B, 3, C, S]: speech, effects, music
+    cfg = model.cfg
+    wave = arrays[0, 0] + arrays[0, 1]  # first batch item, speech + effects [C, S]
+    sound = _clip_sound(node, "stems", wave, rate, cfg, cfg.audio_samples(latent_frames))
+    try:
+        keep = stream_keep(sound, cfg, cfg.audio_tokens(latent_frames))
+    except ValueError as error:
+        raise NodeInputError.because(node, "stems", error) from None
+    return _encode_sound(model, sound), keep[None]
 
 
 def _video_latent(node: str, model: Any, frames: Any, num_frames: int) -> torch.Tensor:
@@ -265,8 +305,11 @@ def sample(
     audio: Any = None,
     cond_time: float = 0.0,
     audio_noise: float = AUDIO_NOISE,
+    stems: Any = None,
 ) -> dict[str, Any]:
-    """Shared by the sampler and all-in-one nodes: KINESONIC_LATENT dict."""
+    """Shared by the sampler and all-in-one nodes: KINESONIC_LATENT dict. ``stems`` (audio_to_video,
+    instead of ``audio``): STEMS whose speech + effects are the given sound, heard by the video only
+    where they are active (docs/generator.md, *Stream intervals*)."""
     if not isinstance(conditioning, dict) or "conditioning" not in conditioning:
         raise NodeInputError(
             node, "conditioning", "a KINESONIC_CONDITIONING from 'Generator Conditioning'", conditioning
@@ -290,9 +333,17 @@ def sample(
             raise NodeInputError(node, "frames", "IMAGE frames for mode video_to_audio")
         given_v = _video_latent(node, model, frames, num_frames)
     if MODES[mode] == "a2v":
-        if audio is None:
-            raise NodeInputError(node, "audio", "AUDIO for mode audio_to_video")
-        given_a = _audio_latent(node, model, audio, cfg.audio_samples(cond.latent_frames))
+        if audio is None and stems is None:
+            raise NodeInputError(node, "audio", "AUDIO (or STEMS on 'stems') for mode audio_to_video")
+        if audio is not None and stems is not None:
+            raise NodeInputError(
+                node, "stems", "either 'audio' or 'stems' for audio_to_video, not both", "both connected"
+            )
+        if stems is not None:
+            given_a, keep = _stems_latent(node, model, stems, cond.latent_frames)
+            cond = replace(cond, audio_keep=keep)
+        else:
+            given_a = _audio_latent(node, model, audio, cfg.audio_samples(cond.latent_frames))
     callback, bar = bridge.progress_callback(int(steps), "Kinesonic sampling")
     device = bridge.load_device()
     model.to(device)
@@ -559,6 +610,14 @@ class KinesonicGeneratorSampler:
                         "better impact timing than the ODE (docs/model_card.md, 'Sampler').",
                     },
                 ),
+                "stems": (
+                    STEMS,
+                    {
+                        "tooltip": "audio_to_video, instead of 'audio': stems from Demix Audio. The video "
+                        "is given speech + effects (not the music) and attends to them only where they "
+                        "sound (MTV's stream intervals)."
+                    },
+                ),
             },
         }
 
@@ -570,7 +629,7 @@ class KinesonicGeneratorSampler:
         latent = sample(
             node, model, conditioning, mode, steps, solver, shift, video_cfg, audio_cfg, guidance, seed,
             opt.get("frames"), opt.get("audio"), opt.get("cond_time", 0.0),
-            opt.get("audio_noise", AUDIO_NOISE),
+            opt.get("audio_noise", AUDIO_NOISE), opt.get("stems"),
         )  # fmt: skip
         return (latent,)
 

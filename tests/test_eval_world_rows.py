@@ -147,9 +147,26 @@ def test_bedded_audio_to_video_rows_give_the_mixture_or_its_effects_stem(tmp_pat
     # the separator takes most of the bed away (measured SI-SDR re the clean sound 0.0 → 6.6 dB)
     assert si_sdr(bedded, clip.audio) < 0.5 and si_sdr(demixed, clip.audio) > 4.0
     model = load_checkpoint(_micro_world_model(tmp_path / "m.safetensors"))
-    for kind in ("a2v_bed", "a2v_demix"):
+    seen, sample = {}, model.sample
+
+    def spy(cond, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        seen["keep"] = cond.audio_keep
+        return sample(cond, *args, **kwargs)
+
+    model.sample = spy
+    for kind in ("a2v_bed", "a2v_demix", "a2v_streams"):
         frames, audio, _ = world_rows.row_media(kind, model, clip, 2, 0, 0.05)
         assert audio is clip.audio and frames.shape == clip.frames.shape  # scored on the clean sound
+        assert (seen["keep"] is None) == (kind != "a2v_streams")
+    # the stream intervals are where the demixed effects stem sounds: its first impact, not the start
+    assert world_rows.given_sound("a2v_streams", clip).tobytes() == demixed.tobytes()
+    keep = seen["keep"][0].numpy()
+    assert keep.shape == (model.cfg.audio_tokens(model.cfg.latent_frames(33)),)
+    first = clip.events[0]["time_s"] if clip.events else None
+    token_s = model.cfg.hop_length * model.cfg.audio_patch / model.cfg.sample_rate
+    assert 0 < keep.sum() < keep.size
+    if first is not None:
+        assert keep[int(first / token_s)] and not keep[: max(0, int(first / token_s) - 2)].any()
     assert world_rows.row_sampler("a2v_demix") == world_rows.row_sampler("a2v")
 
 
@@ -214,7 +231,7 @@ def test_cli_rows_and_cond_time_are_checked(tmp_path, capsys) -> None:
     assert main([*base, "--rows", "v2a", "--cond-time", "0.2"]) == 2
     assert "cond_time must be in [0, 0.1]" in capsys.readouterr().err
     assert world_rows.parse_rows("all") == [
-        "codec", "jointcfg", "v2a", "a2v", "a2v_bed", "a2v_demix", "nophysics", "ode",
+        "codec", "jointcfg", "v2a", "a2v", "a2v_bed", "a2v_demix", "a2v_streams", "nophysics", "ode",
     ]  # fmt: skip
     assert world_rows.parse_rows("a2v, codec") == ["codec", "a2v"]
     assert world_rows.parse_rows("") == []

@@ -209,3 +209,48 @@ def test_sampler_node_audio_noise_range_and_effect(checkpoint: Path) -> None:
     (b,) = sampler.run(*args, "euler", 1.0, 3.0, 2.0, "cfg", 0)  # default eta 1
     (c,) = sampler.run(*args, "euler", 1.0, 3.0, 2.0, "cfg", 0, audio_noise=0.0)
     assert not torch.equal(b["audio"], c["audio"])
+
+
+def test_sampler_node_audio_to_video_from_stems(checkpoint: Path) -> None:
+    """STEMS instead of AUDIO: the given sound is speech + effects (music left out), heard by the video
+    only where it sounds; audio and stems together, or bad stems, are refused with the input named."""
+    (model,) = KinesonicLoadGenerator().run("micro.safetensors")
+    (cond,) = KinesonicGeneratorConditioning().run(model, torch.rand(1, 32, 32, 3), "x", 0, scene_tracks())
+    sampler = KinesonicGeneratorSampler()
+    rate, n = 22050, 22050
+
+    def stem(x: np.ndarray) -> dict:
+        return {"waveform": torch.from_numpy(x.astype(np.float32))[None, None], "sample_rate": rate}
+
+    t = np.arange(n) / rate
+    effects = np.where((t > 0.4) & (t < 0.5), 0.3 * np.sin(2 * np.pi * 600 * t), 0.0)
+    speech = np.zeros(n)
+    music = 0.2 * np.sin(2 * np.pi * 220 * t)
+    stems = {"speech": stem(speech), "effects": stem(effects), "music": stem(music)}
+    args = (model, cond, "audio_to_video", 2, "euler", 1.0, 3.0, 2.0, "cfg", 0)
+    seen, sample = {}, model.sample
+
+    def spy(c, *a, **k):  # noqa: ANN001, ANN002, ANN003, ANN202
+        seen["keep"], seen["audio"] = c.audio_keep, k["audio"]
+        return sample(c, *a, **k)
+
+    model.sample = spy
+    try:
+        (lat,) = sampler.run(*args, stems=stems)
+        keep = seen["keep"][0].numpy()
+        token_s = model.cfg.hop_length * model.cfg.audio_patch / model.cfg.sample_rate
+        active_s = np.flatnonzero(keep) * token_s
+        assert active_s.min() >= 0.4 - 2 * token_s and active_s.max() <= 0.5 + token_s  # the burst only
+        # the music is left out: the given latent is that of speech + effects alone
+        (alone,) = sampler.run(*args, audio=stems["effects"])
+        assert seen["keep"] is None
+        torch.testing.assert_close(alone["audio"], lat["audio"])
+        assert torch.isfinite(lat["video"]).all()
+    finally:
+        model.sample = sample
+    with pytest.raises(NodeInputError, match="'stems'.*not both"):
+        sampler.run(*args, audio=stems["effects"], stems=stems)
+    with pytest.raises(NodeInputError, match="'stems'"):
+        sampler.run(*args, stems={"speech": stems["speech"]})
+    with pytest.raises(NodeInputError, match="'stems'.*NaN"):
+        sampler.run(*args, stems={**stems, "effects": stem(np.full(n, np.nan))})
