@@ -414,7 +414,8 @@ def evaluate_world(
     and a demixed one the table adds their paired difference (demixed minus raw mixture);
     ``cond_time``: the flow time at which v2a / the audio-to-video rows hold the given modality (within
     the first model's trained range, else ValueError); ``sample_options``: extra ``model.sample``
-    settings of every model row (studies only, e.g. ``{"audio_cfg": 2.0}``); ``physics``: the PHYSICS
+    settings of every model row (studies only, e.g. ``{"audio_cfg": 2.0}``; ``{"tracks": "none"}``
+    samples without the clip's tracks); ``physics``: the PHYSICS
     the sampled rows get (:data:`.world_rows.PHYSICS_SOURCES`: "estimated" from the rendered frames, the
     "simulator"'s truth, or "none"; a ``no_physics`` model gets none). Clip files go to
     ``work/<label>/``; with ``reuse`` a row keeps the files its folder already has from the same model

@@ -316,9 +316,16 @@ def row_media(
         audio = _fit(_to_audio(model, lat), clip.audio.shape[0])
         return clip.frames, audio, time.perf_counter() - start
     first = torch.from_numpy(clip.frames[0]).float().permute(2, 0, 1) / 255.0
+    options = dict(options or {})
+    # options["tracks"] = "none" (studies only: benchmarks/bench_a2v_sound_only.py): the sampled row
+    # gets no tracks, only the first frame, the caption, the physics and a given modality
+    tracks = options.pop("tracks", "given")
+    if tracks not in ("given", "none"):
+        raise ValueError(f"options['tracks'] must be 'given' or 'none', got {tracks!r}")
     cond = model.build_conditioning(
-        first, clip.caption, clip.tracks, physics=row_physics(kind, model, physics), seed=seed
-    )
+        first, clip.caption, clip.tracks if tracks == "given" else None,
+        physics=row_physics(kind, model, physics), seed=seed,
+    )  # fmt: skip
     mode, guidance, given = "joint", "cfg", {}
     if kind == "jointcfg":
         guidance = "joint"

@@ -538,3 +538,26 @@ def test_figure_spectrograms_share_one_db_scale(tmp_path) -> None:
     assert scale["vmax"] == pytest.approx(float(specs[0].max()))
     assert scale["vmax"] - scale["vmin"] == figures.TOP_DB
     assert float(specs[0].max() - specs[1].max()) == pytest.approx(40.0, abs=0.01)
+
+
+def test_rows_without_the_tracks_for_studies(tmp_path) -> None:
+    """``options["tracks"] = "none"`` (benchmarks/bench_a2v_sound_only.py) builds the conditioning
+    without the clip's tracks; anything else but "given" is refused."""
+    from kinesonic.data import synth_clip
+    from kinesonic.models import load_checkpoint
+
+    clip = synth_clip(world.held_out_seeds(1, 1000, 0, 10)[0], 64, 33, 16.0)
+    model = load_checkpoint(_micro_world_model(tmp_path / "m.safetensors"))
+    seen, build = {}, model.build_conditioning
+
+    def spy(first, caption, tracks, **kwargs):  # noqa: ANN001, ANN003, ANN202
+        seen["tracks"] = tracks
+        return build(first, caption, tracks, **kwargs)
+
+    model.build_conditioning = spy
+    world_rows.row_media("a2v", model, clip, 1, 0, 0.0, {"tracks": "none"})
+    assert seen["tracks"] is None
+    world_rows.row_media("a2v", model, clip, 1, 0, 0.0)
+    assert seen["tracks"] is clip.tracks
+    with pytest.raises(ValueError, match="'given' or 'none'"):
+        world_rows.row_media("model", model, clip, 1, 0, 0.0, {"tracks": "drawn"})
