@@ -7,26 +7,18 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+from generator_cases import randomized
 
 from kinesonic.models import KinesonicModel, micro_config
 from kinesonic.models.conditioning import cat_conditions
 from kinesonic.models.streams import attention_masks, stream_keep
 
 
-def randomize(model: KinesonicModel, seed: int = 1) -> KinesonicModel:
-    """Every parameter random (the zero-initialised gates too), so every path is active."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.copy_(torch.randn(p.shape, generator=g) * 0.2)
-    return model
-
-
 @pytest.fixture(scope="module", params=[1, 2], ids=["all-fused", "every-second-fused"])
 def model(request) -> KinesonicModel:  # noqa: ANN001
     cfg = replace(micro_config(), fusion_every=request.param)
     assert cfg.depth >= 2  # with fusion_every 2 one block has the audio tower's own attention
-    return randomize(KinesonicModel(cfg).eval())
+    return randomized(cfg=cfg)
 
 
 def test_stream_keep_marks_the_tokens_of_a_burst() -> None:

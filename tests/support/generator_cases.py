@@ -10,9 +10,10 @@ from kinesonic.models import KinesonicModel, micro_config
 from kinesonic.training.data import TrainClip
 
 
-def randomized(dtype: torch.dtype = torch.float32) -> KinesonicModel:
-    """Micro model with every parameter random (zero-initialised paths active), cast to ``dtype``."""
-    model = KinesonicModel(micro_config())
+def randomized(dtype: torch.dtype = torch.float32, cfg=None) -> KinesonicModel:  # noqa: ANN001
+    """Micro model (or one of config ``cfg``) with every parameter random (zero-initialised paths
+    active), cast to ``dtype``."""
+    model = KinesonicModel(micro_config() if cfg is None else cfg)
     g = torch.Generator().manual_seed(3)
     with torch.no_grad():
         for p in model.parameters():
