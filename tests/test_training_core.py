@@ -276,3 +276,32 @@ def test_init_generator_continues_a_trained_model(tmp_path) -> None:
         train(
             _other_video_config(tmp_path, init_generator=str(tmp_path / "a" / "model.safetensors")), log=None
         )
+
+
+def test_sound_only_audio_to_video_drops_trajectory_and_kinematics(micro_source: SynthSource) -> None:
+    """--a2v-sound-only P: that share of the audio-to-video samples loses the trajectory channels,
+    the hybrid source and the kinematic tokens; the others, and every draw of P = 0, are as before."""
+    seeds = [sample_seed(0, 1, 0, i) for i in range(4000)]
+    plain = FlowObjective().draws(seeds, (1,), (1,))
+    half = FlowObjective(time_tail=0.2, a2v_sound_only=0.5).draws(seeds, (1,), (1,))
+    tail = FlowObjective(time_tail=0.2).draws(seeds, (1,), (1,))
+    for key in ("u", "hold", "eps_v", "eps_a", "keep"):
+        assert torch.equal(plain[key], half[key])
+    assert torch.equal(tail["t"], half["t"])  # drawn after the tail
+    assert 0.47 < float((half["alone"] < 0.5).float().mean()) < 0.53
+    model = KinesonicModel(micro_config())
+    batch = prepare_batch(model, [micro_source[0], micro_source[1]], [0, 1])
+    assert batch["cond"].kin_mask.any() and batch["cond"].traj_mask[:, :, 1:].any()
+    keep_all = dict(drops=(0.0, 0.0, 0.0, 0.0), p_v2a=0.0, p_a2v=1.0)
+    alone = FlowObjective(**keep_all, a2v_sound_only=1.0).inputs(batch, [5, 6])
+    given = FlowObjective(**keep_all).inputs(batch, [5, 6])
+    assert not alone["cond"].kin_mask.any() and float(alone["cond"].traj_mask.abs().sum()) == 0
+    assert torch.equal(given["cond"].kin_mask, batch["cond"].kin_mask)
+    assert torch.equal(alone["in_a"], given["in_a"]) and torch.equal(alone["t_a"], given["t_a"])  # sound held
+    data = batch["video_latent"][:, :, 1:]
+    noise = FlowObjective(**keep_all).draws([5, 6], tuple(batch["video_latent"].shape[1:]), (1, 1))["eps_v"]
+    assert torch.allclose(alone["target_v"][:, :, 1:] + data, noise[:, :, 1:], atol=1e-6)  # noise source
+    joint = FlowObjective(drops=(0.0, 0.0, 0.0, 0.0), p_v2a=0.0, p_a2v=0.0, a2v_sound_only=1.0)
+    assert torch.equal(joint.inputs(batch, [5, 6])["cond"].kin_mask, batch["cond"].kin_mask)  # a2v only
+    with pytest.raises(ValueError, match="a2v_sound_only"):
+        TrainConfig(a2v_sound_only=1.5)

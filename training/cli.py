@@ -51,6 +51,12 @@ _FLAGS: list[tuple[str, str, Any, str]] = [
     ("--trajectory-drop", "trajectory_drop", float, "trajectory drop probability (default: --cond-drop)"),
     ("--p-v2a", "p_v2a", float, "share of video-to-audio training samples"),
     ("--p-a2v", "p_a2v", float, "share of audio-to-video training samples"),
+    (
+        "--a2v-sound-only",
+        "a2v_sound_only",
+        float,
+        "share of the audio-to-video samples without trajectory and kinematics (default 0)",
+    ),
     ("--checkpoint-every", "checkpoint_every", int, "steps between checkpoints"),
     ("--log-every", "log_every", int, "steps between log rows"),
     ("--threads", "threads", int, "torch threads (0 = torch's default)"),

@@ -26,7 +26,9 @@ class TrainConfig:
     encoder with the autoencoders frozen. ``batch_size`` is the GLOBAL batch (split evenly over
     ranks under torchrun). Flow times are logit-normal: ``sigmoid(time_mean + time_std * N(0, 1))``,
     except that a share ``time_tail`` of the samples draws its time uniformly in
-    ``[time_tail_start, 1)`` (:class:`~.objective.FlowObjective`).
+    ``[time_tail_start, 1)`` (:class:`~.objective.FlowObjective`). A share ``a2v_sound_only`` of the
+    audio-to-video samples also drops the trajectory channels and kinematic tokens, so the sound
+    alone has to place the motion.
 
     Ablation switches (stored in the exported checkpoint's metadata, used by the evaluation):
     ``no_kinematics`` (no kinematic tokens in the audio tower), ``no_hybrid_flow`` (pure-noise
@@ -69,6 +71,7 @@ class TrainConfig:
     trajectory_drop: float | None = None
     p_v2a: float = 0.1
     p_a2v: float = 0.1
+    a2v_sound_only: float = 0.0
     max_cond_time: float = 0.1
     loss_weights: tuple[float, float, float] = (1.0, 1.0, 1.0)
     use_physics: bool = True
@@ -97,7 +100,10 @@ class TrainConfig:
         for name in ("ae_steps", "dit_steps", "warmup_steps", "threads", "kin_stats_clips"):
             if int(getattr(self, name)) < 0:
                 raise ValueError(f"TrainConfig.{name} must be >= 0, got {getattr(self, name)}")
-        names = ("cond_drop", "p_v2a", "p_a2v", "max_cond_time", "text_drop", "trajectory_drop", "time_tail")
+        names = (
+            "cond_drop", "p_v2a", "p_a2v", "max_cond_time", "text_drop", "trajectory_drop", "time_tail",
+            "a2v_sound_only",
+        )  # fmt: skip
         for name in names:
             value = getattr(self, name)
             if value is not None and not 0.0 <= float(value) <= 1.0:

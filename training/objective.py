@@ -103,6 +103,9 @@ class FlowObjective:
             in ``[tail_start, 1)``: the nearly-pure-noise end, where the logit-normal puts little
             weight (0.16 % above 0.95) and where a sample's level is decided. Its draws come after all
             others of the sample, so the other draws are those of ``time_tail = 0``.
+        a2v_sound_only: share of the audio-to-video samples whose trajectory channels and kinematic
+            tokens are dropped as well, so the given sound alone has to place the motion (drawn after
+            the time tail: with 0 the draws are those of earlier recipes).
         weights: (video inside, video outside, audio).
         no_hybrid_flow: pure-noise video source and a plain masked-mean video loss (ablation).
     """
@@ -120,6 +123,7 @@ class FlowObjective:
         eps: float = 1e-6,
         time_tail: float = 0.0,
         tail_start: float = 0.9,
+        a2v_sound_only: float = 0.0,
     ) -> None:
         self.drops = torch.tensor(drops, dtype=torch.float32, device="cpu")
         self.p_v2a, self.p_a2v, self.max_cond_time = p_v2a, p_a2v, max_cond_time
@@ -132,6 +136,9 @@ class FlowObjective:
                 f"time_tail must be in [0, 1] and tail_start in (0, 1), got {time_tail}, {tail_start}"
             )
         self.time_tail, self.tail_start = float(time_tail), float(tail_start)
+        if not 0.0 <= a2v_sound_only <= 1.0:
+            raise ValueError(f"a2v_sound_only must be in [0, 1], got {a2v_sound_only}")
+        self.a2v_sound_only = float(a2v_sound_only)
 
     def draws(
         self, seeds: Sequence[int], shape_v: tuple[int, ...], shape_a: tuple[int, ...]
@@ -140,7 +147,7 @@ class FlowObjective:
 
         ``shape_v`` / ``shape_a`` are one sample's latent shapes ``[C, L, h, w]`` / ``[C_a, F]``.
         """
-        keep, t, u, hold, eps_v, eps_a = [], [], [], [], [], []
+        keep, t, u, hold, eps_v, eps_a, alone = [], [], [], [], [], [], []
         cpu = torch.device("cpu")  # CPU generators: the same draws on every device
         for s in seeds:
             g = torch.Generator(device=cpu).manual_seed(int(s))
@@ -154,6 +161,10 @@ class FlowObjective:
                 coin, where = torch.rand(2, generator=g, device=cpu)
                 if coin < self.time_tail:
                     t[-1] = (self.tail_start + (1.0 - self.tail_start) * where).reshape(1)
+            # drawn after the tail: the draws above stay those of a2v_sound_only = 0
+            alone.append(
+                torch.rand(1, generator=g, device=cpu) if self.a2v_sound_only > 0.0 else torch.ones(1)
+            )
         return {
             "keep": torch.stack(keep, 1),  # [4, B]
             "t": torch.cat(t),
@@ -161,6 +172,7 @@ class FlowObjective:
             "hold": torch.cat(hold),
             "eps_v": torch.stack(eps_v),
             "eps_a": torch.stack(eps_a),
+            "alone": torch.cat(alone),
         }
 
     @staticmethod
@@ -187,9 +199,12 @@ class FlowObjective:
             )
             for k, v in d.items()
         }
-        cond = self.drop(full, d["keep"])
         v2a = d["u"] < self.p_v2a
         a2v = (d["u"] >= self.p_v2a) & (d["u"] < self.p_v2a + self.p_a2v)
+        keep = d["keep"].clone()
+        alone = a2v & (d["alone"] < self.a2v_sound_only)  # the sound alone: no trajectory, no kinematics
+        keep[1:3] &= ~alone
+        cond = self.drop(full, keep)
         t_v = torch.where(v2a, d["hold"], d["t"])
         t_a = torch.where(a2v, d["hold"], d["t"])
         eps_v, eps_a = d["eps_v"], d["eps_a"]

@@ -379,6 +379,7 @@ def train(
     objective = FlowObjective(
         cfg.drops, cfg.p_v2a, cfg.p_a2v, cfg.max_cond_time, cfg.time_mean, cfg.time_std, cfg.loss_weights,
         cfg.no_hybrid_flow, time_tail=cfg.time_tail, tail_start=cfg.time_tail_start,
+        a2v_sound_only=cfg.a2v_sound_only,
     )  # fmt: skip
     velocity = _wrap(VelocityModule(model), world)
     no_kin = cfg.no_kinematics or cfg.no_trajectory
