@@ -338,7 +338,7 @@ def row_media(
         given["audio"] = audio_latent(model, sound, model.cfg.audio_samples(cond.latent_frames))
         if kind == "a2v_streams":  # the video hears the effects stream only where it sounds
             keep = stream_keep(sound, model.cfg, model.cfg.audio_tokens(cond.latent_frames))
-            cond = replace(cond, audio_keep=keep[None].to(model.device))
+            cond = replace(cond, audio_keep=keep[None])  # moved with the rest by model.sample
     if mode != "joint":
         check_cond_time(model, cond_time)
         given["cond_time"] = float(cond_time)

@@ -177,7 +177,7 @@ def sample(
     # the meta device, where there is nothing to remove)
     dit = model.dit
     basis = None if dit.device.type == "meta" else dit.audio_basis()
-    if basis is not None and basis.shape[1] == basis.shape[0]:
+    if basis is not None and dit.audio_reaches_all(basis):
         basis = None
     xv, xa = sample_ode(
         velocity,

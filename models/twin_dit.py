@@ -183,11 +183,12 @@ class TwinDiT(nn.Module):
         u, sv, _ = torch.linalg.svd(w, full_matrices=False)
         return u[:, sv > sv.max() * max(w.shape) * 1e-7]  # none when W = 0 (an untrained head)
 
-    def audio_reaches_all(self) -> bool:
-        """True when the audio velocity can move every number of an audio token (full row rank)."""
-        if self.audio_out.linear.weight.device.type == "meta":
+    def audio_reaches_all(self, basis: torch.Tensor | None = None) -> bool:
+        """True when the audio velocity can move every number of an audio token (full row rank).
+        ``basis``: :meth:`audio_basis` when the caller already has it (else computed here)."""
+        if basis is None and self.audio_out.linear.weight.device.type == "meta":
             return self.audio_out.linear.weight.shape[0] <= self.audio_out.linear.weight.shape[1]
-        basis = self.audio_basis()
+        basis = self.audio_basis() if basis is None else basis
         return basis.shape[1] == basis.shape[0]
 
     def audio_unreachable(self, audio: torch.Tensor, basis: torch.Tensor | None = None) -> torch.Tensor:
@@ -204,7 +205,7 @@ class TwinDiT(nn.Module):
         if audio.device.type == "meta":  # shape-only runs
             return torch.zeros_like(audio)
         basis = self.audio_basis() if basis is None else basis
-        if basis.shape[1] == basis.shape[0]:
+        if self.audio_reaches_all(basis):
             return torch.zeros_like(audio)
         ap = self.cfg.audio_patch
         # float64 on the CPU (small): float32 sums would depend on the thread count, and so would

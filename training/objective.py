@@ -163,7 +163,9 @@ class FlowObjective:
                     t[-1] = (self.tail_start + (1.0 - self.tail_start) * where).reshape(1)
             # drawn after the tail: the draws above stay those of a2v_sound_only = 0
             alone.append(
-                torch.rand(1, generator=g, device=cpu) if self.a2v_sound_only > 0.0 else torch.ones(1)
+                torch.rand(1, generator=g, device=cpu)
+                if self.a2v_sound_only > 0.0
+                else torch.ones(1, device=cpu)
             )
         return {
             "keep": torch.stack(keep, 1),  # [4, B]
