@@ -13,13 +13,14 @@ Two modes:
   and settings in ``--work``.
 
   Opt-in rows of the first model
-  (``--rows codec,jointcfg,v2a,a2v,a2v_bed,a2v_demix,a2v_streams,nophysics,ode`` or ``--rows all``):
+  (``--rows codec,jointcfg,v2a,a2v,a2v_bed,a2v_demix,a2v_streams,a2v_music,nophysics,ode`` or ``--rows all``):
   the simulator's sound through its audio codec, JointCFG, video-to-audio given the simulator's
   frames, audio-to-video given the simulator's sound (its ETE reads the visual events from the
   tracks measured on the generated video), audio-to-video given that sound under a held-out music
   bed as a raw mixture ("a2v_bed") or demixed by the shipped separator ("a2v_demix"; with both, the
   table adds their paired difference), demixed and with the video's attention limited to where the
-  effects stem sounds ("a2v_streams", MTV's stream intervals), the model with its physics input off
+  effects stem sounds ("a2v_streams", MTV's stream intervals), the same plus the demixed music stem
+  as the music FiLM's vector for a model that has one ("a2v_music"), the model with its physics input off
   ("physics input off": the same weights, so its paired row says what the physics input changes),
   the model with the deterministic sampler of earlier tables ("ODE sampler": the flow ODE without
   audio guidance, where the default adds audio CFG 2 and a stochastic audio update); ``--cond-time
@@ -71,7 +72,8 @@ def add_parser(subparsers: Any) -> None:
         help="extra rows of the first model: codec (simulator sound through its audio codec), jointcfg "
         "(JointCFG), v2a (video-to-audio on the simulator's frames), a2v (audio-to-video on the "
         "simulator's sound), a2v_bed / a2v_demix / a2v_streams (audio-to-video on that sound under a "
-        "music bed: raw, demixed, or demixed with stream intervals), nophysics (the model with its "
+        "music bed: raw, demixed, or demixed with stream intervals), a2v_music (a2v_streams plus the "
+        "music stem as the music FiLM's input), nophysics (the model with its "
         "physics input off), ode (the deterministic sampler without audio guidance), or all (default: none)",
     )
     w.add_argument(

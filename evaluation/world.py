@@ -55,6 +55,7 @@ import numpy as np
 from ..models.checkpoint import check_cond_time
 from .world_rows import (
     A2V_KINDS,
+    DEMIXED_KINDS,
     EXTRA_ROWS,
     GIVEN_KINDS,
     PHYSICS_SOURCES,
@@ -258,7 +259,7 @@ def _stamp(
         stamp["row"] = row.kind
     if row.kind in GIVEN_KINDS:
         stamp["cond_time"] = float(cond_time)
-    if row.kind in ("a2v_demix", "a2v_streams"):  # the separator file makes the given sound
+    if row.kind in DEMIXED_KINDS:  # the separator file makes the given sound
         sep = Path(separator_file()).resolve()
         st = sep.stat()
         stamp["separator"] = {"path": os.fspath(sep), "size": st.st_size, "mtime": st.st_mtime}
@@ -410,8 +411,8 @@ def evaluate_world(
     The first model is the reference of the paired table (usually the default model, the others
     its ablations). ``rows``: opt-in rows of the first model (keys of
     :data:`.world_rows.EXTRA_ROWS`: "codec", "jointcfg", "v2a", "a2v", "a2v_bed", "a2v_demix",
-    "a2v_streams", "nophysics", "ode"), placed right after it; with the raw bedded audio-to-video row
-    and a demixed one the table adds their paired difference (demixed minus raw mixture);
+    "a2v_streams", "a2v_music", "nophysics", "ode"), placed right after it; with the raw bedded
+    audio-to-video row and a demixed one the table adds their paired difference (demixed minus raw mixture);
     ``cond_time``: the flow time at which v2a / the audio-to-video rows hold the given modality (within
     the first model's trained range, else ValueError); ``sample_options``: extra ``model.sample``
     settings of every model row (studies only, e.g. ``{"audio_cfg": 2.0}``; ``{"tracks": "none"}``
@@ -507,7 +508,7 @@ def evaluate_world(
         table += "interval, clips):\n\n"
         table += paired_table(ref, values[2:], ref_label)
     by_kind = {row.kind: vals for row, (_, vals) in zip(table_rows, values, strict=True)}
-    demixed = [(EXTRA_ROWS[k], by_kind[k]) for k in ("a2v_demix", "a2v_streams") if k in by_kind]
+    demixed = [(EXTRA_ROWS[k], by_kind[k]) for k in DEMIXED_KINDS if k in by_kind]
     if "a2v_bed" in by_kind and demixed:  # what demixing the given sound buys
         bed_label = EXTRA_ROWS["a2v_bed"]
         table += f"\nPaired per clip, row minus {bed_label} (the same clips and noise):\n\n"

@@ -22,6 +22,9 @@ methods only (``build_conditioning``, ``sample``, ``encode_*`` / ``decode_*``):
   (clean) sound, so ETE says whether the generated video's events fall on the true impacts.
 - ``"a2v_streams"`` (opt-in): as ``"a2v_demix"``, and the video attends only to the audio tokens
   where the effects stem is active (MTV's interval-limited attention, :mod:`kinesonic.models.streams`).
+- ``"a2v_music"`` (opt-in): as ``"a2v_streams"``, and a model with a music FiLM (``cfg.music_film``)
+  is also given the demixed music stem as its holistic music vector (MTV's music conditioning,
+  :mod:`kinesonic.models.music_film`); a model without one samples exactly as ``"a2v_streams"``.
 - ``"nophysics"`` (opt-in): as ``"model"`` without the physics input (the same weights; what the
   physics the model is given changes, paired with the model row; a model trained without physics is
   the ``no_physics`` ablation instead).
@@ -63,14 +66,19 @@ EXTRA_ROWS: dict[str, str] = {
     "a2v_bed": "audio-to-video, music bed",
     "a2v_demix": "audio-to-video, music bed demixed",
     "a2v_streams": "audio-to-video, music bed demixed, stream intervals",
+    "a2v_music": "audio-to-video, music bed demixed, stream intervals + music FiLM",
     "nophysics": "physics input off",
     "ode": "ODE sampler",
 }
 KINDS = ("simulator", "model", *EXTRA_ROWS)
 #: Rows whose sampling takes the physics conditioning (the others show the simulator's frames/sound).
-SAMPLED_KINDS = ("model", "jointcfg", "v2a", "a2v", "a2v_bed", "a2v_demix", "a2v_streams", "nophysics", "ode")
+SAMPLED_KINDS = (
+    "model", "jointcfg", "v2a", "a2v", "a2v_bed", "a2v_demix", "a2v_streams", "a2v_music", "nophysics", "ode",
+)  # fmt: skip
 #: Audio-to-video rows: the sound is given (held at ``cond_time``), the video generated and read back.
-A2V_KINDS = ("a2v", "a2v_bed", "a2v_demix", "a2v_streams")
+A2V_KINDS = ("a2v", "a2v_bed", "a2v_demix", "a2v_streams", "a2v_music")
+#: Audio-to-video rows given the separator's stems of the bedded sound.
+DEMIXED_KINDS = ("a2v_demix", "a2v_streams", "a2v_music")
 #: Rows that hold a given modality at ``cond_time``.
 GIVEN_KINDS = ("v2a", *A2V_KINDS)
 #: Music-bed level of the bedded audio-to-video rows, dB RMS relative to the clip's own sound.
@@ -271,6 +279,15 @@ def demixed_effects(sound: np.ndarray, sample_rate: int) -> np.ndarray:
     return effects_stem(np.asarray(sound, np.float32), sample_rate, "network")[0].astype(np.float32)
 
 
+def demixed_music(sound: np.ndarray, sample_rate: int) -> np.ndarray:
+    """The music stem float32 ``[S]`` that the shipped separator takes from mono ``sound [S]``."""
+    from ..separation.separate import get_separator, separate
+
+    return separate(np.asarray(sound, np.float32)[None], sample_rate, get_separator("network"))[2][0].astype(
+        np.float32
+    )
+
+
 def given_sound(kind: str, clip: Any) -> np.ndarray:
     """The sound an audio-to-video row (:data:`A2V_KINDS`) is given: the simulator's, with a music
     bed, or that bedded sound's demixed effects stem (``"a2v_demix"``, ``"a2v_streams"``)."""
@@ -336,9 +353,13 @@ def row_media(
         mode = "a2v"
         sound = given_sound(kind, clip)
         given["audio"] = audio_latent(model, sound, model.cfg.audio_samples(cond.latent_frames))
-        if kind == "a2v_streams":  # the video hears the effects stream only where it sounds
+        if kind in ("a2v_streams", "a2v_music"):  # the video hears the effects stream only where it sounds
             keep = stream_keep(sound, model.cfg, model.cfg.audio_tokens(cond.latent_frames))
             cond = replace(cond, audio_keep=keep[None])  # moved with the rest by model.sample
+        if kind == "a2v_music" and model.cfg.music_film:  # and the music stem as one FiLM vector
+            music = demixed_music(bedded_sound(clip), clip.sample_rate)
+            wave = torch.from_numpy(music[: model.cfg.audio_samples(cond.latent_frames)])[None]
+            cond = cond.with_music(*model.music_vector(wave))
     if mode != "joint":
         check_cond_time(model, cond_time)
         given["cond_time"] = float(cond_time)

@@ -48,6 +48,9 @@ class Conditioning:
         audio_keep: ``[B, Na]`` bool or None: the audio tokens video queries may attend to (stream-aware
             audio-to-video, :mod:`.streams`; None = all). It describes the given sound, not a
             condition to drop, so the CFG negative keeps it.
+        music: ``[B, 2 * n_mels]`` the music FiLM's input (a given soundtrack's music stem,
+            :meth:`.model.KinesonicModel.music_vector`) or None; ``music_mask [B]`` bool (False = no
+            music). Only for a model with ``cfg.music_film``; dropped in the CFG negative.
     """
 
     latent_frames: int
@@ -61,6 +64,8 @@ class Conditioning:
     physics: torch.Tensor | None = None
     physics_mask: torch.Tensor | None = None
     audio_keep: torch.Tensor | None = None
+    music: torch.Tensor | None = None
+    music_mask: torch.Tensor | None = None
 
     @property
     def batch(self) -> int:
@@ -77,6 +82,19 @@ class Conditioning:
         return replace(
             self,
             **{f.name: move(getattr(self, f.name)) for f in fields(self) if f.name != "latent_frames"},
+        )
+
+    def with_music(self, features: torch.Tensor, known: torch.Tensor | None = None) -> Conditioning:
+        """A copy with the music FiLM's input ``features [B, 2 * n_mels]`` (``known [B]`` bool, default
+        all) on this conditioning's device."""
+        dev = self.traj_latent.device
+        if features.dim() != 2 or features.shape[0] != self.batch:
+            raise ValueError(
+                f"music features [B={self.batch}, 2 * n_mels] expected, got {tuple(features.shape)}"
+            )
+        known = torch.ones(self.batch, dtype=torch.bool) if known is None else known.bool()
+        return replace(
+            self, music=features.to(device=dev, dtype=self.traj_latent.dtype), music_mask=known.to(dev)
         )
 
     def video_cond(self) -> torch.Tensor:
@@ -102,7 +120,7 @@ class Conditioning:
         return cond
 
     def dropped(self) -> Conditioning:
-        """The null conditioning (CFG negative): no text, trajectories, kinematics or physics.
+        """The null conditioning (CFG negative): no text, trajectories, kinematics, physics or music.
 
         The first frame stays (its latent is re-imposed on the state anyway).
         """
@@ -115,6 +133,8 @@ class Conditioning:
             kin_mask=None,
             physics=None,
             physics_mask=None,
+            music=None,
+            music_mask=None,
         )
 
 
@@ -306,6 +326,20 @@ def cat_conditions(*conds: Conditioning) -> Conditioning:
             torch.ones(bi, na, dtype=torch.bool, device=dev) if k is None else k.to(dev).bool()
             for k, bi in zip(keeps, b, strict=True)
         ])  # fmt: skip
+    music = music_mask = None
+    if any(c.music is not None for c in conds):  # a conditioning without music: zeros, unknown
+        dim = next(c.music for c in conds if c.music is not None).shape[1]
+        music = torch.cat([
+            torch.zeros(bi, dim, dtype=dt, device=dev) if c.music is None else c.music.to(dev, dt)
+            for c, bi in zip(conds, b, strict=True)
+        ])  # fmt: skip
+        flags = [
+            torch.full((bi,), c.music is not None, dtype=torch.bool, device=dev)
+            if c.music is None or c.music_mask is None
+            else c.music_mask.to(dev).bool()
+            for c, bi in zip(conds, b, strict=True)
+        ]
+        music_mask = torch.cat(flags)
     return Conditioning(
         latent_frames=lf,
         first_latent=fl,
@@ -318,4 +352,6 @@ def cat_conditions(*conds: Conditioning) -> Conditioning:
         physics=phys,
         physics_mask=phys_mask,
         audio_keep=audio_keep,
+        music=music,
+        music_mask=music_mask,
     )

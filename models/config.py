@@ -53,6 +53,10 @@ class GeneratorConfig:
     speed modulations, :mod:`.physics_cond`). A model trained with both alternatives (6,500 steps,
     the default recipe) was worse than the shipped one on MAIC, onset AP and level error
     (docs/model_card.md, *Tried*), so they are options, not defaults.
+    Music FiLM (``music_film``, off in the shipped model): the music stem of a given soundtrack as one
+    holistic vector (per mel band, the mean and spread of its normalised log-mel over the clip) →
+    MLP of ``music_hidden`` → per block a Δ of the video tower's adaLN (MTV's music conditioning,
+    :mod:`.music_film`; zero at initialisation). A checkpoint without the field has none.
     """
 
     # video
@@ -100,6 +104,8 @@ class GeneratorConfig:
     physics_conditioning: str = "pooled"
     physics_fourier: int = 8
     physics_hidden: int = 64
+    music_film: bool = False
+    music_hidden: int = 64
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -133,6 +139,8 @@ class GeneratorConfig:
             raise ValueError(f"rope_time_unit must be one of {ROPE_TIME_UNITS}, got {self.rope_time_unit!r}")
         if self.hidden % self.heads:
             raise ValueError(f"hidden {self.hidden} not divisible by heads {self.heads}")
+        if int(self.music_hidden) < 1:
+            raise ValueError(f"music_hidden must be >= 1, got {self.music_hidden}")
         if sum(self.rope_split) != self.head_dim or any(s % 2 for s in self.rope_split):
             raise ValueError(
                 f"rope_split {self.rope_split} must be even parts summing to head_dim {self.head_dim}"

@@ -83,6 +83,15 @@ class KinesonicModel(nn.Module):
         """``[B, S]`` mono at ``cfg.sample_rate`` → ``[B, C_a, S // hop]``."""
         return self.audio_codec.encode(wave)
 
+    def music_vector(self, wave: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The music FiLM's input from music stems ``[B, S]`` (mono, ``cfg.sample_rate``):
+        ``(features [B, 2 * n_mels], known [B] bool)`` (:func:`.music_film.music_features`).
+        Put them on a conditioning with :meth:`.conditioning.Conditioning.with_music`."""
+        from .music_film import music_features
+
+        wave = wave.to(device=self.device, dtype=self.dtype)
+        return music_features(self.audio_codec.mel(wave), wave)
+
     def decode_audio(self, latent: torch.Tensor) -> torch.Tensor:
         """``[B, C_a, F]`` → ``[B, F * hop]`` (Griffin-Lim or the vocoder set on ``audio_codec``).
 
@@ -120,7 +129,7 @@ class KinesonicModel(nn.Module):
 
     # ------------------------------------------------------------------ prediction
     def prepare(self, cond: Conditioning, text: torch.Tensor | None = None) -> PreparedConditions:
-        """The twin DiT's per-clip conditions (text, trajectory, kinematic and physics tokens), made
+        """The twin DiT's per-clip conditions (text, trajectory, kinematic, physics, music), made
         once and reused by every :meth:`predict` call. ``text`` is the pooled text embedding
         ``[B, text_dim]`` if already computed (else from ``cond.text_ids``)."""
         return self.dit.prepare_conditions(
@@ -131,6 +140,8 @@ class KinesonicModel(nn.Module):
             cond.physics,
             cond.physics_mask,
             cond.audio_keep,
+            cond.music,
+            cond.music_mask,
         )
 
     def predict(

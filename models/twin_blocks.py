@@ -87,6 +87,9 @@ class TwinBlock(nn.Module):
         self.audio = Tower(d, cfg.heads, cfg.mlp_ratio)
         self.kin = KinematicCrossAttention(d, cfg.heads, cfg.kin_gate_init)
         self.phys = PhysicsModulation(cfg.physics_hidden, d, cfg.physics_conditioning)
+        # MTV's music FiLM (models with cfg.music_film): the clip's music vector -> a Delta of the video
+        # tower's adaLN (:mod:`.music_film`)
+        self.music = nn.Linear(cfg.music_hidden, 6 * d) if cfg.music_film else None
 
     def forward(
         self,
@@ -100,12 +103,16 @@ class TwinBlock(nn.Module):
         phys_mod: torch.Tensor,
         joint: bool,
         masks: tuple[torch.Tensor, torch.Tensor] | None = None,
+        music_mod: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """One step through the block; ``kin_kv`` (:meth:`KinematicCrossAttention.keys`) and
         ``phys_mod = self.phys(physics features)`` ``[B, 1 or Na, 6d]`` are prepared once per clip
         (the audio tower's modulation then varies over its tokens). ``masks``: keep-masks of the joint
-        and the audio-only attention (:func:`.streams.attention_masks`) or None."""
+        and the audio-only attention (:func:`.streams.attention_masks`) or None. ``music_mod``:
+        ``self.music(music vector)`` ``[B, 1, 6d]``, the music FiLM's Δ of the video adaLN, or None."""
         mv = self.video.ada(cv)[:, None]
+        if music_mod is not None:
+            mv = mv + music_mod
         ma = self.audio.ada(ca)[:, None] + phys_mod
         sv1, cv1, gv1, sv2, cv2, gv2 = mv.chunk(6, dim=-1)
         sa1, ca1, ga1, sa2, ca2, ga2 = ma.chunk(6, dim=-1)

@@ -27,6 +27,7 @@ from torch import nn
 
 from .config import GeneratorConfig
 from .layers import TimestepEmbedder, rope_rotations, time_positions, video_positions
+from .music_film import MusicConditioner
 from .physics_cond import PhysicsConditioner
 from .streams import attention_masks
 from .token_times import audio_token_positions, latent_frame_positions, positions_to_seconds
@@ -48,6 +49,8 @@ class PreparedConditions:
         masks: keep-masks of the joint attention ``[B, 1, Nv + Na, Nv + Na]`` and of the audio
             tower's own attention ``[B, 1, Na, Na]`` (stream-aware audio-to-video,
             :func:`.streams.attention_masks`) or None (no restriction).
+        music_mod: per block, the music FiLM's Δ of the video tower's adaLN ``[B, 1, 6d]``, or None
+            (a model without ``cfg.music_film``).
     """
 
     video_cond: torch.Tensor
@@ -58,6 +61,7 @@ class PreparedConditions:
     kin_keep: torch.Tensor
     phys_mod: list[torch.Tensor]
     masks: tuple[torch.Tensor, torch.Tensor] | None = None
+    music_mod: list[torch.Tensor] | None = None
 
 
 def initialize_weights(dit: TwinDiT) -> None:
@@ -77,6 +81,10 @@ def initialize_weights(dit: TwinDiT) -> None:
         for proj in (m for m in blk.phys.children() if isinstance(m, nn.Linear)):
             nn.init.zeros_(proj.weight)
             nn.init.zeros_(proj.bias)
+        # music FiLM likewise: the music stem changes nothing until training finds a use for it
+        if blk.music is not None:
+            nn.init.zeros_(blk.music.weight)
+            nn.init.zeros_(blk.music.bias)
         # kinematic cross-attention gate sigmoid(alpha) starts almost closed (alpha = -4: 0.018), so
         # the untrained tokens barely disturb the audio tower
         nn.init.constant_(blk.kin.alpha, dit.cfg.kin_gate_init)
@@ -111,6 +119,7 @@ class TwinDiT(nn.Module):
         )
         self.kin_null = nn.Parameter(torch.zeros(1, 1, d))
         self.physics = PhysicsConditioner(cfg.physics_fourier, cfg.physics_hidden, cfg.physics_conditioning)
+        self.music = MusicConditioner(cfg.n_mels, cfg.music_hidden) if cfg.music_film else None
         self.blocks = nn.ModuleList(
             TwinBlock(cfg, fusion=(i % cfg.fusion_every == cfg.fusion_every - 1)) for i in range(cfg.depth)
         )
@@ -234,13 +243,16 @@ class TwinDiT(nn.Module):
         physics: torch.Tensor | None = None,
         physics_mask: torch.Tensor | None = None,
         audio_keep: torch.Tensor | None = None,
+        music: torch.Tensor | None = None,
+        music_mask: torch.Tensor | None = None,
     ) -> PreparedConditions:
         """Everything of the forward pass that depends on the conditions only (once per clip).
 
         Args (see :meth:`forward`): ``video_cond [B, C + 1, L, h, w]``, ``text [B, text_dim]``,
         ``kin [B, L, N, kin_dim]`` + ``kin_mask [B, L, N]``, ``physics [B, T, N, 2]`` +
         ``physics_mask [B, T, N, 2]``, ``audio_keep [B, Na]`` bool (the audio tokens video queries may
-        attend to; None = all).
+        attend to; None = all), ``music [B, 2 * n_mels]`` + ``music_mask [B]`` bool (the music FiLM's
+        input, :func:`.music_film.music_features`; only for a model with ``cfg.music_film``).
         Returns:
             the text projections, the kinematic tokens' keys and values and the physics modulation
             of every block, and the rotary tables, for :meth:`predict_flow`.
@@ -263,6 +275,16 @@ class TwinDiT(nn.Module):
         known = torch.ones_like(physics, dtype=torch.bool) if physics_mask is None else physics_mask.bool()
         times = positions_to_seconds(cfg, audio_token_positions(cfg, na))
         mass, speed = self.physics.features(physics, known, times, cfg.fps)
+        music_mod = None
+        if self.music is not None:  # absent music: zero features, masked, through the same layers
+            if music is None:
+                music = video_cond.new_zeros(b, 2 * cfg.n_mels)
+                music_mask = torch.zeros(b, dtype=torch.bool, device=dev)
+            mk = torch.ones(b, dtype=torch.bool, device=dev) if music_mask is None else music_mask.bool()
+            h = self.music(music, mk)
+            music_mod = [blk.music(h) for blk in self.blocks]
+        elif music is not None:
+            raise ValueError("this model has no music FiLM (config music_film is False): give no music")
         return PreparedConditions(
             video_cond=video_cond,
             text_video=self.text_video(text),
@@ -272,6 +294,7 @@ class TwinDiT(nn.Module):
             kin_keep=keep,
             phys_mod=[blk.phys(mass, speed) for blk in self.blocks],
             masks=None if audio_keep is None else self._stream_masks(lf, na, audio_keep),
+            music_mod=music_mod,
         )
 
     def _stream_masks(
@@ -307,8 +330,9 @@ class TwinDiT(nn.Module):
         cv = nn.functional.silu(self.t_video(t_video) + prep.text_video)
         ca = nn.functional.silu(self.t_audio(t_audio) + prep.text_audio)
         ckpt = self.gradient_checkpointing and torch.is_grad_enabled()
-        for blk, kv, pm in zip(self.blocks, prep.kin_kv, prep.phys_mod, strict=True):
-            args = (xv, xa, cv, ca, prep.ropes, kv, prep.kin_keep, pm, joint, prep.masks)
+        music = prep.music_mod or [None] * len(self.blocks)
+        for blk, kv, pm, mm in zip(self.blocks, prep.kin_kv, prep.phys_mod, music, strict=True):
+            args = (xv, xa, cv, ca, prep.ropes, kv, prep.kin_keep, pm, joint, prep.masks, mm)
             if ckpt:
                 from torch.utils.checkpoint import checkpoint
 

@@ -230,22 +230,31 @@ def _audio_latent(node: str, model: Any, audio: Any, samples: int) -> torch.Tens
     return _encode_sound(model, _clip_sound(node, "audio", wave, rate, model.cfg, samples))
 
 
-def _stems_latent(node: str, model: Any, stems: Any, latent_frames: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Audio-to-video from STEMS (MTV): the given sound is speech + effects (the music is left out),
-    and the video attends only to the audio tokens where that sound is active. Returns the audio
-    latent and the active tokens ``[1, Na]`` (:func:`kinesonic.models.streams.stream_keep`)."""
+def _stems_latent(
+    node: str, model: Any, stems: Any, latent_frames: int
+) -> tuple[torch.Tensor, torch.Tensor, tuple[torch.Tensor, torch.Tensor] | None]:
+    """Audio-to-video from STEMS (MTV): the given sound is speech + effects, and the video attends only
+    to the audio tokens where that sound is active; the music stem goes to the model's music FiLM
+    when it has one (else it is left out). Returns the audio latent, the active tokens ``[1, Na]``
+    (:func:`kinesonic.models.streams.stream_keep`) and the music vector or None."""
     from ..models.streams import stream_keep
     from .demix import stems_arrays
 
     arrays, rate = stems_arrays(node, "stems", stems)  # [B, 3, C, S]: speech, effects, music
     cfg = model.cfg
+    samples = cfg.audio_samples(latent_frames)
     wave = arrays[0, 0] + arrays[0, 1]  # first batch item, speech + effects [C, S]
-    sound = _clip_sound(node, "stems", wave, rate, cfg, cfg.audio_samples(latent_frames))
+    sound = _clip_sound(node, "stems", wave, rate, cfg, samples)
     try:
         keep = stream_keep(sound, cfg, cfg.audio_tokens(latent_frames))
     except ValueError as error:
         raise NodeInputError.because(node, "stems", error) from None
-    return _encode_sound(model, sound), keep[None]
+    music = None
+    if getattr(cfg, "music_film", False):
+        stem = _clip_sound(node, "stems", arrays[0, 2], rate, cfg, samples)
+        with torch.no_grad():
+            music = model.music_vector(torch.from_numpy(stem)[None])
+    return _encode_sound(model, sound), keep[None], music
 
 
 def _video_latent(node: str, model: Any, frames: Any, num_frames: int) -> torch.Tensor:
@@ -309,7 +318,8 @@ def sample(
 ) -> dict[str, Any]:
     """Shared by the sampler and all-in-one nodes: KINESONIC_LATENT dict. ``stems`` (audio_to_video,
     instead of ``audio``): STEMS whose speech + effects are the given sound, heard by the video only
-    where they are active (docs/generator.md, *Stream intervals*)."""
+    where they are active, and whose music goes to the model's music FiLM if it has one
+    (docs/generator.md, *Stream intervals*)."""
     if not isinstance(conditioning, dict) or "conditioning" not in conditioning:
         raise NodeInputError(
             node, "conditioning", "a KINESONIC_CONDITIONING from 'Generator Conditioning'", conditioning
@@ -340,8 +350,10 @@ def sample(
                 node, "stems", "either 'audio' or 'stems' for audio_to_video, not both", "both connected"
             )
         if stems is not None:
-            given_a, keep = _stems_latent(node, model, stems, cond.latent_frames)
+            given_a, keep, music = _stems_latent(node, model, stems, cond.latent_frames)
             cond = replace(cond, audio_keep=keep)
+            if music is not None:
+                cond = cond.with_music(*music)
         else:
             given_a = _audio_latent(node, model, audio, cfg.audio_samples(cond.latent_frames))
     callback, bar = bridge.progress_callback(int(steps), "Kinesonic sampling")
@@ -614,8 +626,9 @@ class KinesonicGeneratorSampler:
                     STEMS,
                     {
                         "tooltip": "audio_to_video, instead of 'audio': stems from Demix Audio. The video "
-                        "is given speech + effects (not the music) and attends to them only where they "
-                        "sound (MTV's stream intervals)."
+                        "is given speech + effects and attends to them only where they sound (MTV's "
+                        "stream intervals); the music goes to the model's music FiLM if it has one "
+                        "(the shipped model has none: the music is left out)."
                     },
                 ),
             },

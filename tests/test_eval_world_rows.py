@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -150,14 +151,15 @@ def test_bedded_audio_to_video_rows_give_the_mixture_or_its_effects_stem(tmp_pat
     seen, sample = {}, model.sample
 
     def spy(cond, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
-        seen["keep"] = cond.audio_keep
+        seen["keep"], seen["music"] = cond.audio_keep, cond.music
         return sample(cond, *args, **kwargs)
 
     model.sample = spy
-    for kind in ("a2v_bed", "a2v_demix", "a2v_streams"):
+    for kind in ("a2v_bed", "a2v_demix", "a2v_streams", "a2v_music"):
         frames, audio, _ = world_rows.row_media(kind, model, clip, 2, 0, 0.05)
         assert audio is clip.audio and frames.shape == clip.frames.shape  # scored on the clean sound
-        assert (seen["keep"] is None) == (kind != "a2v_streams")
+        assert (seen["keep"] is None) == (kind not in ("a2v_streams", "a2v_music"))
+        assert seen["music"] is None  # a model without a music FiLM: a2v_music samples as a2v_streams
     # the stream intervals are where the demixed effects stem sounds: its first impact, not the start
     assert world_rows.given_sound("a2v_streams", clip).tobytes() == demixed.tobytes()
     keep = seen["keep"][0].numpy()
@@ -168,6 +170,17 @@ def test_bedded_audio_to_video_rows_give_the_mixture_or_its_effects_stem(tmp_pat
     if first is not None:
         assert keep[int(first / token_s)] and not keep[: max(0, int(first / token_s) - 2)].any()
     assert world_rows.row_sampler("a2v_demix") == world_rows.row_sampler("a2v")
+    # a model with a music FiLM is given the demixed music stem's vector in the a2v_music row
+    film = KinesonicModel(replace(model.cfg, music_film=True, music_hidden=8), model.kinematic_stats)
+    sample = film.sample
+    film.sample = spy
+    world_rows.row_media("a2v_music", film, clip, 2, 0, 0.05)
+    stem = world_rows.demixed_music(world_rows.given_sound("a2v_bed", clip), clip.sample_rate)
+    assert si_sdr(stem, bed.astype(np.float32)) > 4.0  # it is the bed, as the separator hears it
+    want = film.music_vector(
+        torch.from_numpy(stem[: film.cfg.audio_samples(film.cfg.latent_frames(33))])[None]
+    )
+    torch.testing.assert_close(seen["music"], want[0])
 
 
 def test_world_run_with_every_extra_row(tmp_path) -> None:
@@ -231,7 +244,8 @@ def test_cli_rows_and_cond_time_are_checked(tmp_path, capsys) -> None:
     assert main([*base, "--rows", "v2a", "--cond-time", "0.2"]) == 2
     assert "cond_time must be in [0, 0.1]" in capsys.readouterr().err
     assert world_rows.parse_rows("all") == [
-        "codec", "jointcfg", "v2a", "a2v", "a2v_bed", "a2v_demix", "a2v_streams", "nophysics", "ode",
+        "codec", "jointcfg", "v2a", "a2v", "a2v_bed", "a2v_demix", "a2v_streams", "a2v_music", "nophysics",
+        "ode",
     ]  # fmt: skip
     assert world_rows.parse_rows("a2v, codec") == ["codec", "a2v"]
     assert world_rows.parse_rows("") == []

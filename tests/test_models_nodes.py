@@ -231,7 +231,7 @@ def test_sampler_node_audio_to_video_from_stems(checkpoint: Path) -> None:
     seen, sample = {}, model.sample
 
     def spy(c, *a, **k):  # noqa: ANN001, ANN002, ANN003, ANN202
-        seen["keep"], seen["audio"] = c.audio_keep, k["audio"]
+        seen["keep"], seen["audio"], seen["music"] = c.audio_keep, k["audio"], c.music
         return sample(c, *a, **k)
 
     model.sample = spy
@@ -254,3 +254,39 @@ def test_sampler_node_audio_to_video_from_stems(checkpoint: Path) -> None:
         sampler.run(*args, stems={"speech": stems["speech"]})
     with pytest.raises(NodeInputError, match="'stems'.*NaN"):
         sampler.run(*args, stems={**stems, "effects": stem(np.full(n, np.nan))})
+    assert seen.get("music") is None  # the micro model has no music FiLM: the music is left out
+
+
+def test_sampler_node_gives_the_music_stem_to_a_music_film(checkpoint: Path) -> None:
+    """A model with a music FiLM gets the music stem (resampled to its rate) as its music vector."""
+    torch.manual_seed(0)
+    film = KinesonicModel(micro_config(music_film=True, music_hidden=8))
+    folder = Path(os.environ["KINESONIC_MODELS"]) / "kinesonic"
+    save_checkpoint(film, folder / "film.safetensors")
+    (model,) = KinesonicLoadGenerator().run("film.safetensors")
+    (cond,) = KinesonicGeneratorConditioning().run(model, torch.rand(1, 32, 32, 3), "x", 0, scene_tracks())
+    rate, n = 22050, 22050
+    t = np.arange(n) / rate
+    tone = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+
+    def stem(x: np.ndarray) -> dict:
+        return {"waveform": torch.from_numpy(x)[None, None], "sample_rate": rate}
+
+    stems = {"speech": stem(np.zeros(n, np.float32)), "effects": stem(tone * (t < 0.2)), "music": stem(tone)}
+    seen, sample = {}, model.sample
+
+    def spy(c, *a, **k):  # noqa: ANN001, ANN002, ANN003, ANN202
+        seen["music"], seen["mask"] = c.music, c.music_mask
+        return sample(c, *a, **k)
+
+    model.sample = spy
+    KinesonicGeneratorSampler().run(
+        model, cond, "audio_to_video", 1, "euler", 1.0, 3.0, 2.0, "cfg", 0, stems=stems
+    )
+    import librosa
+
+    samples = model.cfg.audio_samples(cond["conditioning"].latent_frames)
+    at_rate = librosa.resample(tone, orig_sr=rate, target_sr=model.cfg.sample_rate)[:samples]
+    want, known = model.music_vector(torch.from_numpy(np.pad(at_rate, (0, samples - at_rate.shape[0])))[None])
+    torch.testing.assert_close(seen["music"], want)
+    assert seen["mask"].tolist() == known.tolist() == [True]

@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from kinesonic.models import load_checkpoint, micro_config, read_metadata
+from kinesonic.models import load_checkpoint, micro_config, read_metadata, save_checkpoint
 from kinesonic.models.model import KinesonicModel
 from kinesonic.training import TrainConfig, apply_ablation, global_batch_indices, rank_slice, read_log, train
 from kinesonic.training.data import SynthSource, sample_seed
+from kinesonic.training.music_beds import MusicBeds
 from kinesonic.training.objective import FlowObjective, prepare_batch
 from kinesonic.training.trainer import STATE_FILE, load_state
 
@@ -305,3 +306,39 @@ def test_sound_only_audio_to_video_drops_trajectory_and_kinematics(micro_source:
     assert torch.equal(joint.inputs(batch, [5, 6])["cond"].kin_mask, batch["cond"].kin_mask)  # a2v only
     with pytest.raises(ValueError, match="a2v_sound_only"):
         TrainConfig(a2v_sound_only=1.5)
+
+
+def test_music_bed_run_adds_a_music_film_to_a_trained_model(tmp_path, micro_source: SynthSource) -> None:
+    """--music-bed on a model with music_film started from a checkpoint without one: every old weight
+    is copied, the new layers start at 0 and are trained; a2v samples with a bed get stream intervals."""
+    start = tmp_path / "plain.safetensors"
+    save_checkpoint(KinesonicModel(micro_config()), start)
+    film = json.dumps({"base": "micro", "music_film": True, "music_hidden": 8})
+    run = TrainConfig(
+        **{**FAST, "model": film, "data_seed": 3, "p_a2v": 0.5}, out_dir=str(tmp_path / "m"), ae_steps=0,
+        dit_steps=2, music_bed=1.0, init_generator=str(start),
+    )  # fmt: skip
+    train(run, log=None)
+    got, plain = load_checkpoint(tmp_path / "m" / "model.safetensors"), load_checkpoint(start)
+    assert got.cfg.music_film and not plain.cfg.music_film
+    for key, value in plain.video_ae.state_dict().items():  # frozen in this stage: copied as they were
+        assert torch.equal(got.video_ae.state_dict()[key], value), key
+    assert float(got.dit.blocks[0].music.weight.detach().abs().sum()) > 0  # trained away from its zero start
+    # without music_film, --music-bed is refused with the way to ask for it
+    with pytest.raises(ValueError, match="music_film"):
+        train(
+            TrainConfig(**FAST, out_dir=str(tmp_path / "x"), ae_steps=0, dit_steps=1, music_bed=0.5), log=None
+        )
+    # the batch: one bed per sample seed; audio-to-video samples with a bed hear their intervals only
+    model = KinesonicModel(got.cfg)
+    beds = MusicBeds(2, got.cfg.audio_samples(got.cfg.latent_frames()), 16000, 0, 0.5)
+    seeds = list(range(40, 44))
+    batch = prepare_batch(
+        model, [micro_source[i] for i in range(4)], [0, 1, 2, 3], 0, music=beds, music_seeds=seeds
+    )
+    has = [beds.draw(s, 1.0) is not None for s in seeds]
+    assert batch["has_music"].tolist() == has == batch["cond"].music_mask.tolist()
+    inp = FlowObjective(p_v2a=0.0, p_a2v=1.0).inputs(batch, seeds)
+    for i, h in enumerate(has):
+        expect = batch["stream_keep"][i] if h else torch.ones_like(batch["stream_keep"][i])
+        assert torch.equal(inp["cond"].audio_keep[i], expect)

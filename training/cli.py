@@ -57,6 +57,12 @@ _FLAGS: list[tuple[str, str, Any, str]] = [
         float,
         "share of the audio-to-video samples without trajectory and kinematics (default 0)",
     ),
+    (
+        "--music-bed",
+        "music_bed",
+        float,
+        "share of samples given a music bed as the music FiLM's input (needs music_film; default 0)",
+    ),
     ("--checkpoint-every", "checkpoint_every", int, "steps between checkpoints"),
     ("--log-every", "log_every", int, "steps between log rows"),
     ("--threads", "threads", int, "torch threads (0 = torch's default)"),

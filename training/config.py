@@ -28,7 +28,9 @@ class TrainConfig:
     except that a share ``time_tail`` of the samples draws its time uniformly in
     ``[time_tail_start, 1)`` (:class:`~.objective.FlowObjective`). A share ``a2v_sound_only`` of the
     audio-to-video samples also drops the trajectory channels and kinematic tokens, so the sound
-    alone has to place the motion.
+    alone has to place the motion. A share ``music_bed`` of the samples gets a procedural music bed
+    as the music stem of its soundtrack, the input of the music FiLM (a model with ``music_film``;
+    :mod:`.music_beds`); it is dropped with ``cond_drop`` like the other conditions.
 
     Ablation switches (stored in the exported checkpoint's metadata, used by the evaluation):
     ``no_kinematics`` (no kinematic tokens in the audio tower), ``no_hybrid_flow`` (pure-noise
@@ -72,6 +74,7 @@ class TrainConfig:
     p_v2a: float = 0.1
     p_a2v: float = 0.1
     a2v_sound_only: float = 0.0
+    music_bed: float = 0.0
     max_cond_time: float = 0.1
     loss_weights: tuple[float, float, float] = (1.0, 1.0, 1.0)
     use_physics: bool = True
@@ -102,7 +105,7 @@ class TrainConfig:
                 raise ValueError(f"TrainConfig.{name} must be >= 0, got {getattr(self, name)}")
         names = (
             "cond_drop", "p_v2a", "p_a2v", "max_cond_time", "text_drop", "trajectory_drop", "time_tail",
-            "a2v_sound_only",
+            "a2v_sound_only", "music_bed",
         )  # fmt: skip
         for name in names:
             value = getattr(self, name)

@@ -32,7 +32,9 @@ from ..models import (
     region_balanced_loss,
 )
 from ..models.sampling import impose_first
+from ..models.streams import stream_keep
 from .data import TrainClip
+from .music_beds import MusicBeds
 
 LOSS_KEYS = ("loss", "video_inside", "video_outside", "audio")
 
@@ -64,10 +66,16 @@ def prepare_batch(
     use_physics: bool = True,
     no_kinematics: bool = False,
     no_trajectory: bool = False,
+    music: MusicBeds | None = None,
+    music_seeds: Sequence[int] | None = None,
 ) -> dict[str, Any]:
     """Encode clips and build their conditioning (no grad).
 
     Clip i's trajectory-latent collision choice is seeded by ``seed + indices[i]`` (its global index).
+    ``music``: beds for the music FiLM (a model with ``cfg.music_film``); sample i's bed is drawn from
+    ``music_seeds[i]`` and given as the music FiLM's input (the clip's own sound stays the audio); the
+    batch then also holds ``stream_keep [B, Na]`` (the clip sound's active audio tokens) and
+    ``has_music [B]``: an audio-to-video sample with a bed attends to its sound inside those intervals.
     Returns ``{"video_latent" [B, C, L, h, w], "audio_latent" [B, C_a, F], "cond": Conditioning}``.
     """
     cfg = model.cfg
@@ -89,7 +97,27 @@ def prepare_batch(
         for i, c in enumerate(clips)
     ]
     cond = apply_ablation(cat_conditions(*conds), no_kinematics, no_trajectory)
-    return {"video_latent": video_latent, "audio_latent": audio_latent, "cond": cond}
+    extra: dict[str, torch.Tensor] = {}
+    if music is not None:  # the music FiLM's input: a bed per sample (or none), from the sample's seed
+        if music_seeds is None or len(music_seeds) != len(clips):
+            raise ValueError("prepare_batch: music beds need one seed per clip (music_seeds)")
+        rms = waves.float().pow(2).mean(-1).sqrt().cpu().numpy()
+        beds = [music.draw(int(s), float(r)) for s, r in zip(music_seeds, rms, strict=True)]
+        stems = torch.zeros_like(waves)
+        for i, bed in enumerate(beds):
+            if bed is not None:
+                stems[i] = torch.from_numpy(bed[: stems.shape[1]]).to(stems)
+        feats, known = model.music_vector(stems)
+        cond = cond.with_music(feats, known)
+        # a sample with a bed stands for a soundtrack given as stems: in audio-to-video the video hears
+        # the effects stem (the clip's sound) only inside its active intervals (FlowObjective.inputs)
+        na = cfg.audio_tokens(lf)
+        sound = waves.float().cpu().numpy()
+        extra = {
+            "stream_keep": torch.stack([stream_keep(w, cfg, na) for w in sound]).to(model.device),
+            "has_music": torch.tensor([b is not None for b in beds], device=model.device),
+        }
+    return {"video_latent": video_latent, "audio_latent": audio_latent, "cond": cond, **extra}
 
 
 class FlowObjective:
@@ -106,6 +134,7 @@ class FlowObjective:
         a2v_sound_only: share of the audio-to-video samples whose trajectory channels and kinematic
             tokens are dropped as well, so the given sound alone has to place the motion (drawn after
             the time tail: with 0 the draws are those of earlier recipes).
+        music_drop: probability of dropping a sample's music FiLM input (drawn last, only when > 0).
         weights: (video inside, video outside, audio).
         no_hybrid_flow: pure-noise video source and a plain masked-mean video loss (ablation).
     """
@@ -124,6 +153,7 @@ class FlowObjective:
         time_tail: float = 0.0,
         tail_start: float = 0.9,
         a2v_sound_only: float = 0.0,
+        music_drop: float = 0.0,
     ) -> None:
         self.drops = torch.tensor(drops, dtype=torch.float32, device="cpu")
         self.p_v2a, self.p_a2v, self.max_cond_time = p_v2a, p_a2v, max_cond_time
@@ -139,6 +169,9 @@ class FlowObjective:
         if not 0.0 <= a2v_sound_only <= 1.0:
             raise ValueError(f"a2v_sound_only must be in [0, 1], got {a2v_sound_only}")
         self.a2v_sound_only = float(a2v_sound_only)
+        if not 0.0 <= music_drop <= 1.0:
+            raise ValueError(f"music_drop must be in [0, 1], got {music_drop}")
+        self.music_drop = float(music_drop)
 
     def draws(
         self, seeds: Sequence[int], shape_v: tuple[int, ...], shape_a: tuple[int, ...]
@@ -147,7 +180,7 @@ class FlowObjective:
 
         ``shape_v`` / ``shape_a`` are one sample's latent shapes ``[C, L, h, w]`` / ``[C_a, F]``.
         """
-        keep, t, u, hold, eps_v, eps_a, alone = [], [], [], [], [], [], []
+        keep, t, u, hold, eps_v, eps_a, alone, music = [], [], [], [], [], [], [], []
         cpu = torch.device("cpu")  # CPU generators: the same draws on every device
         for s in seeds:
             g = torch.Generator(device=cpu).manual_seed(int(s))
@@ -167,6 +200,12 @@ class FlowObjective:
                 if self.a2v_sound_only > 0.0
                 else torch.ones(1, device=cpu)
             )
+            # drawn last: the draws above stay those of music_drop = 0
+            music.append(
+                torch.rand(1, generator=g, device=cpu) >= self.music_drop
+                if self.music_drop > 0.0
+                else torch.ones(1, dtype=torch.bool, device=cpu)
+            )
         return {
             "keep": torch.stack(keep, 1),  # [4, B]
             "t": torch.cat(t),
@@ -175,6 +214,7 @@ class FlowObjective:
             "eps_v": torch.stack(eps_v),
             "eps_a": torch.stack(eps_a),
             "alone": torch.cat(alone),
+            "music": torch.cat(music),
         }
 
     @staticmethod
@@ -197,7 +237,8 @@ class FlowObjective:
         tdt = torch.float64 if x_v.dtype == torch.float64 else torch.float32  # flow times: never 16-bit
         d = {
             k: v.to(
-                device=x_v.device, dtype=x_v.dtype if k.startswith("eps") else tdt if k != "keep" else None
+                device=x_v.device,
+                dtype=x_v.dtype if k.startswith("eps") else tdt if k not in ("keep", "music") else None,
             )
             for k, v in d.items()
         }
@@ -207,6 +248,11 @@ class FlowObjective:
         alone = a2v & (d["alone"] < self.a2v_sound_only)  # the sound alone: no trajectory, no kinematics
         keep[1:3] &= ~alone
         cond = self.drop(full, keep)
+        if cond.music_mask is not None:
+            cond = replace(cond, music_mask=cond.music_mask & d["music"])
+        if "stream_keep" in batch and bool((a2v & batch["has_music"]).any()):  # stems: stream intervals
+            stems = (a2v & batch["has_music"])[:, None]
+            cond = replace(cond, audio_keep=torch.where(stems, batch["stream_keep"], True))
         t_v = torch.where(v2a, d["hold"], d["t"])
         t_a = torch.where(a2v, d["hold"], d["t"])
         eps_v, eps_a = d["eps_v"], d["eps_a"]

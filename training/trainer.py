@@ -34,6 +34,7 @@ import torch
 from ..models.checkpoint import KEY_TRAINING
 from .config import TrainConfig
 from .data import global_batch_indices, open_source, rank_slice, sample_seed
+from .music_beds import MusicBeds
 from .objective import FlowObjective, ReconstructionModule, VelocityModule, clips_to_tensors, prepare_batch
 
 STATE_FILE = "train_state.pt"
@@ -379,16 +380,28 @@ def train(
     objective = FlowObjective(
         cfg.drops, cfg.p_v2a, cfg.p_a2v, cfg.max_cond_time, cfg.time_mean, cfg.time_std, cfg.loss_weights,
         cfg.no_hybrid_flow, time_tail=cfg.time_tail, tail_start=cfg.time_tail_start,
-        a2v_sound_only=cfg.a2v_sound_only,
+        a2v_sound_only=cfg.a2v_sound_only, music_drop=cfg.cond_drop if cfg.music_bed > 0 else 0.0,
     )  # fmt: skip
     velocity = _wrap(VelocityModule(model), world)
     no_kin = cfg.no_kinematics or cfg.no_trajectory
+    beds = None
+    if cfg.music_bed > 0:
+        if not gcfg.music_film:
+            raise ValueError(
+                "TrainConfig.music_bed needs a model with a music FiLM: --model '{\"music_film\": true}'"
+            )
+        samples = gcfg.audio_samples(gcfg.latent_frames())
+        beds = MusicBeds(MUSIC_BANK, samples, gcfg.sample_rate, cfg.seed, cfg.music_bed)
+        say(f"music beds: {MUSIC_BANK} training-family pieces, share {cfg.music_bed}")
 
     def dit_step(step: int) -> dict[str, torch.Tensor]:
         idx = rank_slice(global_batch_indices(len(source), cfg.batch_size, step, cfg.seed + 1), rank, world)
         clips = [source[int(i)] for i in idx]
-        batch = prepare_batch(model, clips, idx, cfg.seed, cfg.use_physics, no_kin, cfg.no_trajectory)
-        inp = objective.inputs(batch, [sample_seed(cfg.seed, 1, step, int(i)) for i in idx])
+        seeds = [sample_seed(cfg.seed, 1, step, int(i)) for i in idx]
+        batch = prepare_batch(
+            model, clips, idx, cfg.seed, cfg.use_physics, no_kin, cfg.no_trajectory, beds, seeds
+        )
+        inp = objective.inputs(batch, seeds)
         pv, pa = velocity(inp["in_v"], inp["in_a"], inp["t_v"], inp["t_a"], inp["cond"])
         losses = objective.losses(pv, pa, inp)
         return {k: v.mean() for k, v in losses.items()}
@@ -449,11 +462,27 @@ def _training_record(path: str) -> dict | None:
     return parse_training_metadata(meta) or None
 
 
+#: Pieces in the bank of music beds (TrainConfig.music_bed): about 15 s to make on one core.
+MUSIC_BANK = 128
+
+#: Config fields a run may add to the generator it starts from (new layers that start as the identity).
+ADDABLE_FIELDS = ("music_film", "music_hidden")
+
+
 def _init_generator(model: Any, path: str) -> None:
     """Copy every weight and the kinematic statistics of the generator checkpoint ``path`` into
-    ``model`` (ValueError naming the differing fields when the configs differ)."""
-    src = _matching_checkpoint(path, model, "init_generator", None, "config")
-    model.load_state_dict(src.state_dict())
+    ``model`` (ValueError naming the differing fields when the configs differ). A run may add a music
+    FiLM (``music_film``) to a checkpoint without one: its new layers keep their zero start."""
+    from ..models import load_checkpoint
+
+    adding = model.cfg.music_film and not load_checkpoint(path).cfg.music_film
+    fields = [k for k in model.cfg.to_dict() if k not in ADDABLE_FIELDS] if adding else None
+    src = _matching_checkpoint(path, model, "init_generator", fields, "config")
+    missing, unexpected = model.load_state_dict(src.state_dict(), strict=not adding)
+    if unexpected or any(".music" not in "." + k for k in missing):
+        raise ValueError(
+            f"init_generator {path}: weights do not fit (missing {missing}, unexpected {unexpected})"
+        )
     model.kinematic_stats = src.kinematic_stats
 
 
