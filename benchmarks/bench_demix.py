@@ -1,7 +1,9 @@
 """Demixing: SI-SDR improvement per stem on held-out mixtures, speed, and onset metrics with a music bed.
 
-Usage: ``python benchmarks/bench_demix.py [--n 24] [--checkpoint FILE ...] [--clips 16] [--what all]``
-(needs the espeak-ng program for the held-out speech). ``--checkpoint`` may be given several times to
+Usage: ``python benchmarks/bench_demix.py [--n 24] [--checkpoint FILE ...] [--clips 16] [--what all]
+[--music procedural|soundfont]`` (needs the espeak-ng program for the held-out speech; ``--music
+soundfont`` plays the held-out music on FluidR3_GM's held-out programs, separation/soundfont.py: needs
+fluidsynth, pyfluidsynth and ``fluid-soundfont-gm``). ``--checkpoint`` may be given several times to
 compare separator files on the same mixtures (one row each, named by the file; speed and ETE use the
 first).
 
@@ -17,8 +19,9 @@ first).
 3. **Onsets with a music bed** (``--what ete``): ``--clips`` held-out world clips (65 frames at
    16 fps). ETE (s, tau 0.2) between the visual events of the ground-truth tracks and the audio
    onsets of: the clean clip audio; the clip + a held-out music bed (RMS ``--bed-db`` dB relative to
-   the clip's own RMS); and the effects stem that the DSP baseline / the network / the oracle ratio
-   mask separate from it (and the network's effects stem of the clean clip).
+   the clip's own RMS; ``--music`` chooses its source); and the effects stem that the DSP baseline /
+   the network / the oracle ratio mask separate from it (and the network's effects stem of the clean
+   clip).
 
 Timings on a shared, loaded machine are upper bounds.
 """
@@ -54,7 +57,7 @@ def bench_separation(args: argparse.Namespace, networks: dict[str, NetworkSepara
     gains: dict[str, list[list[float]]] = {m: [[], [], []] for m in methods}
     t0 = time.perf_counter()
     for i in range(args.n):
-        mix = make_mixture(mixture_seed(args.seed, i), args.duration, "heldout")
+        mix = make_mixture(mixture_seed(args.seed, i), args.duration, "heldout", args.music)
         stems, x = mix.stems, mix.mixture
         estimates = {
             "mixture": np.repeat(x[None], 3, 0),
@@ -69,8 +72,8 @@ def bench_separation(args: argparse.Namespace, networks: dict[str, NetworkSepara
             for m in methods:
                 gains[m][k].append(si_sdr(estimates[m][k], stems[k]) - base)
     print(
-        f"\n## SI-SDR improvement (dB) on {args.n} held-out mixtures of {args.duration:g} s "
-        f"(mean / median; {time.perf_counter() - t0:.0f} s)\n"
+        f"\n## SI-SDR improvement (dB) on {args.n} held-out mixtures of {args.duration:g} s, {args.music} "
+        f"music (mean / median; {time.perf_counter() - t0:.0f} s)\n"
     )
     print("| method | " + " | ".join(STEM_NAMES) + " |")
     print("|---|" + "---|" * 3)
@@ -79,7 +82,7 @@ def bench_separation(args: argparse.Namespace, networks: dict[str, NetworkSepara
         print(f"| {m} | " + " | ".join(cells) + " |")
     base_sdr = [[] for _ in range(3)]
     for i in range(min(args.n, 8)):
-        mix = make_mixture(mixture_seed(args.seed, i), args.duration, "heldout")
+        mix = make_mixture(mixture_seed(args.seed, i), args.duration, "heldout", args.music)
         for k in range(3):
             base_sdr[k].append(si_sdr(mix.mixture, mix.stems[k]))
     print(
@@ -120,7 +123,7 @@ def bench_ete(args: argparse.Namespace, network: NetworkSeparator | None) -> Non
     for i in range(args.clips):
         clip = synth_clip(20_000_000 + i, size=32, num_frames=65, fps=16.0)
         clean = clip.audio.astype(np.float32)
-        bedded = with_bed(clean, 30_000 + i, music_db=args.bed_db)
+        bedded = with_bed(clean, 30_000 + i, music_db=args.bed_db, music=args.music)
         mixed = bedded.mixture
         variants = {"no bed": clean, "no bed, network": None, "bed, raw mixture": mixed}
         variants["bed, DSP effects"] = separate(mixed[None], SAMPLE_RATE, DspSeparator())[1, 0]
@@ -135,7 +138,7 @@ def bench_ete(args: argparse.Namespace, network: NetworkSeparator | None) -> Non
             rows.setdefault(name, []).append(ete_from_tracks(clip.tracks, audio, SAMPLE_RATE))
             onsets.setdefault(name, []).append(len(detect_onsets(audio, SAMPLE_RATE)))
     print(
-        f"\n## ETE (s, tau 0.2) on {args.clips} held-out world clips (65 frames), music bed at "
+        f"\n## ETE (s, tau 0.2) on {args.clips} held-out world clips (65 frames), {args.music} music bed at "
         f"{args.bed_db:+g} dB re the clip RMS; {statistics.mean(n_events):.1f} contacts per clip\n"
     )
     print("| audio | ETE mean | ETE median | audio onsets per clip | ETE - no bed (paired mean) |")
@@ -163,6 +166,10 @@ def main() -> None:
         "--bed-db", type=float, default=0.0, help="music bed RMS re the clip RMS (default 0 dB)"
     )
     parser.add_argument("--what", choices=["all", "sep", "speed", "ete"], default="all")
+    parser.add_argument(
+        "--music", choices=["procedural", "soundfont"], default="procedural",
+        help="held-out music of the mixtures and beds: procedural (default) or the soundfont split",
+    )  # fmt: skip
     args = parser.parse_args()
     torch.set_num_threads(1)
     from kinesonic.separation.network import load_separator

@@ -34,8 +34,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "mix",
         help="generate N speech + effects + music mixtures with their stems into shards in DIR",
         description="Mixtures for training and measuring the separators (docs/demixing.md): world effects, "
-        "espeak-ng speech (needs the espeak-ng program) and procedural music at cinematic levels, each "
-        "stem kept. Same shard conventions as 'synth' (torchrun ranks, resume).",
+        "espeak-ng speech (needs the espeak-ng program) and procedural or soundfont music at cinematic "
+        "levels, each stem kept. Same shard conventions as 'synth' (torchrun ranks, resume).",
     )
     mix.add_argument("--n", type=int, required=True, help="number of mixtures in the whole dataset")
     mix.add_argument("--out", required=True, help="output folder")
@@ -46,6 +46,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="train: training voices and music; heldout: voices and music material training never sees",
     )  # fmt: skip
     mix.add_argument("--shard-size", type=int, default=100, help="mixtures per shard file (default 100)")
+    mix.add_argument(
+        "--music", choices=("procedural", "soundfont", "both"), default="procedural",
+        help="music source: procedural (default), soundfont (General MIDI through FluidSynth: training "
+        "programs on TimGM6mb, held-out ones on FluidR3_GM; needs fluidsynth, pyfluidsynth and the "
+        "soundfont) or both (each mixture one or the other, 1/2 each)",
+    )  # fmt: skip
     mix.set_defaults(func=_mix)
     data.set_defaults(func=lambda args: (data.print_help(), 2)[1])
 
@@ -81,6 +87,7 @@ def _synth(args: argparse.Namespace) -> int:
 
 def _mix(args: argparse.Namespace) -> int:
     from ..separation.mixtures import write_mix_shards
+    from ..separation.soundfont import SoundfontUnavailable
     from ..separation.speech import SpeechUnavailable
     from .shards import rank_and_world
 
@@ -105,8 +112,9 @@ def _mix(args: argparse.Namespace) -> int:
             rank,
             world,
             callback=report,
+            music=args.music,
         )
-    except (ValueError, SpeechUnavailable) as error:
+    except (ValueError, SpeechUnavailable, SoundfontUnavailable) as error:
         print(f"kinesonic data mix: {error}", file=sys.stderr)
         return 2
     elapsed = time.perf_counter() - start

@@ -26,6 +26,20 @@ if [ "${1:-}" = "--dev" ]; then
       echo "setup: espeak-ng not installed (apt-get install -y espeak-ng); speech mixtures need it" >&2
     fi
   fi
+  # Test-only Debian packages: FluidSynth and the small TimGM6mb General MIDI soundfont (soundfont music
+  # for the demixing mixtures; the held-out soundfont, fluid-soundfont-gm, is 148 MB and left to the user).
+  if ! command -v fluidsynth >/dev/null 2>&1 || [ ! -f /usr/share/sounds/sf2/TimGM6mb.sf2 ]; then
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
+      apt-get install -y -q fluidsynth timgm6mb-soundfont >/dev/null \
+        || { apt-get update -q >/dev/null && apt-get install -y -q fluidsynth timgm6mb-soundfont >/dev/null; } \
+        || echo "setup: could not install fluidsynth timgm6mb-soundfont; soundfont music tests will be skipped" >&2
+    elif command -v apt-get >/dev/null 2>&1 && command -v sudo >/dev/null 2>&1; then
+      sudo apt-get install -y -q fluidsynth timgm6mb-soundfont >/dev/null \
+        || echo "setup: could not install fluidsynth timgm6mb-soundfont" >&2
+    else
+      echo "setup: fluidsynth / timgm6mb-soundfont not installed (apt-get install -y fluidsynth timgm6mb-soundfont); soundfont music needs them" >&2
+    fi
+  fi
 else
   "$PY" -m pip install -q "$TORCH" -e .
 fi

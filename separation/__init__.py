@@ -6,6 +6,7 @@ Public API (imported lazily so ``import kinesonic.separation`` stays cheap):
 - :data:`STEM_NAMES`, :data:`SAMPLE_RATE`, :func:`si_sdr` — core.py
 - :func:`make_mixture`, :func:`write_mix_shards`, :func:`load_stems` — mixtures.py
 - :func:`synth_music` — music.py; :func:`synth_speech`, :class:`SpeechUnavailable` — speech.py
+- :func:`soundfont_music`, :class:`SoundfontUnavailable` — soundfont.py (General MIDI through FluidSynth)
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ _LAZY = {
     "load_stems": ".mixtures",
     "synth_music": ".music",
     "synth_speech": ".speech",
+    "soundfont_music": ".soundfont",
+    "SoundfontUnavailable": ".soundfont",
     "SpeechUnavailable": ".speech",
 }
 

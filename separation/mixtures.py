@@ -1,4 +1,4 @@
-"""Training mixtures with exact stems: world effects + espeak-ng speech + procedural music.
+"""Training mixtures with exact stems: world effects + espeak-ng speech + procedural or soundfont music.
 
 A mixture is ``speech + effects + music`` (float32, 16 kHz, mono), each stem kept, mixed at random
 relative levels like a film soundtrack (:func:`mix_levels`): speech is the reference and usually on
@@ -9,14 +9,18 @@ hold all three.
 - effects: the sound of 1-3 physics-world clips (:func:`kinesonic.data.synth_clip`, 65 frames at 16
   fps) overlaid at random offsets;
 - speech: :func:`.speech.synth_speech` (training or held-out voices);
-- music: :func:`.music.synth_music` (training or held-out material).
+- music: :func:`.music.synth_music` (training or held-out material), or with ``music="soundfont"``
+  the same kind of score played on a General MIDI soundfont (:func:`.soundfont.soundfont_music`:
+  training programs on TimGM6mb, held-out programs on FluidR3_GM), or ``"both"``: each mixture one or
+  the other with probability 1/2 (:func:`music_source`).
 
 Shards (same conventions as :mod:`kinesonic.data.shards`: one folder, temp file + rename, the
 ``.jsonl`` last so its presence means the shard is complete, rank ``r`` of a torchrun writes
 ``shard-r{r:03d}-{j:05d}``): ``PREFIX.stems.npy`` float32 [n, 3, S] (speech, effects, music; already
 at their mixed levels), ``PREFIX.audio.npy`` float32 [n, S] (the mixture = the sum of the stems) and
 ``PREFIX.jsonl`` (one JSON object per mixture: ``index``, ``seed``, ``split``, levels in dB, speech,
-music and effects descriptions).
+music and effects descriptions; soundfont music says ``"source": "soundfont"`` with the soundfont's
+file name, the GM programs and preset names; procedural music has no ``source`` key, as before).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import numpy as np
 from .core import SAMPLE_RATE, STEM_NAMES
 
 SPLITS = ("train", "heldout")
+MUSIC_SOURCES = ("procedural", "soundfont", "both")
 EFFECT_SEED_OFFSET = {"train": 0, "heldout": 10_000_000}
 
 
@@ -113,21 +118,48 @@ def apply_levels(
     return (stems * gain).astype(np.float32), 20 * float(np.log10(gain))
 
 
-def make_mixture(seed: int, duration_s: float = 4.0, split: str = "train") -> Mixture:
-    """Mixture number ``seed`` of ``split`` ("train": training voices/music, "heldout": unseen ones)."""
+def music_source(seed: int, music: str) -> str:
+    """The music source of mixture (or bed) ``seed``: ``music`` itself, or for "both" "procedural" or
+    "soundfont" with probability 1/2 each, drawn from a generator of its own (the mixture's other
+    draws stay as they are for either source)."""
+    if music not in MUSIC_SOURCES:
+        raise ValueError(f"music source must be one of {MUSIC_SOURCES}, got {music!r}")
+    if music != "both":
+        return music
+    return "soundfont" if np.random.default_rng((int(seed), 2026_12_03)).random() < 0.5 else "procedural"
+
+
+def make_music(
+    rng: np.random.Generator, duration_s: float, split: str, source: str
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """A piece of ``split``'s material from ``source`` ("procedural" or "soundfont"): float32 [S], info."""
+    if source == "soundfont":
+        from .soundfont import soundfont_music
+
+        return soundfont_music(rng, duration_s, SAMPLE_RATE, family=split)
     from .music import synth_music
+
+    return synth_music(rng, duration_s, SAMPLE_RATE, family=split)
+
+
+def make_mixture(
+    seed: int, duration_s: float = 4.0, split: str = "train", music: str = "procedural"
+) -> Mixture:
+    """Mixture number ``seed`` of ``split`` ("train": training voices/music, "heldout": unseen ones);
+    ``music``: "procedural", "soundfont" or "both" (:func:`music_source`)."""
     from .speech import synth_speech
 
     if split not in SPLITS:
         raise ValueError(f"make_mixture: split must be one of {SPLITS}, got {split!r}")
+    source = music_source(seed, music)
     rng_fx, rng_sp, rng_mu, rng_mix = (
         np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(4)
     )
     effects, fx_info = world_effects(rng_fx, duration_s, split)
     speech, sp_info = synth_speech(rng_sp, duration_s, SAMPLE_RATE, voices=split)
-    music, mu_info = synth_music(rng_mu, duration_s, SAMPLE_RATE, family=split)
+    piece, mu_info = make_music(rng_mu, duration_s, split, source)
     levels = mix_levels(rng_mix, split)
-    stems, gain_db = apply_levels({"speech": speech, "effects": effects, "music": music}, levels, rng_mix)
+    stems, gain_db = apply_levels({"speech": speech, "effects": effects, "music": piece}, levels, rng_mix)
     info = {
         "seed": int(seed),
         "split": split,
@@ -143,17 +175,18 @@ def make_mixture(seed: int, duration_s: float = 4.0, split: str = "train") -> Mi
 
 def with_bed(
     effects: np.ndarray, seed: int, music_db: float | None = 0.0, speech_db: float | None = None,
-    split: str = "heldout",
+    split: str = "heldout", music: str = "procedural",
 ) -> Mixture:  # fmt: skip
     """A world clip's sound ``effects [S]`` (16 kHz) with a music and/or speech bed added.
 
-    The bed levels are dB RMS relative to the clip's own RMS (None = no such bed). Returns a
-    :class:`Mixture` whose effects stem is ``effects`` unchanged, so metrics on the mixture, on a
-    separated effects stem and on the clean clip can be compared.
+    The bed levels are dB RMS relative to the clip's own RMS (None = no such bed); ``music`` is the
+    bed's source as in :func:`make_mixture`. Returns a :class:`Mixture` whose effects stem is
+    ``effects`` unchanged, so metrics on the mixture, on a separated effects stem and on the clean
+    clip can be compared.
     """
-    from .music import synth_music
     from .speech import synth_speech
 
+    source = music_source(seed, music)
     fx = np.asarray(effects, np.float32)
     level = _rms(fx)
     duration = len(fx) / SAMPLE_RATE
@@ -162,8 +195,8 @@ def with_bed(
     stems[1] = fx
     info: dict[str, Any] = {"seed": int(seed), "music_db": music_db, "speech_db": speech_db}
     if music_db is not None and level > 0:
-        music, info["music"] = synth_music(rng_mu, duration, SAMPLE_RATE, split)
-        stems[2] = music * (level * 10 ** (music_db / 20) / max(_rms(music), 1e-12))
+        piece, info["music"] = make_music(rng_mu, duration, split, source)
+        stems[2] = piece * (level * 10 ** (music_db / 20) / max(_rms(piece), 1e-12))
     if speech_db is not None and level > 0:
         speech, info["speech"] = synth_speech(rng_sp, duration, SAMPLE_RATE, split)
         stems[0] = speech * (level * 10 ** (speech_db / 20) / max(_rms(speech), 1e-12))
@@ -207,8 +240,10 @@ def write_mix_shards(
     rank: int = 0,
     world_size: int = 1,
     callback: Callable[[int, int], None] | None = None,
+    music: str = "procedural",
 ) -> list[Path]:
-    """This rank's share of mixtures 0..n-1 into shards in ``out_dir``; complete shards are skipped."""
+    """This rank's share of mixtures 0..n-1 into shards in ``out_dir``; complete shards are skipped.
+    ``music``: the music source of :func:`make_mixture`."""
     from ..data.shards import _check_folder, _count_lines
 
     if n < 0 or shard_size < 1 or duration_s <= 0:
@@ -221,6 +256,10 @@ def write_mix_shards(
     # a folder made with another seed / duration / split / sharding is refused (data/shards.py)
     settings = {"kind": "mixtures", "n": n, "seed": base_seed, "duration_s": duration_s, "split": split,
                 "shard_size": shard_size, "world_size": world_size}  # fmt: skip
+    music_source(0, music)  # an unknown source fails before any work
+    if music != "procedural":  # recorded only then: folders made before the option stay valid
+        settings["music"] = music
+    _refuse_other_music(out, music)
     _check_folder(out, settings, rank)
     mine = list(range(rank, n, world_size))
     paths, done = [], 0
@@ -235,13 +274,29 @@ def write_mix_shards(
         else:
             mixes = []
             for i in chunk:
-                mixes.append(make_mixture(mixture_seed(base_seed, i), duration_s, split))
+                mixes.append(make_mixture(mixture_seed(base_seed, i), duration_s, split, music))
                 done += 1
                 if callback is not None:
                     callback(done, len(mine))
             write_mix_shard(prefix, mixes, chunk)
         paths.append(meta)
     return paths
+
+
+def _refuse_other_music(out: Path, music: str) -> None:
+    """A ValueError if folder ``out`` holds shards of another music source (``_check_folder`` compares
+    only the settings asked for, and a procedural request records no ``music`` setting)."""
+    from ..data.shards import MANIFEST
+
+    try:
+        old = json.loads((out / MANIFEST).read_text(encoding="utf-8")).get("music", "procedural")
+    except (OSError, ValueError, AttributeError):
+        return  # no or unreadable manifest: _check_folder decides
+    if old != music:
+        raise ValueError(
+            f"{out} holds shards made with other settings (music: folder has {old!r}, asked {music!r}); "
+            "use another output folder or delete this one"
+        )
 
 
 def load_stems(root: str | os.PathLike) -> np.ndarray:

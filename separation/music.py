@@ -21,6 +21,12 @@ click): without it, a held-out plucked string's attack was taken for an impact.
 
 ``family="train"`` draws from the training timbres, progressions and modes, ``family="heldout"``
 from the held-out ones (for the benchmark). Randomness comes only from the generator passed in.
+
+The score and its sound are apart: :func:`compose` writes the piece (key, mode, tempo, progression,
+chords, bass, melody, drum pattern) onto a band (:class:`_Band`); :class:`_SynthBand` synthesises
+each note here (:func:`synth_music`), ``soundfont.py``'s band plays the same score on General MIDI
+programs through FluidSynth. :func:`synth_music` gives the same samples for a seed as before the
+split (reference samples in tests/test_separation_soundfont.py): the shipped separator was trained on it.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ TRAIN_TIMBRES = ("additive", "organ", "pad", "pluck")
 #: Share of training parts per timbre whose notes start with a noisy attack transient (``_Timbre.click``).
 CLICK_SHARE = {"additive": 0.3, "organ": 0.3, "pad": 0.0, "pluck": 0.6}
 HELDOUT_TIMBRES = ("fm", "string")
+PARTS = ("chords", "bass", "melody")  # the pitched parts; drums come on top
 MODES = {
     "train": {"major": (0, 2, 4, 5, 7, 9, 11), "minor": (0, 2, 3, 5, 7, 8, 10)},
     "heldout": {"dorian": (0, 2, 3, 5, 7, 9, 10), "mixolydian": (0, 2, 4, 5, 7, 9, 10)},
@@ -311,46 +318,109 @@ def _train_groove(rng: np.random.Generator) -> _Groove:
     )
 
 
+class _Band:
+    """What a score (:func:`compose`) plays on: the sound of each part and of the drums.
+
+    The score calls ``put(note(part, midi, dur_s), start_s, gain)`` for a note and
+    ``put(drum(kind), start_s, gain)`` for a drum hit (``kind`` in kick / snare / hat), in the order
+    the notes are written; ``start_s`` is relative to the clip's first sample (negative for notes
+    started before it) and ``gain`` is the note's linear level (peak-normalised notes). A band may draw
+    from the score's generator in ``note`` and ``drum``: the procedural band does (phases, noise), so
+    the score's own draws must stay in their place for its output to stay the same.
+    :class:`_SynthBand` renders each note at once; the soundfont band (``soundfont.py``) records note
+    events for FluidSynth.
+    """
+
+    def choose_kit(self, rng: np.random.Generator, drums: bool) -> None:
+        """Draw the piece's drum sound (called once, after the score drew ``drums``)."""
+
+    def note(self, part: str, midi: int, dur_s: float) -> Any:
+        raise NotImplementedError
+
+    def drum(self, kind: str) -> Any:
+        raise NotImplementedError
+
+    def put(self, sound: Any, start_s: float, gain: float) -> None:
+        raise NotImplementedError
+
+
+class _SynthBand(_Band):
+    """The procedural band: each part a random :class:`_Timbre`, training kits :class:`_Kit`, the
+    held-out kit :func:`_heldout_drum`; notes are mixed into ``out`` (float64 [S]) as they come."""
+
+    def __init__(self, rng: np.random.Generator, family: str, n: int, sr: int) -> None:
+        self.rng, self.sr, self.heldout = rng, sr, family == "heldout"
+        timbres = HELDOUT_TIMBRES if self.heldout else TRAIN_TIMBRES
+        self.parts = {name: _Timbre(str(rng.choice(timbres)), rng) for name in PARTS}
+        self.parts["bass"].partials = min(self.parts["bass"].partials, 6)
+        self.kit: _Kit | None = None
+        self.out = np.zeros(n)
+
+    def choose_kit(self, rng: np.random.Generator, drums: bool) -> None:
+        self.kit = _train_kit(rng) if drums and not self.heldout else None
+
+    def note(self, part: str, midi: int, dur_s: float) -> np.ndarray:
+        return self.parts[part].note(midi_hz(midi), dur_s, self.sr)
+
+    def drum(self, kind: str) -> np.ndarray:
+        if self.heldout:
+            return _heldout_drum(kind, self.sr, self.rng)
+        return _kit_drum(kind, self.sr, self.rng, self.kit)
+
+    def put(self, sound: np.ndarray, start_s: float, gain: float) -> None:
+        _place(self.out, sound, int(round(start_s * self.sr)), gain)
+
+
 def _train_drums(
-    out: np.ndarray,
-    rng: np.random.Generator,
-    kit: _Kit,
-    groove: _Groove,
-    t_bar: float,
-    beat: float,
-    at: Callable[[float], int],
-    sr: int,
+    rng: np.random.Generator, band: _Band, groove: _Groove, t_bar: float, beat: float, offset: float
 ) -> None:
-    """Place one bar of a training kit playing a training groove into ``out`` (in place)."""
+    """One bar of a training groove on ``band``'s drums (bar start ``t_bar`` s on the piece's grid)."""
     step_s = beat / 4
     fill = int(rng.integers(16)) if rng.random() < groove.fill_prob else -1
     fill_kind = "kick" if rng.random() < 0.5 else "snare"
     for step in range(16):
         t_hit = t_bar + step * step_s
         if step in groove.kicks or (step == fill and fill_kind == "kick"):
-            _place(out, _kit_drum("kick", sr, rng, kit), at(t_hit), 0.7 * rng.uniform(0.8, 1.0))
+            band.put(band.drum("kick"), t_hit - offset, 0.7 * rng.uniform(0.8, 1.0))
         if step in groove.snares or (step == fill and fill_kind == "snare"):
-            _place(out, _kit_drum("snare", sr, rng, kit), at(t_hit), 0.45 * rng.uniform(0.7, 1.0))
+            band.put(band.drum("snare"), t_hit - offset, 0.45 * rng.uniform(0.7, 1.0))
         if step % groove.hat_every == 0 and rng.random() < groove.hat_prob:
             accent = 0.1 * (step % 4 == 0)
-            _place(out, _kit_drum("hat", sr, rng, kit), at(t_hit), 0.12 + accent)
+            band.put(band.drum("hat"), t_hit - offset, 0.12 + accent)
 
 
-def synth_music(
-    rng: np.random.Generator, duration_s: float, sample_rate: int = 16000, family: str = "train"
-) -> tuple[np.ndarray, dict[str, Any]]:
-    """A piece of ``duration_s`` s: float32 [S] with RMS 0.1 (silence-free) and its description.
+def _heldout_drums(rng: np.random.Generator, band: _Band, t_bar: float, beat: float, offset: float) -> None:
+    """One bar of the held-out beat (eighths: kick on 1 and 3, snare on 2 and 4, hats) on ``band``."""
+    for eighth in range(8):
+        t_hit = t_bar + eighth * beat / 2
+        if eighth in (0, 4) or (eighth == 5 and rng.random() < 0.3):
+            band.put(band.drum("kick"), t_hit - offset, 0.7)
+        if eighth in (2, 6):
+            band.put(band.drum("snare"), t_hit - offset, 0.45)
+        if rng.random() < 0.85:
+            band.put(band.drum("hat"), t_hit - offset, 0.15 + 0.1 * (eighth % 2 == 0))
 
-    ``info`` holds ``tempo_bpm``, ``key_midi``, ``mode``, ``progression``, ``timbres`` (per part),
-    ``drums`` (bool) and ``family``. The piece starts at a random point of its bar grid so clips do
-    not all begin on a downbeat.
+
+def compose(
+    rng: np.random.Generator,
+    duration_s: float,
+    family: str,
+    make_band: Callable[[np.random.Generator], _Band],
+) -> tuple[_Band, dict[str, Any]]:
+    """Write a piece of ``duration_s`` s of ``family`` onto the band that ``make_band(rng)`` returns.
+
+    The score: key, mode and tempo (70-150 BPM), a progression of one chord per bar, chords as a
+    sustained pad or an eighth-note arpeggio, a bass line, a random-walk melody and (80 %) drums —
+    a training groove (:class:`_Groove`) or the held-out beat. The piece starts at a random point of
+    its bar grid so clips do not all begin on a downbeat. ``make_band`` is called after the tempo, key
+    and start are drawn and before the parts' levels, so the procedural band draws its timbres exactly
+    where :func:`synth_music` always has. Returns the band (holding what it played) and the score's
+    description (``family``, ``tempo_bpm``, ``key_midi``, ``mode``, ``progression``, ``drums``,
+    ``arpeggio``).
     """
     if family not in FAMILIES:
-        raise ValueError(f"synth_music: family must be one of {FAMILIES}, got {family!r}")
-    sr = int(sample_rate)
-    n = int(round(duration_s * sr))
+        raise ValueError(f"music: family must be one of {FAMILIES}, got {family!r}")
     heldout = family == "heldout"
-    timbres = HELDOUT_TIMBRES if heldout else TRAIN_TIMBRES
     mode_name = str(rng.choice(sorted(MODES[family])))
     scale = MODES[family][mode_name]
     progression = PROGRESSIONS[family][int(rng.integers(len(PROGRESSIONS[family])))]
@@ -359,20 +429,15 @@ def synth_music(
     key = int(rng.integers(45, 58))  # MIDI root of the bass octave
     offset = float(rng.uniform(0, 4 * beat))
     n_bars = int(math.ceil((duration_s + offset) / (4 * beat))) + 1
-    parts = {name: _Timbre(str(rng.choice(timbres)), rng) for name in ("chords", "bass", "melody")}
-    parts["bass"].partials = min(parts["bass"].partials, 6)
+    band = make_band(rng)
     levels = {"chords": rng.uniform(0.3, 0.7), "bass": rng.uniform(0.4, 0.8), "melody": rng.uniform(0.5, 1.0)}
     drums = bool(rng.random() < 0.8)
     arpeggio = bool(rng.random() < 0.4)
-    kit = _train_kit(rng) if drums and not heldout else None
+    band.choose_kit(rng, drums)
     groove = _train_groove(rng) if drums and not heldout else None
-    out = np.zeros(n)
 
     def degree_note(degree: int, octave: int) -> int:
         return key + 12 * (octave + degree // 7) + scale[degree % 7]
-
-    def at(time_s: float) -> int:
-        return int(round((time_s - offset) * sr))
 
     melody_degree = int(rng.integers(7, 12))
     for bar in range(n_bars):
@@ -385,30 +450,19 @@ def synth_music(
             step = beat / 2
             for i in range(8):
                 note = chord[i % len(chord)]
-                _place(
-                    out,
-                    parts["chords"].note(midi_hz(note), step * 0.9, sr),
-                    at(t_bar + i * step),
-                    levels["chords"] * 0.6,
+                band.put(
+                    band.note("chords", note, step * 0.9), t_bar + i * step - offset, levels["chords"] * 0.6
                 )
         else:
             for note in chord:
-                _place(
-                    out,
-                    parts["chords"].note(midi_hz(note), 4 * beat * 0.95, sr),
-                    at(t_bar),
-                    levels["chords"] * 0.35,
-                )
+                band.put(band.note("chords", note, 4 * beat * 0.95), t_bar - offset, levels["chords"] * 0.35)
         bass_pattern = (
             ((0, 2.0), (2, 2.0)) if rng.random() < 0.5 else ((0, 1.0), (1.5, 0.5), (2, 1.0), (3, 1.0))
         )
         for pos, length in bass_pattern:
             note = degree_note(root, 0) - (12 if rng.random() < 0.3 else 0)
-            _place(
-                out,
-                parts["bass"].note(midi_hz(note), length * beat * 0.9, sr),
-                at(t_bar + pos * beat),
-                levels["bass"],
+            band.put(
+                band.note("bass", note, length * beat * 0.9), t_bar + pos * beat - offset, levels["bass"]
             )
         pos = 0.0
         while pos < 4.0:
@@ -416,34 +470,49 @@ def synth_music(
             if rng.random() < 0.8:
                 melody_degree = int(np.clip(melody_degree + rng.choice([-2, -1, -1, 0, 1, 1, 2, 3]), 5, 16))
                 note = degree_note(melody_degree, 1)
-                _place(
-                    out,
-                    parts["melody"].note(midi_hz(note), length * beat * 0.9, sr),
-                    at(t_bar + pos * beat),
+                band.put(
+                    band.note("melody", note, length * beat * 0.9),
+                    t_bar + pos * beat - offset,
                     levels["melody"] * 0.5,
                 )
             pos += length
         if drums and heldout:
-            for eighth in range(8):
-                t_hit = t_bar + eighth * beat / 2
-                if eighth in (0, 4) or (eighth == 5 and rng.random() < 0.3):
-                    _place(out, _heldout_drum("kick", sr, rng), at(t_hit), 0.7)
-                if eighth in (2, 6):
-                    _place(out, _heldout_drum("snare", sr, rng), at(t_hit), 0.45)
-                if rng.random() < 0.85:
-                    _place(out, _heldout_drum("hat", sr, rng), at(t_hit), 0.15 + 0.1 * (eighth % 2 == 0))
+            _heldout_drums(rng, band, t_bar, beat, offset)
         elif drums:
-            _train_drums(out, rng, kit, groove, t_bar, beat, at, sr)
-    level = float(np.sqrt(np.mean(out**2))) if n else 0.0
-    if level > 0:
-        out *= 0.1 / level
+            _train_drums(rng, band, groove, t_bar, beat, offset)
     info = {
         "family": family,
         "tempo_bpm": tempo,
         "key_midi": key,
         "mode": mode_name,
         "progression": list(progression),
-        "timbres": {name: part.kind for name, part in parts.items()},
         "drums": drums,
+        "arpeggio": arpeggio,
+    }
+    return band, info
+
+
+def synth_music(
+    rng: np.random.Generator, duration_s: float, sample_rate: int = 16000, family: str = "train"
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """A procedural piece (:func:`compose` on :class:`_SynthBand`) of ``duration_s`` s: float32
+    [round(duration_s · sample_rate)] with RMS 0.1 (silence-free), and its description.
+
+    ``info`` holds ``tempo_bpm``, ``key_midi``, ``mode``, ``progression``, ``timbres`` (per part),
+    ``drums`` (bool) and ``family``. Bit-identical for a seed since the generator was written
+    (tests/test_separation_soundfont.py holds reference samples): the shipped separator was trained on it.
+    """
+    if family not in FAMILIES:
+        raise ValueError(f"synth_music: family must be one of {FAMILIES}, got {family!r}")
+    sr = int(sample_rate)
+    n = int(round(duration_s * sr))
+    band, score = compose(rng, duration_s, family, lambda r: _SynthBand(r, family, n, sr))
+    out = band.out
+    level = float(np.sqrt(np.mean(out**2))) if n else 0.0
+    if level > 0:
+        out *= 0.1 / level
+    info = {**score, "timbres": {name: part.kind for name, part in band.parts.items()}}
+    info = {
+        k: info[k] for k in ("family", "tempo_bpm", "key_midi", "mode", "progression", "timbres", "drums")
     }
     return out.astype(np.float32), info
