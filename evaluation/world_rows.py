@@ -279,11 +279,12 @@ def demixed_effects(sound: np.ndarray, sample_rate: int) -> np.ndarray:
     return effects_stem(np.asarray(sound, np.float32), sample_rate, "network")[0].astype(np.float32)
 
 
-def demixed_music(sound: np.ndarray, sample_rate: int) -> np.ndarray:
-    """The music stem float32 ``[S]`` that the shipped separator takes from mono ``sound [S]``."""
+def demixed_stems(sound: np.ndarray, sample_rate: int) -> np.ndarray:
+    """The speech, effects and music stems float32 ``[3, S]`` that the shipped separator takes from mono
+    ``sound [S]`` (one separation; its effects stem is :func:`demixed_effects`)."""
     from ..separation.separate import get_separator, separate
 
-    return separate(np.asarray(sound, np.float32)[None], sample_rate, get_separator("network"))[2][0].astype(
+    return separate(np.asarray(sound, np.float32)[None], sample_rate, get_separator("network"))[:, 0].astype(
         np.float32
     )
 
@@ -351,14 +352,16 @@ def row_media(
         given["video"] = video_latent(model, clip.frames, model.cfg.video_frames(cond.latent_frames))
     elif kind in A2V_KINDS:
         mode = "a2v"
-        sound = given_sound(kind, clip)
+        film = kind == "a2v_music" and model.cfg.music_film
+        # a model with a music FiLM needs the music stem too: one separation gives both
+        stems = demixed_stems(bedded_sound(clip), clip.sample_rate) if film else None
+        sound = given_sound(kind, clip) if stems is None else stems[1]
         given["audio"] = audio_latent(model, sound, model.cfg.audio_samples(cond.latent_frames))
         if kind in ("a2v_streams", "a2v_music"):  # the video hears the effects stream only where it sounds
             keep = stream_keep(sound, model.cfg, model.cfg.audio_tokens(cond.latent_frames))
             cond = replace(cond, audio_keep=keep[None])  # moved with the rest by model.sample
-        if kind == "a2v_music" and model.cfg.music_film:  # and the music stem as one FiLM vector
-            music = demixed_music(bedded_sound(clip), clip.sample_rate)
-            wave = torch.from_numpy(music[: model.cfg.audio_samples(cond.latent_frames)])[None]
+        if film:  # and the music stem as one FiLM vector
+            wave = torch.from_numpy(stems[2][: model.cfg.audio_samples(cond.latent_frames)].copy())[None]
             cond = cond.with_music(*model.music_vector(wave))
     if mode != "joint":
         check_cond_time(model, cond_time)

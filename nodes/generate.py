@@ -250,7 +250,7 @@ def _stems_latent(
     except ValueError as error:
         raise NodeInputError.because(node, "stems", error) from None
     music = None
-    if getattr(cfg, "music_film", False):
+    if cfg.music_film:
         stem = _clip_sound(node, "stems", arrays[0, 2], rate, cfg, samples)
         with torch.no_grad():
             music = model.music_vector(torch.from_numpy(stem)[None])

@@ -175,7 +175,9 @@ def test_bedded_audio_to_video_rows_give_the_mixture_or_its_effects_stem(tmp_pat
     sample = film.sample
     film.sample = spy
     world_rows.row_media("a2v_music", film, clip, 2, 0, 0.05)
-    stem = world_rows.demixed_music(world_rows.given_sound("a2v_bed", clip), clip.sample_rate)
+    stems = world_rows.demixed_stems(world_rows.given_sound("a2v_bed", clip), clip.sample_rate)
+    assert stems[1].tobytes() == demixed.tobytes()  # the effects stem of the same separation
+    stem = stems[2]
     assert si_sdr(stem, bed.astype(np.float32)) > 4.0  # it is the bed, as the separator hears it
     want = film.music_vector(
         torch.from_numpy(stem[: film.cfg.audio_samples(film.cfg.latent_frames(33))])[None]

@@ -425,12 +425,15 @@ VIDEO_FIELDS = (
 )  # fmt: skip
 
 
-def _matching_checkpoint(path: str, model: Any, option: str, fields: Sequence[str] | None, what: str) -> Any:
-    """The generator checkpoint ``path`` loaded, when its config equals ``model``'s in ``fields``
-    (None = every field); else ValueError naming ``option`` and the differing fields with their values."""
+def _matching_checkpoint(
+    path: str, model: Any, option: str, fields: Sequence[str] | None, what: str, src: Any = None
+) -> Any:
+    """The generator checkpoint ``path`` loaded (or ``src``, when the caller already loaded it), when its
+    config equals ``model``'s in ``fields`` (None = every field); else ValueError naming ``option`` and
+    the differing fields with their values."""
     from ..models import load_checkpoint
 
-    src = load_checkpoint(path)
+    src = load_checkpoint(path) if src is None else src
     theirs, mine = src.cfg.to_dict(), model.cfg.to_dict()
     names = sorted(set(mine) | set(theirs)) if fields is None else list(fields)
     diff = [k for k in names if mine.get(k) != theirs.get(k)]
@@ -475,9 +478,10 @@ def _init_generator(model: Any, path: str) -> None:
     FiLM (``music_film``) to a checkpoint without one: its new layers keep their zero start."""
     from ..models import load_checkpoint
 
-    adding = model.cfg.music_film and not load_checkpoint(path).cfg.music_film
+    src = load_checkpoint(path)
+    adding = model.cfg.music_film and not src.cfg.music_film
     fields = [k for k in model.cfg.to_dict() if k not in ADDABLE_FIELDS] if adding else None
-    src = _matching_checkpoint(path, model, "init_generator", fields, "config")
+    _matching_checkpoint(path, model, "init_generator", fields, "config", src)
     missing, unexpected = model.load_state_dict(src.state_dict(), strict=not adding)
     if unexpected or any(".music" not in "." + k for k in missing):
         raise ValueError(
